@@ -1,0 +1,1 @@
+//! Running cases against a target: connections, reading responses by framing, checks.

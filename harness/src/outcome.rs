@@ -1,0 +1,187 @@
+//! What running a case produced: its verdict, points, messages and transcript. Every report
+//! format is written from these types alone.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// The verdict of one case, from best to worst. Serialized as `pass`, `non-strict`, `fail`,
+/// `error`, `skip`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Pass,
+    NonStrict,
+    Fail,
+    Error,
+    Skip,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::NonStrict => "non-strict",
+            Verdict::Fail => "fail",
+            Verdict::Error => "error",
+            Verdict::Skip => "skip",
+        }
+    }
+
+    /// Points earned for a case worth `max`: all for a pass, all for a non-strict pass when the
+    /// run is lenient, none otherwise.
+    pub fn points(self, max: f64, lenient: bool) -> f64 {
+        match self {
+            Verdict::Pass => max,
+            Verdict::NonStrict if lenient => max,
+            _ => 0.0,
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The result of one case.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseResult {
+    pub id: String,
+    pub title: String,
+    pub tags: Vec<String>,
+    pub spec: Option<String>,
+    pub verdict: Verdict,
+    pub points: f64,
+    pub max_points: f64,
+    #[serde(rename = "duration_ms", serialize_with = "as_millis")]
+    pub duration: Duration,
+    /// Why the verdict is what it is: each failure or non-strict reason, expected versus got,
+    /// naming the case file's line. Empty for a clean pass.
+    pub messages: Vec<String>,
+    pub transcript: Transcript,
+    /// A shell line that replays what the case sent on its first connection
+    /// (`printf '...' | nc HOST PORT`); set for results other than pass and skip.
+    pub reproducer: Option<String>,
+}
+
+/// Bytes sent and received, in order, with times since the case started.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Transcript {
+    pub events: Vec<Event>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    #[serde(rename = "at_ms", serialize_with = "as_millis")]
+    pub at: Duration,
+    pub conn: String,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum EventKind {
+    Connect,
+    /// Bytes written; serialized escaped (see [`escape_bytes`]).
+    Sent {
+        #[serde(serialize_with = "as_escaped")]
+        data: Vec<u8>,
+    },
+    Received {
+        #[serde(serialize_with = "as_escaped")]
+        data: Vec<u8>,
+    },
+    /// The server closed its side cleanly (FIN).
+    Fin,
+    /// The connection was reset by the server.
+    Reset,
+    /// We closed or half-closed, or anything else worth showing in order.
+    Note { text: String },
+}
+
+impl Transcript {
+    /// The transcript as text, one event per line: `+0.012s main > "GET / HTTP/1.1\r\n..."`.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for e in &self.events {
+            let what = match &e.kind {
+                EventKind::Connect => "connected".to_string(),
+                EventKind::Sent { data } => format!("> \"{}\"", escape_bytes(data)),
+                EventKind::Received { data } => format!("< \"{}\"", escape_bytes(data)),
+                EventKind::Fin => "closed by server (FIN)".to_string(),
+                EventKind::Reset => "reset by server (RST)".to_string(),
+                EventKind::Note { text } => format!("# {text}"),
+            };
+            out.push_str(&format!("+{:.3}s @{} {}\n", e.at.as_secs_f64(), e.conn, what));
+        }
+        out
+    }
+}
+
+/// Bytes as readable text: printable ASCII as is, `\r`, `\n`, `\t`, `\0`, `\\`, `\"`, and `\xNN`
+/// for the rest. The same escapes a `.case` file uses, so a transcript can be pasted into one.
+pub fn escape_bytes(data: &[u8]) -> String {
+    let mut s = String::with_capacity(data.len());
+    for &b in data {
+        match b {
+            b'\r' => s.push_str("\\r"),
+            b'\n' => s.push_str("\\n"),
+            b'\t' => s.push_str("\\t"),
+            0 => s.push_str("\\0"),
+            b'\\' => s.push_str("\\\\"),
+            b'"' => s.push_str("\\\""),
+            0x20..=0x7e => s.push(b as char),
+            _ => s.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    s
+}
+
+/// All results of one run, against one target.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// What was tested: `HOST:PORT`, or the start command.
+    pub target: String,
+    pub score: f64,
+    pub max_score: f64,
+    #[serde(rename = "duration_ms", serialize_with = "as_millis")]
+    pub duration: Duration,
+    pub cases: Vec<CaseResult>,
+}
+
+impl RunReport {
+    /// Builds a report, summing points; skipped cases do not count in the maximum.
+    pub fn new(target: String, duration: Duration, cases: Vec<CaseResult>) -> Self {
+        let score = cases.iter().map(|c| c.points).sum();
+        let max_score = cases
+            .iter()
+            .filter(|c| c.verdict != Verdict::Skip)
+            .map(|c| c.max_points)
+            .sum();
+        RunReport { target, score, max_score, duration, cases }
+    }
+
+    pub fn count(&self, v: Verdict) -> usize {
+        self.cases.iter().filter(|c| c.verdict == v).count()
+    }
+
+    /// The process exit code: 0 when nothing failed, 1 when a case failed or errored.
+    pub fn exit_code(&self) -> i32 {
+        if self.cases.iter().any(|c| matches!(c.verdict, Verdict::Fail | Verdict::Error)) {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_millis() as u64)
+}
+
+fn as_escaped<S: serde::Serializer>(d: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&escape_bytes(d))
+}

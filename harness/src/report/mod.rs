@@ -1,0 +1,1 @@
+//! Writing a [`crate::outcome::RunReport`] in each output format.

@@ -5,6 +5,9 @@
 //! - [`exec`]: running cases: connections, reading responses by framing, checks, concurrency.
 //! - [`outcome`]: verdicts and results, the input of every report.
 //! - [`report`]: pretty, json, tap, junit, gradescope and html output.
+//! - [`start`]: starting the server under test (`--start`): its config, its process, restarts.
+//! - [`grade`]: grading a whole class of submissions.
+//! - [`diff`]: comparing two servers case by case.
 //! - [`cli`]: the command line.
 
 pub mod case;
@@ -12,3 +15,4 @@ pub mod cli;
 pub mod exec;
 pub mod outcome;
 pub mod report;
+pub mod start;

@@ -121,7 +121,7 @@ impl Transcript {
     }
 }
 
-/// Bytes as readable text: printable ASCII as is, `\r`, `\n`, `\t`, `\0`, `\\`, `\"`, and `\xNN`
+/// Bytes as readable text: printable ASCII as is, `\r`, `\n`, `\t`, `\0`, `\\`, `\"`, `\{`, `\}`, and `\xNN`
 /// for the rest. The same escapes a `.case` file uses, so a transcript can be pasted into one.
 pub fn escape_bytes(data: &[u8]) -> String {
     let mut s = String::with_capacity(data.len());
@@ -133,6 +133,8 @@ pub fn escape_bytes(data: &[u8]) -> String {
             0 => s.push_str("\\0"),
             b'\\' => s.push_str("\\\\"),
             b'"' => s.push_str("\\\""),
+            b'{' => s.push_str("\\{"),
+            b'}' => s.push_str("\\}"),
             0x20..=0x7e => s.push(b as char),
             _ => s.push_str(&format!("\\x{b:02x}")),
         }

@@ -1,0 +1,111 @@
+//! `harness diff`: run the same cases at two servers and show, case by case, where their
+//! responses differ.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::{parse_target, run::settings, Selection, Tuning, EXIT_ERROR};
+use crate::diff;
+use crate::start::{ConfigMode, StartSpec};
+use crate::target::{run_at, ServerUnderTest};
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub sel: Selection,
+    /// A running server to compare (give two, or one and a --start).
+    #[arg(long = "target", value_name = "HOST:PORT")]
+    pub targets: Vec<String>,
+    /// A server to start and compare ({port}, {config}, {root}, {dir} filled in). Sides are the
+    /// --target values first, then the --start ones, in the order given.
+    #[arg(long = "start", value_name = "CMD")]
+    pub starts: Vec<String>,
+    /// The folder copied for each --start, in the same order (default: `.`).
+    #[arg(long = "dir", value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// How a started server gets its ws.conf.
+    #[arg(long = "config", value_name = "MODE", value_enum, default_value = "auto")]
+    pub config_mode: ConfigMode,
+    /// The site copied for each started server.
+    #[arg(long, value_name = "DIR", default_value = "www")]
+    pub site: PathBuf,
+    /// Seconds to wait for a started server to accept connections.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub ready_timeout: f64,
+    /// Cases run at once (at each server).
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: u16,
+    /// Also list the cases where both agree.
+    #[arg(long)]
+    pub all: bool,
+    #[command(flatten)]
+    pub tuning: Tuning,
+}
+
+pub fn run(a: DiffArgs) -> anyhow::Result<i32> {
+    if a.targets.len() + a.starts.len() != 2 {
+        anyhow::bail!(
+            "diff compares exactly two servers: give two of --target HOST:PORT / --start 'CMD' (got {})",
+            a.targets.len() + a.starts.len()
+        );
+    }
+    if a.dirs.len() > a.starts.len() {
+        anyhow::bail!("--dir goes with a --start: {} --dir for {} --start", a.dirs.len(), a.starts.len());
+    }
+    let cases = match a.sel.load() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(EXIT_ERROR);
+        }
+    };
+    let mut sides = Vec::new();
+    for t in &a.targets {
+        sides.push(ServerUnderTest::Address(parse_target(t)?));
+    }
+    for (i, cmd) in a.starts.iter().enumerate() {
+        let dir = a.dirs.get(i).cloned().unwrap_or_else(|| PathBuf::from("."));
+        if !dir.is_dir() {
+            anyhow::bail!("--dir {}: no such folder", dir.display());
+        }
+        sides.push(ServerUnderTest::Start(StartSpec {
+            command: cmd.clone(),
+            dir,
+            site: a.site.clone(),
+            config_mode: a.config_mode,
+            keepalive: a.tuning.keepalive()?,
+            ready_timeout: Duration::from_secs_f64(a.ready_timeout.clamp(0.1, 600.0)),
+            grace: Duration::from_secs(2),
+        }));
+    }
+    let settings = settings(&a.tuning, a.jobs as usize);
+    let (ra, rb) = std::thread::scope(|s| {
+        let ha = s.spawn(|| run_at(&sides[0], &cases, &settings, &|_, _| {}));
+        let hb = s.spawn(|| run_at(&sides[1], &cases, &settings, &|_, _| {}));
+        (ha.join().expect("side A ran"), hb.join().expect("side B ran"))
+    });
+    println!("A: {}", sides[0].describe());
+    println!("B: {}", sides[1].describe());
+    let mut differing = 0;
+    for (x, y) in ra.iter().zip(&rb) {
+        let mut lines = diff::compare(x, y);
+        if x.verdict != y.verdict {
+            lines.insert(0, format!("verdict A {} B {}", x.verdict, y.verdict));
+        }
+        if lines.is_empty() {
+            if a.all {
+                println!("same     {}", x.id);
+            }
+            continue;
+        }
+        differing += 1;
+        println!("differs  {}  ({})", x.id, x.title);
+        for l in lines {
+            println!("    {l}");
+        }
+    }
+    println!("{} cases: {} differ, {} agree", ra.len(), differing, ra.len() - differing);
+    Ok(if differing == 0 { 0 } else { 1 })
+}

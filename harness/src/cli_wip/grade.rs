@@ -1,0 +1,189 @@
+//! `harness grade`: grade every submission of a class, with a progress bar and a summary table.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::{run::settings, Selection, Tuning, EXIT_ERROR};
+use crate::grade::{self, ClassSpec, Graded, Rubric};
+use crate::outcome::Verdict;
+use crate::report::fmt_points;
+use crate::start::ConfigMode;
+
+#[derive(Debug, Args)]
+pub struct GradeArgs {
+    /// The folder of submissions: each subfolder is one submission.
+    #[arg(value_name = "SUBMISSIONS")]
+    pub submissions: PathBuf,
+    #[command(flatten)]
+    pub sel: Selection,
+    /// How to start a submission's server ({port}, {config}, {root}, {dir} are filled in); a
+    /// submission's own START file overrides it.
+    #[arg(long, value_name = "CMD")]
+    pub start: Option<String>,
+    /// Run once per submission, in a private copy, before starting it (e.g. `make`).
+    #[arg(long, value_name = "CMD")]
+    pub build: Option<String>,
+    /// Seconds a build may take before it is killed and the submission graded zero.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub build_timeout: u64,
+    /// Submissions graded at once.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    /// Cases run at once within one submission.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub case_jobs: u16,
+    /// Where the gradebook and reports go.
+    #[arg(long, value_name = "DIR", default_value = "grades")]
+    pub out: PathBuf,
+    /// A rubric file overriding points and visibility (see `harness grade --help`).
+    #[arg(long, value_name = "FILE")]
+    pub rubric: Option<PathBuf>,
+    /// How a submission gets its ws.conf: patch its own, generate one, or auto.
+    #[arg(long = "config", value_name = "MODE", value_enum, default_value = "auto")]
+    pub config_mode: ConfigMode,
+    /// The site copied for each started server.
+    #[arg(long, value_name = "DIR", default_value = "www")]
+    pub site: PathBuf,
+    /// Seconds to wait for a started server to accept connections.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub ready_timeout: f64,
+    #[command(flatten)]
+    pub tuning: Tuning,
+}
+
+pub fn run(a: GradeArgs) -> anyhow::Result<i32> {
+    let mut cases = match a.sel.load() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(EXIT_ERROR);
+        }
+    };
+    if cases.is_empty() {
+        eprintln!("error: no case matches the --filter/--tag given; `harness list` shows them all");
+        return Ok(EXIT_ERROR);
+    }
+    let rubric = match &a.rubric {
+        Some(p) => Rubric::load(p)?,
+        None => Rubric::default(),
+    };
+    for w in rubric.apply_points(&mut cases) {
+        eprintln!("warning: {w}");
+    }
+    let visibility = rubric.visibility(&cases);
+    if !a.site.is_dir() {
+        anyhow::bail!("--site {}: no such folder (the site copied for each server)", a.site.display());
+    }
+    let subs = grade::submissions(&a.submissions)?;
+    let spec = ClassSpec {
+        start: a.start.clone(),
+        build: a.build.clone(),
+        build_timeout: Duration::from_secs(a.build_timeout),
+        site: a.site.clone(),
+        config_mode: a.config_mode,
+        keepalive: a.tuning.keepalive()?,
+        ready_timeout: Duration::from_secs_f64(a.ready_timeout.clamp(0.1, 600.0)),
+        settings: settings(&a.tuning, a.case_jobs as usize),
+        jobs: a.jobs as usize,
+    };
+
+    let bar = Bar::new(subs.len(), std::io::stderr().is_terminal());
+    let graded = grade::grade_class(&subs, &spec, &cases, &|g| bar.done(g));
+    bar.finish();
+    grade::write_outputs(&a.out, &cases, &graded, &visibility, a.tuning.lenient)?;
+    print_summary(&graded, a.tuning.lenient);
+    println!(
+        "wrote {0}/gradebook.csv, {0}/index.html and a folder per submission",
+        a.out.display()
+    );
+    Ok(0)
+}
+
+fn print_summary(graded: &[Graded], lenient: bool) {
+    let width = graded.iter().map(|g| g.name.len()).max().unwrap_or(10).max(10);
+    println!("{:<width$}  {:>13}  {:>4} {:>4} {:>4} {:>4}  NOTE", "SUBMISSION", "SCORE", "PASS", "NS", "FAIL", "ERR");
+    for g in graded {
+        let r = &g.report;
+        let note = g.error.as_deref().map(first_line).unwrap_or_default();
+        println!(
+            "{:<width$}  {:>13}  {:>4} {:>4} {:>4} {:>4}  {}",
+            g.name,
+            format!("{} / {}", fmt_points(r.score), fmt_points(r.max_score)),
+            r.count(Verdict::Pass),
+            r.count(Verdict::NonStrict),
+            r.count(Verdict::Fail),
+            r.count(Verdict::Error),
+            note
+        );
+    }
+    if lenient {
+        println!("(--lenient: non-strict (NS) verdicts earned their points)");
+    }
+}
+
+fn first_line(s: &str) -> String {
+    let l = s.lines().next().unwrap_or("");
+    if l.len() > 80 {
+        format!("{}…", &l[..l.floor_char_boundary(79)])
+    } else {
+        l.to_string()
+    }
+}
+
+/// A progress bar on stderr (a line per submission when stderr is not a terminal).
+struct Bar {
+    total: usize,
+    done: Mutex<usize>,
+    interactive: bool,
+}
+
+impl Bar {
+    fn new(total: usize, interactive: bool) -> Bar {
+        let b = Bar { total, done: Mutex::new(0), interactive };
+        b.draw(0, "");
+        b
+    }
+
+    fn done(&self, g: &Graded) {
+        let mut n = self.done.lock().unwrap();
+        *n += 1;
+        let what = format!(
+            "{}: {} / {}",
+            g.name,
+            fmt_points(g.report.score),
+            fmt_points(g.report.max_score)
+        );
+        if self.interactive {
+            self.draw(*n, &what);
+        } else {
+            eprintln!("graded {}/{} {what}", *n, self.total);
+        }
+    }
+
+    fn draw(&self, n: usize, last: &str) {
+        if !self.interactive {
+            return;
+        }
+        let width = 30;
+        let filled = (n * width).checked_div(self.total).unwrap_or(0);
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "\r\x1b[2K[{}{}] {n}/{} graded  {last}",
+            "#".repeat(filled),
+            "-".repeat(width - filled),
+            self.total
+        );
+        let _ = err.flush();
+    }
+
+    fn finish(&self) {
+        if self.interactive {
+            eprintln!();
+        }
+    }
+}

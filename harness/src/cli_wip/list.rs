@@ -1,0 +1,65 @@
+//! `harness list`: the selected cases, one a line (or as JSON).
+
+use clap::{Args, ValueEnum};
+use serde_json::json;
+
+use super::{Selection, EXIT_ERROR};
+use crate::report::fmt_points;
+use crate::case::Level;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ListFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub sel: Selection,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ListFormat,
+}
+
+pub fn run(a: ListArgs) -> anyhow::Result<i32> {
+    let cases = match a.sel.load() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(EXIT_ERROR);
+        }
+    };
+    match a.format {
+        ListFormat::Json => {
+            let list: Vec<_> = cases
+                .iter()
+                .map(|c| {
+                    json!({
+                        "id": c.id, "title": c.title, "points": c.points, "tags": c.tags,
+                        "spec": c.spec, "level": if c.level == Level::Should { "should" } else { "must" },
+                        "config": c.config, "timeout_ms": c.timeout.as_millis() as u64,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&list)?);
+        }
+        ListFormat::Text => {
+            let width = cases.iter().map(|c| c.id.len()).max().unwrap_or(2).max(2);
+            println!("{:<width$}  {:>6}  {:<24}  TITLE", "ID", "POINTS", "TAGS");
+            for c in &cases {
+                let mut title = c.title.clone();
+                if c.level == Level::Should {
+                    title.push_str(" [should]");
+                }
+                if c.config != "default" {
+                    title.push_str(&format!(" [config: {}]", c.config));
+                }
+                println!("{:<width$}  {:>6}  {:<24}  {}", c.id, fmt_points(c.points), c.tags.join(","), title);
+            }
+            let total: f64 = cases.iter().map(|c| c.points).sum();
+            println!("{} cases, {} points", cases.len(), fmt_points(total));
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,236 @@
+//! The `harness` command line: argument definitions shared by the subcommands, and dispatch.
+//! Each subcommand lives in its own file; they all return the process exit code
+//! (0 all passed, 1 some case failed, 2 usage, case-file or harness error).
+
+mod check;
+mod diff;
+mod grade;
+mod list;
+mod run;
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::case::{self, Case};
+use crate::start::ConfigMode;
+
+/// Exit code for usage, case-file and harness errors.
+pub const EXIT_ERROR: i32 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "harness",
+    version,
+    about = "Conformance harness for HTTP/1.x servers: fires declarative .case files over raw TCP",
+    long_about = "Conformance harness for HTTP/1.x servers.\n\n\
+        Reads .case files (see cases/README.md) and fires their exact bytes over raw TCP at a \
+        server, reading each response by its framing. Point it at a running server with \
+        --target HOST:PORT, or let it start one with --start 'CMD'.\n\n\
+        Exit codes: 0 every case passed, 1 some case failed, 2 usage, case-file or harness error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run cases at a server and report verdicts and points.
+    Run(run::RunArgs),
+    /// Validate case files without a server.
+    Check(check::CheckArgs),
+    /// List cases: id, points, tags, title.
+    List(list::ListArgs),
+    /// Grade every submission in a folder (each subfolder is one submission).
+    Grade(grade::GradeArgs),
+    /// Run the same cases at two servers and show where their responses differ.
+    Diff(diff::DiffArgs),
+}
+
+/// Parses the command line and runs the command; returns the exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(a) => run::run(a),
+        Command::Check(a) => check::run(a),
+        Command::List(a) => list::run(a),
+        Command::Grade(a) => grade::run(a),
+        Command::Diff(a) => diff::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            let mut msg = format!("error: {e}");
+            for cause in e.chain().skip(1) {
+                msg.push_str(&format!("\n  caused by: {cause}"));
+            }
+            eprintln!("{msg}");
+            EXIT_ERROR
+        }
+    }
+}
+
+/// Which cases to load and select.
+#[derive(Debug, Args, Clone)]
+pub struct Selection {
+    /// Case files or folders (searched recursively for *.case).
+    #[arg(value_name = "PATHS", default_value = "cases")]
+    pub paths: Vec<PathBuf>,
+    /// Only cases whose id or title contains TEXT (case-insensitive).
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Option<String>,
+    /// Only cases with this tag (repeat for any of several tags).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+}
+
+impl Selection {
+    /// Loads every case under the paths (printing diagnostics is the caller's job via the
+    /// error's Display) and keeps those the filters select.
+    pub fn load(&self) -> Result<Vec<Case>, case::LoadError> {
+        let cases = case::load(&self.paths)?;
+        Ok(cases.into_iter().filter(|c| self.selects(c)).collect())
+    }
+
+    fn selects(&self, c: &Case) -> bool {
+        let text_ok = match &self.filter {
+            None => true,
+            Some(f) => {
+                let f = f.to_lowercase();
+                c.id.to_lowercase().contains(&f) || c.title.to_lowercase().contains(&f)
+            }
+        };
+        let tag_ok = self.tags.is_empty() || c.tags.iter().any(|t| self.tags.contains(t));
+        text_ok && tag_ok
+    }
+}
+
+/// How to run cases, shared by `run`, `grade` and `diff`.
+#[derive(Debug, Args, Clone)]
+pub struct Tuning {
+    /// Define a variable for the cases: `--var keepalive=2` (the target's KeepaliveTime, default 10).
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+    /// Also run `level: should` cases.
+    #[arg(long)]
+    pub strict: bool,
+    /// Give non-strict verdicts their points.
+    #[arg(long)]
+    pub lenient: bool,
+    /// The site the `body file` checks compare with (with --start: the copy given to the server).
+    #[arg(long, value_name = "DIR", default_value = "www")]
+    pub www: PathBuf,
+    /// Time allowed to open a connection, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 3.0)]
+    pub connect_timeout: f64,
+}
+
+impl Tuning {
+    /// The variables: `keepalive` defaults to 10, then every `--var`.
+    pub fn var_map(&self) -> BTreeMap<String, String> {
+        let mut vars = BTreeMap::new();
+        vars.insert("keepalive".to_string(), "10".to_string());
+        for (k, v) in &self.vars {
+            vars.insert(k.clone(), v.clone());
+        }
+        vars
+    }
+
+    /// The keepalive variable as whole seconds, for the generated ws.conf.
+    pub fn keepalive(&self) -> anyhow::Result<u32> {
+        let vars = self.var_map();
+        let v = &vars["keepalive"];
+        v.trim().parse::<u32>().with_context(|| {
+            format!("--var keepalive={v}: the KeepaliveTime must be a whole number of seconds")
+        })
+    }
+
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_secs_f64(self.connect_timeout.clamp(0.05, 600.0))
+    }
+}
+
+/// The server under test: a running one, or one to start.
+#[derive(Debug, Args, Clone)]
+pub struct StartArgs {
+    /// Start the server under test with this shell command ({port}, {config}, {root}, {dir} are
+    /// filled in), in a temp copy of --dir, with a ws.conf written for the run.
+    #[arg(long, value_name = "CMD")]
+    pub start: Option<String>,
+    /// The submission folder copied for --start.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+    /// How --start gives the server its ws.conf: patch the submission's own, generate one, or
+    /// auto (patch when the submission has a ws.conf).
+    #[arg(long = "config", value_name = "MODE", value_enum, default_value = "auto")]
+    pub config_mode: ConfigMode,
+    /// The site copied for --start (a fresh copy per start).
+    #[arg(long, value_name = "DIR", default_value = "www")]
+    pub site: PathBuf,
+    /// Seconds to wait for a started server to accept connections.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub ready_timeout: f64,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, ValueEnum, Default)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Colour on when asked, or on auto when the output is a terminal and NO_COLOR is unset.
+    pub fn enabled(self, is_terminal: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        }
+    }
+}
+
+fn parse_var(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` is not NAME=VALUE (e.g. --var keepalive=2)"))?;
+    let valid = !k.is_empty()
+        && k.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        return Err(format!("`{k}` is not a variable name (letters, digits, _; not starting with a digit)"));
+    }
+    Ok((k.to_string(), v.to_string()))
+}
+
+/// Splits `HOST:PORT` (also `[::1]:PORT`).
+pub fn parse_target(s: &str) -> anyhow::Result<crate::exec::Target> {
+    let Some((host, port)) = s.rsplit_once(':') else {
+        bail!("--target {s}: expected HOST:PORT, e.g. 127.0.0.1:8888");
+    };
+    let port: u16 = port
+        .parse()
+        .ok()
+        .filter(|p| *p != 0)
+        .with_context(|| format!("--target {s}: `{port}` is not a port number (1-65535)"))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        bail!("--target {s}: the host is empty; e.g. 127.0.0.1:{port}");
+    }
+    Ok(crate::exec::Target { host: host.to_string(), port })
+}
+
+/// Whether stdout is a terminal.
+pub fn stdout_is_terminal() -> bool {
+    std::io::stdout().is_terminal()
+}
+

@@ -1,0 +1,177 @@
+//! `harness run`: run cases at one server and write a report.
+
+use std::fs::File;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Args;
+
+use super::{parse_target, stdout_is_terminal, ColorChoice, Selection, StartArgs, Tuning, EXIT_ERROR};
+use crate::case::Case;
+use crate::outcome::{CaseResult, RunReport};
+use crate::report::{self, Format, Progress, ReportOptions};
+use crate::start::StartSpec;
+use crate::target::{run_at, ServerUnderTest, Settings};
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub sel: Selection,
+    /// The server under test, already running.
+    #[arg(long, value_name = "HOST:PORT", conflicts_with = "start", required_unless_present = "start")]
+    pub target: Option<String>,
+    #[command(flatten)]
+    pub start: StartArgs,
+    #[command(flatten)]
+    pub tuning: Tuning,
+    /// Cases run at once.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: u16,
+    /// Report format.
+    #[arg(long, value_enum, default_value = "pretty")]
+    pub format: Format,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Colour in the pretty format.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
+}
+
+pub fn run(a: RunArgs) -> anyhow::Result<i32> {
+    let cases = match a.sel.load() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(EXIT_ERROR);
+        }
+    };
+    if cases.is_empty() {
+        eprintln!("error: no case matches the --filter/--tag given; `harness list` shows them all");
+        return Ok(EXIT_ERROR);
+    }
+    let server = server_under_test(a.target.as_deref(), &a.start, &a.tuning)?;
+    let settings = settings(&a.tuning, a.jobs as usize);
+    let to_stdout = a.output.is_none();
+    let color = a.color.enabled(to_stdout && stdout_is_terminal());
+    let live_on_stdout = a.format == Format::Pretty && to_stdout;
+
+    let report = run_with_progress(&server, &cases, &settings, live_on_stdout, color);
+
+    let opts = ReportOptions { color, lenient: settings.lenient, show_transcripts: true };
+    let mut out: Box<dyn Write> = match &a.output {
+        Some(p) => Box::new(
+            File::create(p).with_context(|| format!("cannot write the report to {}", p.display()))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    if live_on_stdout {
+        report::write_pretty_details(&report, &opts, &mut out)?;
+    } else {
+        report::write_report(a.format, &report, &opts, &mut out)?;
+    }
+    out.flush()?;
+    if let Some(p) = &a.output {
+        eprintln!(
+            "score {} / {}; report written to {}",
+            report::fmt_points(report.score),
+            report::fmt_points(report.max_score),
+            p.display()
+        );
+    }
+    Ok(report.exit_code())
+}
+
+/// The server from `--target` or `--start`.
+pub fn server_under_test(
+    target: Option<&str>,
+    start: &StartArgs,
+    tuning: &Tuning,
+) -> anyhow::Result<ServerUnderTest> {
+    match (target, &start.start) {
+        (Some(t), _) => Ok(ServerUnderTest::Address(parse_target(t)?)),
+        (None, Some(cmd)) => Ok(ServerUnderTest::Start(start_spec(cmd, start, tuning)?)),
+        (None, None) => anyhow::bail!("give the server under test: --target HOST:PORT or --start 'CMD'"),
+    }
+}
+
+/// A start spec for `cmd` with the shared `--dir`, `--config`, `--site` options.
+pub fn start_spec(cmd: &str, start: &StartArgs, tuning: &Tuning) -> anyhow::Result<StartSpec> {
+    if !start.dir.is_dir() {
+        anyhow::bail!("--dir {}: no such folder", start.dir.display());
+    }
+    if !start.site.is_dir() {
+        anyhow::bail!(
+            "--site {}: no such folder (the site copied for the started server; run from the repo root or pass --site)",
+            start.site.display()
+        );
+    }
+    Ok(StartSpec {
+        command: cmd.to_string(),
+        dir: start.dir.clone(),
+        site: start.site.clone(),
+        config_mode: start.config_mode,
+        keepalive: tuning.keepalive()?,
+        ready_timeout: Duration::from_secs_f64(start.ready_timeout.clamp(0.1, 600.0)),
+        grace: Duration::from_secs(2),
+    })
+}
+
+pub fn settings(t: &Tuning, jobs: usize) -> Settings {
+    Settings {
+        vars: t.var_map(),
+        www: t.www.clone(),
+        strict: t.strict,
+        lenient: t.lenient,
+        jobs,
+        connect_timeout: t.connect_timeout(),
+        max_response_bytes: 8 << 20,
+    }
+}
+
+/// Runs the cases, showing progress: per-case lines on stdout when the pretty report goes there,
+/// else a transient status on stderr when that is a terminal.
+pub fn run_with_progress(
+    server: &ServerUnderTest,
+    cases: &[Case],
+    settings: &Settings,
+    live_on_stdout: bool,
+    color: bool,
+) -> RunReport {
+    let names: Vec<(String, String)> = cases.iter().map(|c| (c.id.clone(), c.title.clone())).collect();
+    let progress = if live_on_stdout {
+        Some(Progress::new(names, color, stdout_is_terminal(), Box::new(std::io::stdout())))
+    } else if std::io::stderr().is_terminal() {
+        let color = ColorChoice::Auto.enabled(true);
+        Some(Progress::new(names, color, true, Box::new(std::io::stderr())))
+    } else {
+        None
+    };
+    let started = Instant::now();
+    let finished = AtomicBool::new(false);
+    let results: Vec<CaseResult> = std::thread::scope(|s| {
+        if let Some(p) = &progress {
+            s.spawn(|| {
+                while !finished.load(Ordering::Relaxed) {
+                    p.tick();
+                    std::thread::sleep(Duration::from_millis(250));
+                }
+            });
+        }
+        let on_done = |i: usize, r: &CaseResult| {
+            if let Some(p) = &progress {
+                p.done(i, r);
+            }
+        };
+        let results = run_at(server, cases, settings, &on_done);
+        finished.store(true, Ordering::Relaxed);
+        results
+    });
+    if let Some(p) = &progress {
+        p.finish();
+    }
+    RunReport::new(server.describe(), started.elapsed(), results)
+}

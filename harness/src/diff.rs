@@ -1,0 +1,267 @@
+//! Comparing two servers case by case: the same cases run at both, and each connection's
+//! responses (re-read by framing from the transcripts) and fate are compared with declared
+//! tolerances: `Date`, `Server` and other headers outside [`COMPARED_HEADERS`] are ignored, and
+//! status codes are compared, not reason phrases.
+
+use std::collections::BTreeMap;
+
+use regex::bytes::Regex;
+
+use crate::exec::response::{parse_response, Parsed};
+use crate::outcome::{escape_bytes, CaseResult, EventKind};
+
+/// The headers whose values are compared (case-insensitively, spaces removed).
+pub const COMPARED_HEADERS: [&str; 6] =
+    ["content-type", "content-length", "connection", "transfer-encoding", "allow", "location"];
+
+/// What one connection of a case saw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnSeen {
+    pub name: String,
+    pub responses: Vec<Seen>,
+    /// Why reading stopped before the end of what arrived, if it did.
+    pub unreadable: Option<String>,
+    pub fate: Fate,
+}
+
+/// One response, reduced to what is compared.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Seen {
+    pub code: u16,
+    pub headers: BTreeMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+    /// The server closed it (FIN).
+    Closed,
+    /// The server reset it.
+    Reset,
+    /// Still open when the case ended (or closed by us).
+    Open,
+}
+
+impl std::fmt::Display for Fate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Fate::Closed => "closed by the server",
+            Fate::Reset => "reset by the server",
+            Fate::Open => "left open",
+        })
+    }
+}
+
+/// Re-reads a result's transcript: per connection (in order of first appearance), the responses
+/// that arrived, read by their framing, and how the connection ended.
+pub fn observe(result: &CaseResult) -> Vec<ConnSeen> {
+    let mut order: Vec<String> = Vec::new();
+    let mut sent: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut received: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut fates: BTreeMap<String, Fate> = BTreeMap::new();
+    for e in &result.transcript.events {
+        if !order.contains(&e.conn) {
+            order.push(e.conn.clone());
+        }
+        match &e.kind {
+            EventKind::Sent { data } => sent.entry(e.conn.clone()).or_default().extend_from_slice(data),
+            EventKind::Received { data } => {
+                received.entry(e.conn.clone()).or_default().extend_from_slice(data)
+            }
+            EventKind::Fin => {
+                fates.insert(e.conn.clone(), Fate::Closed);
+            }
+            EventKind::Reset => {
+                fates.insert(e.conn.clone(), Fate::Reset);
+            }
+            _ => {}
+        }
+    }
+    order
+        .into_iter()
+        .map(|name| {
+            let methods = request_methods(sent.get(&name).map(Vec::as_slice).unwrap_or(&[]));
+            let (responses, unreadable) =
+                read_all(received.get(&name).map(Vec::as_slice).unwrap_or(&[]), &methods);
+            let fate = fates.get(&name).copied().unwrap_or(Fate::Open);
+            ConnSeen { name, responses, unreadable, fate }
+        })
+        .collect()
+}
+
+/// The methods of the requests in what was sent, in order (to know which responses have no body).
+fn request_methods(sent: &[u8]) -> Vec<String> {
+    static LINE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    let re = LINE.get_or_init(|| {
+        Regex::new(r"(?m)(?:^|\n)([A-Za-z]+) [^ \r\n]+ HTTP/").expect("a valid regex")
+    });
+    re.captures_iter(sent)
+        .map(|c| String::from_utf8_lossy(&c[1]).to_ascii_uppercase())
+        .collect()
+}
+
+fn read_all(buf: &[u8], methods: &[String]) -> (Vec<Seen>, Option<String>) {
+    let mut seen = Vec::new();
+    let mut at = 0;
+    while at < buf.len() && buf[at..].iter().any(|b| !b.is_ascii_whitespace() && *b != 0) {
+        let head = methods.get(seen.len()).is_some_and(|m| m == "HEAD");
+        match parse_response(&buf[at..], true, head) {
+            Parsed::Complete { response, consumed } => {
+                let headers = response
+                    .headers
+                    .iter()
+                    .filter(|(n, _)| COMPARED_HEADERS.contains(&n.to_ascii_lowercase().as_str()))
+                    .map(|(n, v)| (n.to_ascii_lowercase(), normalize(v)))
+                    .collect();
+                seen.push(Seen { code: response.code, headers, body: response.body });
+                at += consumed.max(1);
+            }
+            Parsed::Malformed { why } => return (seen, Some(why)),
+            Parsed::Incomplete => return (seen, Some("incomplete response".into())),
+        }
+    }
+    (seen, None)
+}
+
+fn normalize(v: &str) -> String {
+    v.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase()
+}
+
+/// Every difference between what A and B showed for the same case, as lines of text; empty when
+/// they agree within the tolerances.
+pub fn compare(a: &CaseResult, b: &CaseResult) -> Vec<String> {
+    let (sa, sb) = (observe(a), observe(b));
+    let mut out = Vec::new();
+    let names: Vec<&String> = {
+        let mut n: Vec<&String> = sa.iter().map(|c| &c.name).collect();
+        for c in &sb {
+            if !n.contains(&&c.name) {
+                n.push(&c.name);
+            }
+        }
+        n
+    };
+    for name in names {
+        let ca = sa.iter().find(|c| &c.name == name);
+        let cb = sb.iter().find(|c| &c.name == name);
+        let (Some(ca), Some(cb)) = (ca, cb) else {
+            out.push(format!("@{name}: used by {} only", if ca.is_some() { "A" } else { "B" }));
+            continue;
+        };
+        let n = ca.responses.len().max(cb.responses.len());
+        for i in 0..n {
+            let at = format!("@{name} response {}", i + 1);
+            match (ca.responses.get(i), cb.responses.get(i)) {
+                (Some(x), Some(y)) => compare_seen(&at, x, y, &mut out),
+                (Some(x), None) => out.push(format!("{at}: A answered {}, B sent no such response", x.code)),
+                (None, Some(y)) => out.push(format!("{at}: A sent no such response, B answered {}", y.code)),
+                (None, None) => {}
+            }
+        }
+        if ca.unreadable != cb.unreadable {
+            let show = |u: &Option<String>| u.clone().unwrap_or_else(|| "readable".into());
+            out.push(format!(
+                "@{name}: A: {}; B: {}",
+                show(&ca.unreadable),
+                show(&cb.unreadable)
+            ));
+        }
+        if ca.fate != cb.fate {
+            out.push(format!("@{name}: A {}, B {}", ca.fate, cb.fate));
+        }
+    }
+    out
+}
+
+fn compare_seen(at: &str, x: &Seen, y: &Seen, out: &mut Vec<String>) {
+    if x.code != y.code {
+        out.push(format!("{at}: status A {} B {}", x.code, y.code));
+    }
+    for h in COMPARED_HEADERS {
+        let (hx, hy) = (x.headers.get(h), y.headers.get(h));
+        if hx != hy {
+            let show = |v: Option<&String>| v.map(|v| format!("\"{v}\"")).unwrap_or_else(|| "absent".into());
+            out.push(format!("{at}: {h} A {} B {}", show(hx), show(hy)));
+        }
+    }
+    if x.body != y.body {
+        let first = x.body.iter().zip(&y.body).position(|(p, q)| p != q).unwrap_or(x.body.len().min(y.body.len()));
+        let around = |b: &[u8]| escape_bytes(&b[first.min(b.len())..(first + 24).min(b.len())]);
+        out.push(format!(
+            "{at}: body A {} bytes B {} bytes, first difference at byte {first}: A \"{}\" B \"{}\"",
+            x.body.len(),
+            y.body.len(),
+            around(&x.body),
+            around(&y.body)
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::{Event, Transcript, Verdict};
+    use std::time::Duration;
+
+    fn result(events: Vec<(&str, EventKind)>) -> CaseResult {
+        CaseResult {
+            id: "x".into(),
+            title: "x".into(),
+            tags: vec![],
+            spec: None,
+            verdict: Verdict::Pass,
+            points: 1.0,
+            max_points: 1.0,
+            duration: Duration::ZERO,
+            messages: vec![],
+            transcript: Transcript {
+                events: events
+                    .into_iter()
+                    .map(|(c, kind)| Event { at: Duration::ZERO, conn: c.into(), kind })
+                    .collect(),
+            },
+            reproducer: None,
+        }
+    }
+
+    fn exchange(request: &str, response: &str, fate: Option<EventKind>) -> CaseResult {
+        let mut ev = vec![
+            ("main", EventKind::Sent { data: request.as_bytes().to_vec() }),
+            ("main", EventKind::Received { data: response.as_bytes().to_vec() }),
+        ];
+        if let Some(f) = fate {
+            ev.push(("main", f));
+        }
+        result(ev)
+    }
+
+    const GET: &str = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    #[test]
+    fn date_server_and_reason_phrases_are_tolerated() {
+        let a = exchange(GET, "HTTP/1.1 200 OK\r\nDate: Mon\r\nServer: a\r\nContent-Length: 2\r\n\r\nhi", Some(EventKind::Fin));
+        let b = exchange(GET, "HTTP/1.1 200 Fine\r\nDate: Tue\r\nContent-Length: 2\r\n\r\nhi", Some(EventKind::Fin));
+        assert_eq!(compare(&a, &b), Vec::<String>::new());
+    }
+
+    #[test]
+    fn status_headers_body_and_fate_differences_are_named() {
+        let a = exchange(GET, "HTTP/1.1 400 Bad Request\r\nContent-Type: text/html\r\nContent-Length: 2\r\n\r\nno", Some(EventKind::Fin));
+        let b = exchange(GET, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nyes", None);
+        let d = compare(&a, &b);
+        assert!(d.iter().any(|l| l.contains("status A 400 B 200")), "{d:?}");
+        assert!(d.iter().any(|l| l.contains("content-type A \"text/html\" B absent")), "{d:?}");
+        assert!(d.iter().any(|l| l.contains("body A 2 bytes B 3 bytes")), "{d:?}");
+        assert!(d.iter().any(|l| l.contains("A closed by the server, B left open")), "{d:?}");
+    }
+
+    #[test]
+    fn head_responses_are_read_without_a_body() {
+        let req = "HEAD / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        let a = exchange(req, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi", None);
+        let seen = observe(&a);
+        assert_eq!(seen[0].responses.len(), 2, "{seen:?}");
+        assert_eq!(seen[0].responses[1].body, b"hi");
+        assert_eq!(seen[0].unreadable, None);
+    }
+}

@@ -1,0 +1,263 @@
+//! Grading a class: every subfolder of a submissions folder is one submission, built (optionally)
+//! in a private copy, started with `--start` like `harness run`, graded, and written out as
+//! Gradescope `results.json`, `report.json` and `report.html` per submission, plus a class
+//! `gradebook.csv` and `index.html`. A submission that does not build, never starts or crashes is
+//! graded with the reason, and the others go on.
+
+pub mod build;
+pub mod gradebook;
+pub mod rubric;
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use crate::case::Case;
+use crate::outcome::{CaseResult, RunReport, Transcript, Verdict};
+use crate::report::{self, Format, IndexEntry, ReportOptions};
+use crate::start::{ConfigMode, StartSpec};
+use crate::target::{run_at, ServerUnderTest, Settings};
+
+pub use rubric::Rubric;
+
+/// The file in a submission that overrides `--start` for it.
+pub const START_FILE: &str = "START";
+
+/// How to grade a class.
+#[derive(Debug, Clone)]
+pub struct ClassSpec {
+    /// Start command for submissions without a `START` file.
+    pub start: Option<String>,
+    /// Run once per submission, in its private copy, before starting it.
+    pub build: Option<String>,
+    pub build_timeout: Duration,
+    pub site: PathBuf,
+    pub config_mode: ConfigMode,
+    pub keepalive: u32,
+    pub ready_timeout: Duration,
+    /// How cases run (`jobs` is cases at once within one submission).
+    pub settings: Settings,
+    /// Submissions graded at once.
+    pub jobs: usize,
+}
+
+/// One submission's grade.
+#[derive(Debug, Clone)]
+pub struct Graded {
+    pub name: String,
+    pub report: RunReport,
+    /// Why the whole submission scored nothing (no start command, the build failed), if so.
+    pub error: Option<String>,
+}
+
+/// The submissions in a folder: its subfolders, sorted by name, hidden ones left out.
+pub fn submissions(dir: &Path) -> anyhow::Result<Vec<(String, PathBuf)>> {
+    let mut subs = Vec::new();
+    for entry in fs::read_dir(dir)
+        .with_context(|| format!("cannot read the submissions folder {}", dir.display()))?
+    {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || !entry.file_type()?.is_dir() {
+            continue;
+        }
+        subs.push((name, entry.path()));
+    }
+    subs.sort();
+    if subs.is_empty() {
+        anyhow::bail!(
+            "{} holds no submission: each submission is a subfolder of it",
+            dir.display()
+        );
+    }
+    Ok(subs)
+}
+
+/// The submission's own start command (first line of its `START` file that is neither empty nor a
+/// `#` comment), else the class's.
+pub fn start_command(dir: &Path, default: Option<&str>) -> Result<String, String> {
+    let file = dir.join(START_FILE);
+    if let Ok(text) = fs::read_to_string(&file) {
+        if let Some(line) = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#')) {
+            return Ok(line.to_string());
+        }
+    }
+    default.map(str::to_string).ok_or_else(|| {
+        format!("no start command: pass --start 'CMD' or put one in {}", file.display())
+    })
+}
+
+/// Grades one submission. Never fails: what goes wrong is the grade's `error` and its cases'
+/// messages.
+pub fn grade_one(name: &str, dir: &Path, spec: &ClassSpec, cases: &[Case]) -> Graded {
+    let started = Instant::now();
+    let zero = |why: String| Graded {
+        name: name.to_string(),
+        report: RunReport::new(
+            name.to_string(),
+            started.elapsed(),
+            cases.iter().map(|c| errored(c, &why)).collect(),
+        ),
+        error: Some(why),
+    };
+    let command = match start_command(dir, spec.start.as_deref()) {
+        Ok(c) => c,
+        Err(why) => return zero(why),
+    };
+    // A private copy, so that building never touches the class folder.
+    let work = match tempfile::Builder::new().prefix("harness-build-").tempdir() {
+        Ok(w) => w,
+        Err(e) => return zero(format!("cannot make a temp folder: {e}")),
+    };
+    let copy = work.path().join(name);
+    if let Err(e) = copy_tree(dir, &copy) {
+        return zero(format!("cannot copy {}: {e}", dir.display()));
+    }
+    if let Some(b) = &spec.build {
+        if let Err(e) = build::build(b, &copy, spec.build_timeout) {
+            return zero(e.to_string());
+        }
+    }
+    let start = StartSpec {
+        command,
+        dir: copy.clone(),
+        site: spec.site.clone(),
+        config_mode: spec.config_mode,
+        keepalive: spec.keepalive,
+        ready_timeout: spec.ready_timeout,
+        grace: Duration::from_secs(2),
+    };
+    let server = ServerUnderTest::Start(start);
+    let results = run_at(&server, cases, &spec.settings, &|_, _| {});
+    Graded {
+        name: name.to_string(),
+        report: RunReport::new(name.to_string(), started.elapsed(), results),
+        error: None,
+    }
+}
+
+/// Grades every submission, `spec.jobs` at a time; `on_done` sees each grade as it is made.
+/// Grades come back in the order of `subs`.
+pub fn grade_class(
+    subs: &[(String, PathBuf)],
+    spec: &ClassSpec,
+    cases: &[Case],
+    on_done: &(dyn Fn(&Graded) + Sync),
+) -> Vec<Graded> {
+    let next = Mutex::new(0usize);
+    let graded: Mutex<Vec<Option<Graded>>> = Mutex::new(vec![None; subs.len()]);
+    std::thread::scope(|s| {
+        for _ in 0..spec.jobs.clamp(1, subs.len().max(1)) {
+            s.spawn(|| loop {
+                let i = {
+                    let mut n = next.lock().unwrap();
+                    let i = *n;
+                    *n += 1;
+                    i
+                };
+                let Some((name, dir)) = subs.get(i) else { break };
+                let g = grade_one(name, dir, spec, cases);
+                on_done(&g);
+                graded.lock().unwrap()[i] = Some(g);
+            });
+        }
+    });
+    graded.into_inner().unwrap().into_iter().map(|g| g.expect("every submission graded")).collect()
+}
+
+/// Writes `out/gradebook.csv`, `out/index.html` and, per submission, `out/NAME/results.json`
+/// (Gradescope), `report.json` and `report.html`.
+pub fn write_outputs(
+    out: &Path,
+    cases: &[Case],
+    graded: &[Graded],
+    visibility: &HashMap<String, &'static str>,
+    lenient: bool,
+) -> anyhow::Result<()> {
+    fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let opts = ReportOptions { color: false, lenient, show_transcripts: true };
+    let vis = |c: &CaseResult| visibility.get(&c.id).copied().unwrap_or("visible");
+    let mut entries = Vec::new();
+    for g in graded {
+        let dir = out.join(&g.name);
+        fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        write_file(&dir.join("results.json"), |w| {
+            report::write_gradescope_with(&g.report, &opts, &vis, w)
+        })?;
+        write_file(&dir.join("report.json"), |w| report::write_report(Format::Json, &g.report, &opts, w))?;
+        write_file(&dir.join("report.html"), |w| report::write_report(Format::Html, &g.report, &opts, w))?;
+        entries.push(IndexEntry {
+            name: g.name.clone(),
+            score: g.report.score,
+            max_score: g.report.max_score,
+            report_href: format!("{}/report.html", url_segment(&g.name)),
+            error: g.error.clone(),
+        });
+    }
+    write_file(&out.join("gradebook.csv"), |w| gradebook::write_csv(cases, graded, w))?;
+    write_file(&out.join("index.html"), |w| report::write_html_index("Class grades", &entries, w))?;
+    Ok(())
+}
+
+fn write_file(
+    path: &Path,
+    f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    let file = File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut w = BufWriter::new(file);
+    f(&mut w).and_then(|_| w.flush()).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// A result for a case that could not be run at all, for the given reason.
+pub fn errored(case: &Case, why: &str) -> CaseResult {
+    CaseResult {
+        id: case.id.clone(),
+        title: case.title.clone(),
+        tags: case.tags.clone(),
+        spec: case.spec.clone(),
+        verdict: Verdict::Error,
+        points: 0.0,
+        max_points: case.points,
+        duration: Duration::ZERO,
+        messages: vec![why.to_string()],
+        transcript: Transcript::default(),
+        reproducer: None,
+    }
+}
+
+/// Percent-encodes what a folder name may hold that a relative URL may not.
+fn url_segment(name: &str) -> String {
+    name.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Copies a folder recursively, leaving out `.git` and `target`. A link to a file is copied as
+/// the file; a link to a folder is left out (it could loop, or lead out of the submission).
+fn copy_tree(src: &Path, dst: &Path) -> std::io::Result<()> {
+    fs::create_dir_all(dst)?;
+    for entry in fs::read_dir(src)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name == ".git" || name == "target" {
+            continue;
+        }
+        let from = entry.path();
+        let to = dst.join(&name);
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            copy_tree(&from, &to)?;
+        } else if kind.is_file() || (kind.is_symlink() && from.is_file()) {
+            fs::copy(&from, &to)?;
+        }
+    }
+    Ok(())
+}

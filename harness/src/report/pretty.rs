@@ -1,0 +1,173 @@
+//! The pretty format, for people at a terminal.
+//!
+//! One line per case (verdict, points, id, title), then for every case that neither passed nor
+//! was skipped: its messages (expected versus got), its transcript (capped, with a note of what
+//! was cut) and a reproducer. Then the summary, whose last line is always, uncoloured,
+//!
+//! ```text
+//! summary: P passed, F failed, S skipped
+//! ```
+//!
+//! the closing line CI tools read: P counts `pass` (and `non-strict` when lenient), F counts
+//! `fail`, `error` and (unless lenient) `non-strict`. The lines before it give the full breakdown
+//! and the score. Colours (pass green, non-strict yellow, fail red, error magenta, skip dim) only
+//! when [`ReportOptions::color`] says so.
+
+use std::io::{self, Write};
+
+use anstyle::{AnsiColor, Style};
+
+use super::escape::{controls, one_line};
+use super::{capped_transcript, fmt_points, Cap, Counts, ReportOptions};
+use crate::outcome::{CaseResult, RunReport, Verdict};
+
+/// The style of a verdict's label.
+pub fn verdict_style(v: Verdict) -> Style {
+    match v {
+        Verdict::Pass => AnsiColor::Green.on_default().bold(),
+        Verdict::NonStrict => AnsiColor::Yellow.on_default().bold(),
+        Verdict::Fail => AnsiColor::Red.on_default().bold(),
+        Verdict::Error => AnsiColor::Magenta.on_default().bold(),
+        Verdict::Skip => Style::new().dimmed(),
+    }
+}
+
+/// `text` wrapped in the style's escapes when `color`, else as is.
+pub fn paint(color: bool, style: Style, text: &str) -> String {
+    if color {
+        format!("{style}{text}{style:#}")
+    } else {
+        text.to_string()
+    }
+}
+
+fn label(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "PASS",
+        Verdict::NonStrict => "NON-STRICT",
+        Verdict::Fail => "FAIL",
+        Verdict::Error => "ERROR",
+        Verdict::Skip => "SKIP",
+    }
+}
+
+/// The line of one case, without its line end: `PASS        2/2  id  title`.
+pub fn case_line(c: &CaseResult, color: bool) -> String {
+    let points = if c.verdict == Verdict::Skip {
+        "-".to_string()
+    } else {
+        format!("{}/{}", fmt_points(c.points), fmt_points(c.max_points))
+    };
+    let head = paint(color, verdict_style(c.verdict), &format!("{:<10}", label(c.verdict)));
+    let id = one_line(&c.id);
+    let title = one_line(&c.title);
+    if c.verdict == Verdict::Skip {
+        let why = c.messages.first().map(|m| format!("  ({})", one_line(m))).unwrap_or_default();
+        let rest = format!(" {points:>7}  {id}  {title}{why}");
+        return format!("{head}{}", paint(color, Style::new().dimmed(), &rest));
+    }
+    format!("{head} {points:>7}  {}  {title}", paint(color, Style::new().bold(), &id))
+}
+
+/// The whole report: a line per case, then details and the summary.
+pub fn write_pretty(report: &RunReport, opts: &ReportOptions, out: &mut dyn Write) -> io::Result<()> {
+    for c in &report.cases {
+        writeln!(out, "{}", case_line(c, opts.color))?;
+    }
+    write_pretty_details(report, opts, out)
+}
+
+/// Details of every case that neither passed nor was skipped, then the summary; for use after a
+/// [`super::Progress`] already printed the per-case lines.
+pub fn write_pretty_details(
+    report: &RunReport,
+    opts: &ReportOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    for c in report.cases.iter().filter(|c| !matches!(c.verdict, Verdict::Pass | Verdict::Skip)) {
+        writeln!(out)?;
+        write_case_details(c, opts, out)?;
+    }
+    writeln!(out)?;
+    write_summary(report, opts, out)
+}
+
+fn write_case_details(c: &CaseResult, opts: &ReportOptions, out: &mut dyn Write) -> io::Result<()> {
+    let color = opts.color;
+    let rule = paint(color, verdict_style(c.verdict), &format!("── {} ", label(c.verdict)));
+    let mut head = format!(
+        "{rule}{} {}  ({}/{})",
+        paint(color, Style::new().bold(), &one_line(&c.id)),
+        one_line(&c.title),
+        fmt_points(c.points),
+        fmt_points(c.max_points)
+    );
+    if c.verdict == Verdict::NonStrict {
+        head.push_str(if opts.lenient {
+            "  counted as passed (--lenient)"
+        } else {
+            "  counted as failed; passes with --lenient"
+        });
+    }
+    writeln!(out, "{head}")?;
+    if let Some(spec) = &c.spec {
+        writeln!(out, "   {} {}", paint(color, Style::new().dimmed(), "spec:"), one_line(spec))?;
+    }
+    let bullet = paint(color, verdict_style(c.verdict), "•");
+    for m in &c.messages {
+        writeln!(out, "   {bullet} {}", controls(m).replace('\n', "\n     "))?;
+    }
+    if c.messages.is_empty() {
+        writeln!(out, "   {bullet} (no message)")?;
+    }
+    if opts.show_transcripts && !c.transcript.events.is_empty() {
+        writeln!(out, "   {}", paint(color, Style::new().dimmed(), "transcript:"))?;
+        for line in capped_transcript(c, Cap::TERMINAL).lines() {
+            writeln!(out, "     {}", controls(line))?;
+        }
+    }
+    if let Some(r) = &c.reproducer {
+        writeln!(out, "   {}", paint(color, Style::new().dimmed(), "reproduce:"))?;
+        writeln!(out, "     {}", one_line(r))?;
+    }
+    Ok(())
+}
+
+fn write_summary(report: &RunReport, opts: &ReportOptions, out: &mut dyn Write) -> io::Result<()> {
+    let n = Counts::of(&report.cases);
+    let color = opts.color;
+    let part = |count: usize, word: &str, v: Verdict| {
+        let text = format!("{count} {word}");
+        if count > 0 { paint(color, verdict_style(v), &text) } else { text }
+    };
+    let errors = if n.error == 1 { "error" } else { "errors" };
+    writeln!(
+        out,
+        "{}, {}, {}, {}, {}  ({} cases in {:.2}s against {})",
+        part(n.pass, "passed", Verdict::Pass),
+        part(n.non_strict, "non-strict", Verdict::NonStrict),
+        part(n.fail, "failed", Verdict::Fail),
+        part(n.error, errors, Verdict::Error),
+        part(n.skip, "skipped", Verdict::Skip),
+        n.total(),
+        report.duration.as_secs_f64(),
+        one_line(&report.target),
+    )?;
+    let pct = if report.max_score > 0.0 { 100.0 * report.score / report.max_score } else { 100.0 };
+    let lenient = if opts.lenient { "  (lenient: non-strict counts as passed)" } else { "" };
+    writeln!(
+        out,
+        "score {} / {}  ({:.0}%){lenient}",
+        paint(color, Style::new().bold(), &fmt_points(report.score)),
+        fmt_points(report.max_score),
+        pct
+    )?;
+    // The closing line CI tools read: never coloured, always this exact form.
+    writeln!(
+        out,
+        "summary: {} passed, {} failed, {} skipped",
+        n.passed(opts.lenient),
+        n.failed(opts.lenient),
+        n.skip
+    )
+}

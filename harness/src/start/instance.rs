@@ -1,0 +1,382 @@
+//! One started instance of the server under test: a fresh temporary copy of the submission's
+//! folder, a fresh copy of the bundled site as `www/` in it, a `ws.conf` for this run (generated,
+//! or the submission's own patched), a free port, and the supervised process.
+//!
+//! Layout of the temporary folder (`{dir}`): the submission's files (without `.git`, `target`,
+//! `node_modules`, files over [`MAX_FILE_BYTES`], and its own `www/`), `www/` = the bundled site
+//! (`{root}`), `ws.conf` (`{config}`). The command runs there.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
+use std::time::Duration;
+
+use super::process::{self, describe_status, show_tail, ProcessError, ServerProcess, MESSAGE_TAIL};
+use super::wsconf::{self, UnknownVariant};
+
+/// Files larger than this are not copied (core dumps, videos, build caches).
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Folders never copied, at any depth.
+pub const SKIPPED_DIRS: &[&str] = &[".git", ".hg", ".svn", "target", "node_modules", "__pycache__", ".venv"];
+
+/// How the started server gets its `ws.conf`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ConfigMode {
+    /// Patch the submission's `ws.conf` when it has one, else generate one.
+    #[default]
+    Auto,
+    /// Write the canonical file (for courses whose handout fixed the format).
+    Generate,
+    /// Keep the submission's own `ws.conf` and rewrite only the port, root and keep-alive values.
+    Patch,
+}
+
+/// What to start, and how.
+#[derive(Debug, Clone)]
+pub struct StartSpec {
+    /// The shell command, with `{port}`, `{config}`, `{root}`, `{dir}` placeholders.
+    pub command: String,
+    /// The submission's folder, copied afresh for each instance.
+    pub dir: PathBuf,
+    /// The bundled site, copied as `www/` into each instance's folder.
+    pub site: PathBuf,
+    pub config_mode: ConfigMode,
+    /// The `KeepaliveTime` to configure: the `keepalive` variable the cases test with.
+    pub keepalive: u32,
+    /// How long the server may take to listen (including any build the command does).
+    pub ready_timeout: Duration,
+    /// Between SIGTERM and SIGKILL when stopping.
+    pub grace: Duration,
+}
+
+/// Why an instance could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    UnknownConfig(#[from] UnknownVariant),
+    #[error("--config patch: {0} has no ws.conf to patch (use --config generate or auto)")]
+    NothingToPatch(PathBuf),
+    #[error("preparing the server's folder: {what}: {source}")]
+    Prepare { what: String, source: io::Error },
+    #[error("`{command}` (config `{variant}`): {source}")]
+    Process { command: String, variant: String, source: ProcessError },
+}
+
+impl StartError {
+    /// Whether the server ran and exited by itself (as opposed to never listening, or the
+    /// harness failing to prepare it).
+    pub fn server_exited(&self) -> bool {
+        matches!(self, StartError::Process { source: ProcessError::Exited { .. }, .. })
+    }
+
+    /// The server's output tail, if it got that far.
+    pub fn output_tail(&self) -> &str {
+        match self {
+            StartError::Process { source, .. } => source.tail(),
+            _ => "",
+        }
+    }
+}
+
+fn prep(what: impl Into<String>) -> impl FnOnce(io::Error) -> StartError {
+    let what = what.into();
+    move |source| StartError::Prepare { what, source }
+}
+
+/// A running server, in a folder of its own, removed when the instance is dropped.
+#[derive(Debug)]
+pub struct Instance {
+    spec: StartSpec,
+    variant: String,
+    /// Removed on drop (after the process is stopped: field order).
+    proc_: Option<ServerProcess>,
+    temp: tempfile::TempDir,
+    port: u16,
+    notes: Vec<String>,
+    /// How many times it was (re)started: 1 after `start`.
+    starts: u32,
+}
+
+impl Instance {
+    /// Prepares a fresh folder and starts the server in it with the configuration `variant`
+    /// (`default`, `broken`, ...), waiting until it listens.
+    pub fn start(spec: &StartSpec, variant: &str) -> Result<Instance, StartError> {
+        // Fail on an unknown variant before copying anything.
+        wsconf::apply_variant("", variant)?;
+        let temp = tempfile::Builder::new()
+            .prefix("harness-start-")
+            .tempdir()
+            .map_err(prep("creating a temporary folder"))?;
+        let mut notes = Vec::new();
+        copy_tree(&spec.dir, temp.path(), true, &mut notes)
+            .map_err(prep(format!("copying {}", spec.dir.display())))?;
+        let mut inst = Instance {
+            spec: spec.clone(),
+            variant: variant.to_string(),
+            proc_: None,
+            temp,
+            port: 0,
+            notes,
+            starts: 0,
+        };
+        inst.launch()?;
+        Ok(inst)
+    }
+
+    /// Stops the server and starts it again in the same folder on a fresh port, with a fresh
+    /// copy of the site and a freshly written `ws.conf` (any build the command did is kept).
+    pub fn restart(&mut self) -> Result<(), StartError> {
+        self.stop();
+        self.proc_ = None;
+        self.launch()
+    }
+
+    /// Copies the site, writes `ws.conf` for a fresh port, spawns and waits.
+    fn launch(&mut self) -> Result<(), StartError> {
+        let dir = self.temp.path().to_path_buf();
+        let root = dir.join("www");
+        if root.exists() {
+            fs::remove_dir_all(&root).map_err(prep(format!("removing {}", root.display())))?;
+        }
+        fs::create_dir_all(&root).map_err(prep(format!("creating {}", root.display())))?;
+        let mut ignored = Vec::new();
+        copy_tree(&self.spec.site, &root, false, &mut ignored)
+            .map_err(prep(format!("copying the site {}", self.spec.site.display())))?;
+
+        let port = process::free_port().map_err(prep("finding a free port"))?;
+        self.port = port;
+        let config = dir.join("ws.conf");
+        let first = self.starts == 0;
+        self.write_config(&config, port, &root, first)?;
+        self.starts += 1;
+
+        let command = process::substitute(
+            &self.spec.command,
+            &[
+                ("port", port.to_string()),
+                ("config", config.display().to_string()),
+                ("root", root.display().to_string()),
+                ("dir", dir.display().to_string()),
+            ],
+        );
+        let wrap = |source| StartError::Process {
+            command: self.spec.command.clone(),
+            variant: self.variant.clone(),
+            source,
+        };
+        let p = ServerProcess::spawn(&command, &dir, port).map_err(wrap)?;
+        let ready = p.wait_ready(self.spec.ready_timeout);
+        let grace = self.spec.grace;
+        self.proc_ = Some(p);
+        if let Err(e) = ready {
+            if let Some(p) = &self.proc_ {
+                p.stop(grace);
+            }
+            return Err(wrap(e));
+        }
+        Ok(())
+    }
+
+    /// Writes `ws.conf`: generated or patched per the spec's mode, then the variant applied.
+    /// The notes (lines changed, warnings) are recorded on the first start only.
+    fn write_config(&mut self, config: &Path, port: u16, root: &Path, record: bool) -> Result<(), StartError> {
+        let original = self.spec.dir.join("ws.conf");
+        let has_own = original.is_file();
+        let patching = match self.spec.config_mode {
+            ConfigMode::Generate => false,
+            ConfigMode::Patch if !has_own => return Err(StartError::NothingToPatch(self.spec.dir.clone())),
+            ConfigMode::Patch => true,
+            ConfigMode::Auto => has_own,
+        };
+        let mut notes = Vec::new();
+        let text = if patching {
+            let bytes = fs::read(&original).map_err(prep(format!("reading {}", original.display())))?;
+            let own = match String::from_utf8(bytes) {
+                Ok(s) => s,
+                Err(e) => {
+                    notes.push("warning: ws.conf is not valid UTF-8; invalid bytes were replaced".to_string());
+                    String::from_utf8_lossy(e.as_bytes()).into_owned()
+                }
+            };
+            let p = wsconf::patch(&own, port, root, self.spec.keepalive);
+            notes.push(format!("ws.conf: the submission's own, patched ({} line(s) changed)", p.changes.len()));
+            notes.extend(p.changes.iter().map(|c| format!("  {c}")));
+            notes.extend(p.warnings.iter().map(|w| format!("warning: {w}")));
+            p.text
+        } else {
+            notes.push(format!(
+                "ws.conf: generated{}",
+                if has_own { " (the submission's own is replaced: --config generate)" } else { " (the submission has none)" }
+            ));
+            wsconf::generate(port, root, self.spec.keepalive)
+        };
+        let (text, changes) = wsconf::apply_variant(&text, &self.variant)?;
+        if !changes.is_empty() {
+            notes.push(format!("ws.conf: configuration `{}`:", self.variant));
+            notes.extend(changes.iter().map(|c| format!("  {c}")));
+        }
+        fs::write(config, text).map_err(prep(format!("writing {}", config.display())))?;
+        if record {
+            self.notes.extend(notes);
+        }
+        Ok(())
+    }
+
+    /// The port it listens on now.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The copy of the site it serves (what `body file` checks must read).
+    pub fn root(&self) -> PathBuf {
+        self.temp.path().join("www")
+    }
+
+    /// The folder it runs in (the copy of the submission).
+    pub fn dir(&self) -> &Path {
+        self.temp.path()
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.temp.path().join("ws.conf")
+    }
+
+    /// The `config:` it was started with.
+    pub fn variant(&self) -> &str {
+        &self.variant
+    }
+
+    /// What was done to prepare it: files skipped, how `ws.conf` was made, each line changed,
+    /// each warning (those start with `warning:`).
+    pub fn config_notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    /// The warnings among [`Instance::config_notes`].
+    pub fn warnings(&self) -> Vec<&str> {
+        self.notes.iter().filter(|n| n.starts_with("warning:")).map(|s| s.as_str()).collect()
+    }
+
+    /// How many times it has been started (1, plus one per restart).
+    pub fn starts(&self) -> u32 {
+        self.starts
+    }
+
+    /// The process group of the server (for checks that nothing is left).
+    pub fn pgid(&self) -> Option<i32> {
+        self.proc_.as_ref().map(|p| p.pgid())
+    }
+
+    pub fn output_tail(&self) -> String {
+        self.proc_.as_ref().map(|p| p.output_tail()).unwrap_or_default()
+    }
+
+    /// The last [`MESSAGE_TAIL`] bytes of output, formatted for a message.
+    pub fn short_tail(&self) -> String {
+        show_tail(&self.proc_.as_ref().map(|p| p.tail_bytes(MESSAGE_TAIL)).unwrap_or_default())
+    }
+
+    pub fn exit_status(&self) -> Option<ExitStatus> {
+        self.proc_.as_ref().and_then(|p| p.exit_status())
+    }
+
+    /// `exit status 3`, `killed by signal 11 (SIGSEGV)`, or `still running`.
+    pub fn status_text(&self) -> String {
+        self.exit_status().map(describe_status).unwrap_or_else(|| "still running".to_string())
+    }
+
+    /// Whether its process group still runs.
+    pub fn alive(&self) -> bool {
+        self.proc_.as_ref().is_some_and(|p| p.alive())
+    }
+
+    /// Whether it is dead for the cases: its processes are gone, or its port refuses connections.
+    pub fn dead(&self) -> bool {
+        !self.alive() || process::port_refused(self.port, Duration::from_secs(1))
+    }
+
+    /// Stops the whole process group (TERM, the spec's grace, KILL). The folder stays until drop.
+    pub fn stop(&self) {
+        if let Some(p) = &self.proc_ {
+            p.stop(self.spec.grace);
+        }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Copies `from` into the existing folder `to`: files with their permissions, symlinks as
+/// symlinks. Skips [`SKIPPED_DIRS`] and files over [`MAX_FILE_BYTES`], noting each; with
+/// `skip_www`, also a top-level `www` (the bundled site replaces it).
+fn copy_tree(from: &Path, to: &Path, skip_www: bool, notes: &mut Vec<String>) -> io::Result<()> {
+    let mut entries: Vec<_> = fs::read_dir(from)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name();
+        let src = entry.path();
+        let dst = to.join(&name);
+        let ty = entry.file_type()?;
+        let name_str = name.to_string_lossy();
+        if ty.is_dir() {
+            if SKIPPED_DIRS.contains(&name_str.as_ref()) {
+                continue;
+            }
+            if skip_www && name_str == "www" {
+                notes.push("the submission's own www/ is replaced by the bundled site".to_string());
+                continue;
+            }
+            fs::create_dir(&dst)?;
+            copy_tree(&src, &dst, false, notes)?;
+        } else if ty.is_symlink() {
+            let target = fs::read_link(&src)?;
+            std::os::unix::fs::symlink(target, &dst)?;
+        } else if ty.is_file() {
+            let len = entry.metadata()?.len();
+            if len > MAX_FILE_BYTES {
+                notes.push(format!("not copied (over {} MiB): {}", MAX_FILE_BYTES >> 20, src.display()));
+                continue;
+            }
+            fs::copy(&src, &dst)?;
+        }
+        // sockets, fifos, devices: not copied
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_tree_skips_vcs_build_and_huge_and_own_www() {
+        let src = tempfile::tempdir().unwrap();
+        let s = src.path();
+        fs::create_dir_all(s.join(".git/objects")).unwrap();
+        fs::write(s.join(".git/HEAD"), "x").unwrap();
+        fs::create_dir_all(s.join("target/debug")).unwrap();
+        fs::create_dir_all(s.join("www")).unwrap();
+        fs::write(s.join("www/index.html"), "theirs").unwrap();
+        fs::create_dir_all(s.join("src/www")).unwrap();
+        fs::write(s.join("src/www/keep"), "nested www is kept").unwrap();
+        fs::write(s.join("server.py"), "print(1)").unwrap();
+        std::os::unix::fs::symlink("server.py", s.join("link.py")).unwrap();
+        let big = fs::File::create(s.join("core")).unwrap();
+        big.set_len(MAX_FILE_BYTES + 1).unwrap();
+        let dst = tempfile::tempdir().unwrap();
+        let mut notes = Vec::new();
+        copy_tree(s, dst.path(), true, &mut notes).unwrap();
+        let d = dst.path();
+        assert!(d.join("server.py").is_file());
+        assert_eq!(fs::read_link(d.join("link.py")).unwrap(), PathBuf::from("server.py"));
+        assert!(d.join("src/www/keep").is_file());
+        assert!(!d.join(".git").exists() && !d.join("target").exists() && !d.join("www").exists());
+        assert!(!d.join("core").exists());
+        assert_eq!(notes.len(), 2, "{notes:?}");
+    }
+}

@@ -1,0 +1,16 @@
+//! Starting the server under test (`harness run --start 'CMD'`): the harness copies the
+//! submission to a fresh folder, writes a `ws.conf` for the run there, starts CMD through the
+//! shell on a free port, runs the cases, restarts the server when it dies, and stops its whole
+//! process group at the end (or on Ctrl-C).
+//!
+//! - [`wsconf`]: generating or patching `ws.conf`, and the `config:` variants (pure text).
+//! - [`process`]: the supervised process group, its output tail, readiness, stop, cleanup.
+//! - [`instance`]: one prepared folder + config + process ([`Instance`], [`StartSpec`]).
+//! - [`run`]: running cases on started instances, one per configuration, with restarts.
+
+pub mod instance;
+pub mod process;
+pub mod wsconf;
+
+pub use instance::{ConfigMode, Instance, StartError, StartSpec};
+pub use process::install_cleanup_handler;

@@ -1,0 +1,486 @@
+//! The supervised server process: `sh -c CMD` in its own process group, with an open stdin that
+//! never sends, its stdout and stderr drained into a bounded tail, a readiness wait on its port,
+//! and a stop that takes the whole group (TERM, a grace period, then KILL), grandchildren too.
+//!
+//! Every live group is kept in a global registry; [`install_cleanup_handler`] makes SIGINT,
+//! SIGTERM and SIGHUP to the harness kill every registered group before the harness exits, so an
+//! interrupted run leaves no server behind. Dropping a [`ServerProcess`] stops it.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::fmt;
+use std::io::Read;
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Once};
+use std::time::{Duration, Instant};
+
+/// How much of the server's output is kept (the last bytes of stdout and stderr together).
+pub const TAIL_CAP: usize = 64 * 1024;
+
+/// How much of the tail goes into an error message.
+pub const MESSAGE_TAIL: usize = 2000;
+
+/// The last [`TAIL_CAP`] bytes a process wrote, and how many it wrote in all.
+#[derive(Debug, Default)]
+struct Tail {
+    buf: VecDeque<u8>,
+    total: u64,
+}
+
+impl Tail {
+    fn push(&mut self, data: &[u8]) {
+        self.total += data.len() as u64;
+        let data = if data.len() > TAIL_CAP { &data[data.len() - TAIL_CAP..] } else { data };
+        let over = (self.buf.len() + data.len()).saturating_sub(TAIL_CAP);
+        self.buf.drain(..over);
+        self.buf.extend(data);
+    }
+}
+
+/// The registry of live process groups, and whether the harness is shutting down.
+struct Registry {
+    groups: BTreeSet<i32>,
+    shutting_down: bool,
+}
+
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry { groups: BTreeSet::new(), shutting_down: false });
+
+fn registry() -> std::sync::MutexGuard<'static, Registry> {
+    REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Why a process could not be started or did not become ready.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    #[error("could not run `sh -c {command}`: {source}")]
+    Spawn { command: String, source: std::io::Error },
+    #[error("the harness is shutting down")]
+    ShuttingDown,
+    #[error("the server exited before listening on port {port} ({status}){}", show_tail(.tail))]
+    Exited { port: u16, status: String, tail: String },
+    #[error("the server did not listen on port {port} within {}s{}", fmt_secs(*.timeout), show_tail(.tail))]
+    NotListening { port: u16, timeout: Duration, tail: String },
+}
+
+impl ProcessError {
+    /// The output tail the error carries, if any.
+    pub fn tail(&self) -> &str {
+        match self {
+            ProcessError::Exited { tail, .. } | ProcessError::NotListening { tail, .. } => tail,
+            _ => "",
+        }
+    }
+}
+
+fn fmt_secs(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{}", s as u64)
+    } else {
+        format!("{s:.1}")
+    }
+}
+
+/// `; last output:` and the tail, indented, or `; it printed nothing`.
+pub fn show_tail(tail: &str) -> String {
+    if tail.trim().is_empty() {
+        "; it printed nothing".to_string()
+    } else {
+        let body: Vec<String> = tail.trim_end().lines().map(|l| format!("  | {l}")).collect();
+        format!("; last output:\n{}", body.join("\n"))
+    }
+}
+
+/// An exit status in words: `exit status 3`, `killed by signal 11 (SIGSEGV)`.
+pub fn describe_status(status: ExitStatus) -> String {
+    if let Some(code) = status.code() {
+        format!("exit status {code}")
+    } else if let Some(sig) = status.signal() {
+        format!("killed by signal {sig} ({})", signal_name(sig))
+    } else {
+        status.to_string()
+    }
+}
+
+fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGINT => "SIGINT",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGILL => "SIGILL",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGALRM => "SIGALRM",
+        libc::SIGTERM => "SIGTERM",
+        _ => "signal",
+    }
+}
+
+/// Quotes `s` for `sh` when it holds anything but plain path characters.
+pub fn shell_quote(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-+:,@%=".contains(&b));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// Replaces each `{name}` of `vars` in `command` by its value, shell-quoted when needed. Other
+/// braces are left alone (a shell command may use `${VAR}` or `{a,b}`).
+pub fn substitute(command: &str, vars: &[(&str, String)]) -> String {
+    let mut out = command.to_string();
+    for (name, value) in vars {
+        out = out.replace(&format!("{{{name}}}"), &shell_quote(value));
+    }
+    out
+}
+
+/// A server started with `sh -c`, leading its own process group.
+pub struct ServerProcess {
+    command: String,
+    port: u16,
+    /// The pid of `sh`, which is also the process group id.
+    pgid: i32,
+    child: Mutex<Child>,
+    status: Mutex<Option<ExitStatus>>,
+    /// Kept open and never written: some servers exit when stdin closes.
+    stdin: Mutex<Option<ChildStdin>>,
+    tail: Arc<Mutex<Tail>>,
+    stopped: Mutex<bool>,
+    /// Set once the group was seen gone: its id may then be reused, so it is never signalled again.
+    gone: AtomicBool,
+}
+
+impl fmt::Debug for ServerProcess {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerProcess")
+            .field("command", &self.command)
+            .field("port", &self.port)
+            .field("pgid", &self.pgid)
+            .finish()
+    }
+}
+
+impl ServerProcess {
+    /// Runs `sh -c command` in `dir`, in a new process group, registered for cleanup. `port` is
+    /// where it is expected to listen (the command has its placeholders substituted already).
+    pub fn spawn(command: &str, dir: &Path, port: u16) -> Result<ServerProcess, ProcessError> {
+        let mut reg = registry();
+        if reg.shutting_down {
+            return Err(ProcessError::ShuttingDown);
+        }
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .current_dir(dir)
+            .process_group(0)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| ProcessError::Spawn { command: command.to_string(), source })?;
+        let pgid = child.id() as i32;
+        reg.groups.insert(pgid);
+        drop(reg);
+
+        let tail = Arc::new(Mutex::new(Tail::default()));
+        let outs: Vec<Box<dyn Read + Send>> = vec![
+            Box::new(child.stdout.take().expect("piped stdout")),
+            Box::new(child.stderr.take().expect("piped stderr")),
+        ];
+        for (i, mut out) in outs.into_iter().enumerate() {
+            let tail = Arc::clone(&tail);
+            // Detached: a reader ends when every holder of the pipe has exited.
+            let _ = std::thread::Builder::new().name(format!("server-out-{pgid}-{i}")).spawn(move || {
+                let mut buf = vec![0u8; 16 * 1024];
+                loop {
+                    match out.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => tail.lock().unwrap_or_else(|e| e.into_inner()).push(&buf[..n]),
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(_) => break,
+                    }
+                }
+            });
+        }
+        let stdin = child.stdin.take();
+        Ok(ServerProcess {
+            command: command.to_string(),
+            port,
+            pgid,
+            child: Mutex::new(child),
+            status: Mutex::new(None),
+            stdin: Mutex::new(stdin),
+            tail,
+            stopped: Mutex::new(false),
+            gone: AtomicBool::new(false),
+        })
+    }
+
+    pub fn command(&self) -> &str {
+        &self.command
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The process group id (the pid of `sh`).
+    pub fn pgid(&self) -> i32 {
+        self.pgid
+    }
+
+    /// The exit status of `sh` (the server itself when `sh` executed it directly), once it has
+    /// exited.
+    pub fn exit_status(&self) -> Option<ExitStatus> {
+        let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
+        if status.is_none() {
+            if let Ok(Some(s)) = self.child.lock().unwrap_or_else(|e| e.into_inner()).try_wait() {
+                *status = Some(s);
+            }
+        }
+        *status
+    }
+
+    /// Whether anything of the group still runs: `sh` or anything it started (a server that
+    /// forks and lets its parent exit is still alive).
+    pub fn alive(&self) -> bool {
+        if self.gone.load(Ordering::SeqCst) {
+            return false;
+        }
+        let _ = self.exit_status();
+        let alive = group_alive(self.pgid);
+        if !alive {
+            self.gone.store(true, Ordering::SeqCst);
+        }
+        alive
+    }
+
+    /// The output so far: the last [`TAIL_CAP`] bytes of stdout and stderr, as text, preceded by
+    /// a note when earlier output was dropped.
+    pub fn output_tail(&self) -> String {
+        self.tail_bytes(TAIL_CAP)
+    }
+
+    /// At most the last `max` bytes of output, as text.
+    pub fn tail_bytes(&self, max: usize) -> String {
+        let t = self.tail.lock().unwrap_or_else(|e| e.into_inner());
+        let kept = t.buf.len().min(max);
+        let bytes: Vec<u8> = t.buf.iter().skip(t.buf.len() - kept).copied().collect();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let dropped = t.total - kept as u64;
+        if dropped > 0 {
+            format!("[... {dropped} earlier bytes not shown]\n{text}")
+        } else {
+            text
+        }
+    }
+
+    /// The total number of bytes the process wrote to stdout and stderr.
+    pub fn output_len(&self) -> u64 {
+        self.tail.lock().unwrap_or_else(|e| e.into_inner()).total
+    }
+
+    /// Waits until `127.0.0.1:port` accepts a connection, polling every 50 ms. Fails as soon as
+    /// the process group is gone, or after `timeout`, with the output tail.
+    pub fn wait_ready(&self, timeout: Duration) -> Result<(), ProcessError> {
+        let start = Instant::now();
+        loop {
+            if port_accepts(self.port, Duration::from_millis(200)) {
+                return Ok(());
+            }
+            if !self.alive() {
+                // Give the drain threads a moment to read what it wrote last.
+                std::thread::sleep(Duration::from_millis(50));
+                let status = self.exit_status().map(describe_status).unwrap_or_else(|| "exited".into());
+                return Err(ProcessError::Exited {
+                    port: self.port,
+                    status,
+                    tail: self.tail_bytes(MESSAGE_TAIL),
+                });
+            }
+            if start.elapsed() >= timeout {
+                return Err(ProcessError::NotListening {
+                    port: self.port,
+                    timeout,
+                    tail: self.tail_bytes(MESSAGE_TAIL),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stops the whole group: SIGTERM, up to `grace` for it to go, then SIGKILL, and reaps `sh`.
+    /// Idempotent.
+    pub fn stop(&self, grace: Duration) {
+        let mut stopped = self.stopped.lock().unwrap_or_else(|e| e.into_inner());
+        if *stopped {
+            return;
+        }
+        if self.alive() {
+            kill_group(self.pgid, grace);
+        }
+        self.gone.store(true, Ordering::SeqCst);
+        // Reap sh (it is dead by now: SIGKILL cannot be ignored).
+        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        if let Ok(s) = child.wait() {
+            let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
+            status.get_or_insert(s);
+        }
+        drop(child);
+        self.stdin.lock().unwrap_or_else(|e| e.into_inner()).take();
+        registry().groups.remove(&self.pgid);
+        *stopped = true;
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.stop(Duration::from_millis(500));
+    }
+}
+
+/// TERM to the group, up to `grace` for it to go, then KILL, then up to 2 s for it to go.
+fn kill_group(pgid: i32, grace: Duration) {
+    if !group_alive(pgid) {
+        return;
+    }
+    // SAFETY: plain syscall; pgid is a group this module created.
+    unsafe { libc::killpg(pgid, libc::SIGTERM) };
+    if wait_group_gone(pgid, grace) {
+        return;
+    }
+    unsafe { libc::killpg(pgid, libc::SIGKILL) };
+    wait_group_gone(pgid, Duration::from_secs(2));
+}
+
+fn wait_group_gone(pgid: i32, limit: Duration) -> bool {
+    let start = Instant::now();
+    loop {
+        if !group_alive(pgid) {
+            return true;
+        }
+        if start.elapsed() >= limit {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Whether a process of group `pgid` still runs. Zombies do not count (`sh` is reaped by
+/// [`ServerProcess::exit_status`], but a container's init may be slow to reap orphaned
+/// grandchildren).
+pub fn group_alive(pgid: i32) -> bool {
+    // SAFETY: signal 0 only checks for existence.
+    let r = unsafe { libc::kill(-pgid, 0) };
+    if r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH) {
+        return false;
+    }
+    if !Path::new("/proc/self/stat").exists() {
+        return true;
+    }
+    group_members(pgid).iter().any(|&(_, state)| state != 'Z' && state != 'X')
+}
+
+/// The processes of group `pgid` and their states (`R`, `S`, `Z`, ...), read from `/proc`.
+pub fn group_members(pgid: i32) -> Vec<(i32, char)> {
+    let mut out = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else { return out };
+    for entry in dir.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        // pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses.
+        let Some(close) = stat.rfind(')') else { continue };
+        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        if fields.len() < 3 {
+            continue;
+        }
+        let state = fields[0].chars().next().unwrap_or('?');
+        if fields[2].parse::<i32>() == Ok(pgid) {
+            out.push((pid, state));
+        }
+    }
+    out
+}
+
+/// Whether `127.0.0.1:port` accepts a TCP connection within `timeout`.
+pub fn port_accepts(port: u16, timeout: Duration) -> bool {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    TcpStream::connect_timeout(&addr, timeout).is_ok()
+}
+
+/// Whether a connection to `127.0.0.1:port` is refused outright (nothing listens). A timeout is
+/// not a refusal: a busy or hung server still holds its port.
+pub fn port_refused(port: u16, timeout: Duration) -> bool {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    match TcpStream::connect_timeout(&addr, timeout) {
+        Ok(_) => false,
+        Err(e) => e.kind() == std::io::ErrorKind::ConnectionRefused,
+    }
+}
+
+/// A port that is free now on every address (bound on `0.0.0.0:0`, then released).
+pub fn free_port() -> std::io::Result<u16> {
+    let l = std::net::TcpListener::bind((Ipv4Addr::UNSPECIFIED, 0))?;
+    Ok(l.local_addr()?.port())
+}
+
+/// The process groups registered now (started and not yet stopped).
+pub fn registered_groups() -> Vec<i32> {
+    registry().groups.iter().copied().collect()
+}
+
+/// Kills every registered group (TERM, a short grace, KILL) and refuses new starts from then on.
+/// For the harness's own exit paths; [`install_cleanup_handler`] calls it on a signal.
+pub fn kill_all_registered() {
+    let groups: Vec<i32> = {
+        let mut reg = registry();
+        reg.shutting_down = true;
+        reg.groups.iter().copied().collect()
+    };
+    for &g in &groups {
+        // SAFETY: plain syscall on groups this module created.
+        unsafe { libc::killpg(g, libc::SIGTERM) };
+    }
+    let start = Instant::now();
+    while groups.iter().any(|&g| group_alive(g)) && start.elapsed() < Duration::from_millis(500) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for &g in &groups {
+        if group_alive(g) {
+            unsafe { libc::killpg(g, libc::SIGKILL) };
+        }
+    }
+}
+
+/// Makes SIGINT, SIGTERM and SIGHUP to the harness kill every registered server group, then exit
+/// with 128 + the signal number (130 for Ctrl-C). Installed once; later calls do nothing. The
+/// signals are handled on a thread of their own, not in signal context.
+pub fn install_cleanup_handler() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let mut signals = match signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("warning: cannot handle signals, an interrupted run may leave servers running: {e}");
+                return;
+            }
+        };
+        let _ = std::thread::Builder::new().name("start-cleanup".into()).spawn(move || {
+            if let Some(sig) = signals.forever().next() {
+                kill_all_registered();
+                std::process::exit(128 + sig);
+            }
+        });
+    });
+}

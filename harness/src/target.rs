@@ -1,0 +1,100 @@
+//! The server under test, whichever way it is given (an address, or a command the harness starts),
+//! and running a selection of cases at it. `run`, `grade` and `diff` all go through here.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::case::{Case, Vars};
+use crate::exec::{self, RunOptions, Target};
+use crate::outcome::CaseResult;
+use crate::start::{self, StartSpec};
+
+/// Where the cases go.
+#[derive(Debug, Clone)]
+pub enum ServerUnderTest {
+    /// A server already listening.
+    Address(Target),
+    /// A server the harness starts (and restarts) itself, once per configuration the cases need.
+    Start(StartSpec),
+}
+
+impl ServerUnderTest {
+    /// How reports name it: `HOST:PORT`, or the start command.
+    pub fn describe(&self) -> String {
+        match self {
+            ServerUnderTest::Address(t) => t.to_string(),
+            ServerUnderTest::Start(s) => format!("{} (started in {})", s.command, s.dir.display()),
+        }
+    }
+}
+
+/// How cases run, whatever the server.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `keepalive` and any `--var`; `host` and `port` are added per target.
+    pub vars: Vars,
+    /// The site `body file` checks read (with `--start`, the started instance's copy is used).
+    pub www: PathBuf,
+    pub strict: bool,
+    pub lenient: bool,
+    pub jobs: usize,
+    pub connect_timeout: Duration,
+    pub max_response_bytes: usize,
+}
+
+impl Settings {
+    /// Run options for one target.
+    pub fn options_for(&self, target: Target) -> RunOptions {
+        let mut vars = self.vars.clone();
+        vars.insert("host".into(), target.host.clone());
+        vars.insert("port".into(), target.port.to_string());
+        RunOptions {
+            target,
+            vars,
+            www: self.www.clone(),
+            strict: self.strict,
+            lenient: self.lenient,
+            jobs: self.jobs,
+            max_response_bytes: self.max_response_bytes,
+            connect_timeout: self.connect_timeout,
+        }
+    }
+}
+
+/// Runs the cases at the server; results come back in the order of `cases`, and `on_done` sees
+/// each as it finishes. With an address, cases that need a configuration of their own are
+/// skipped, since only a started server can be given one.
+pub fn run_at(
+    server: &ServerUnderTest,
+    cases: &[Case],
+    settings: &Settings,
+    on_done: &(dyn Fn(usize, &CaseResult) + Sync),
+) -> Vec<CaseResult> {
+    match server {
+        ServerUnderTest::Address(target) => {
+            let opts = settings.options_for(target.clone());
+            let (runnable, skipped): (Vec<usize>, Vec<usize>) =
+                (0..cases.len()).partition(|&i| cases[i].config == "default");
+            let mut results: Vec<Option<CaseResult>> = vec![None; cases.len()];
+            for &i in &skipped {
+                let reason = format!(
+                    "needs the server configuration `{}`, which only --start can provide",
+                    cases[i].config
+                );
+                let r = exec::skipped(&cases[i], &reason);
+                on_done(i, &r);
+                results[i] = Some(r);
+            }
+            let chosen: Vec<Case> = runnable.iter().map(|&i| cases[i].clone()).collect();
+            let ran = exec::run_cases(&chosen, &opts, &|j, r| on_done(runnable[j], r));
+            for (j, r) in ran.into_iter().enumerate() {
+                results[runnable[j]] = Some(r);
+            }
+            results.into_iter().map(|r| r.expect("every case has a result")).collect()
+        }
+        ServerUnderTest::Start(spec) => {
+            let base = settings.options_for(Target { host: "127.0.0.1".into(), port: 0 });
+            start::run_started(cases, spec, &base, on_done)
+        }
+    }
+}

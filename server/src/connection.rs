@@ -1,0 +1,309 @@
+//! The per-connection loop: read a head (bounded in size and time), read its body if any,
+//! answer, and either read the next request on the same socket (keep-alive, pipelining) or
+//! close.
+//!
+//! Timeouts (all socket read timeouts, no polling):
+//! - waiting for the first byte of a request: `KeepaliveTime` (a connection that stays idle
+//!   that long is closed without a response);
+//! - once a request has started, its head and body must be complete within
+//!   [`REQUEST_TIMEOUT`], else `408 Request Timeout` and close;
+//! - writes time out after [`WRITE_TIMEOUT`] without progress (the connection is dropped).
+
+use std::collections::HashSet;
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, TcpStream};
+use std::os::unix::io::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::config::Config;
+use crate::request::{parse_head, scan_head, Method, Rejection, Request, Scan};
+use crate::resolve::{resolve, Miss, Resolved};
+use crate::response::{error_page, error_page_with, head, send_file, Persist, Status};
+
+/// Time allowed for a request's head and body once its first byte arrived.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Idle time used when keep-alive is off (`KeepaliveTime 0`) or the config is broken.
+pub const IDLE_FALLBACK: Duration = Duration::from_secs(10);
+/// A write that makes no progress for this long drops the connection.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Largest request body accepted (and read, for POST; discarded for other methods).
+pub const MAX_BODY: u64 = 1024 * 1024;
+
+/// What every connection shares.
+pub struct Context {
+    /// `None` when ws.conf is broken: every request gets 500.
+    pub config: Option<Config>,
+    pub access_log: bool,
+    pub stopping: AtomicBool,
+    /// Sockets of live connections, so shutdown can wake their blocked reads.
+    pub live: Mutex<HashSet<i32>>,
+    /// `Allow` header value: the supported methods.
+    pub allow: String,
+}
+
+impl Context {
+    pub fn new(config: Option<Config>, access_log: bool) -> Context {
+        let allow = config
+            .as_ref()
+            .map(|c| c.methods.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", "))
+            .unwrap_or_default();
+        Context { config, access_log, stopping: AtomicBool::new(false), live: Mutex::new(HashSet::new()), allow }
+    }
+
+    /// Wakes every connection blocked in a read: they see end-of-file and close, while
+    /// responses being written continue.
+    pub fn wake_all(&self) {
+        for &fd in self.live.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            // SAFETY: fds are removed from `live` (under this lock) before their socket closes.
+            unsafe { libc::shutdown(fd, libc::SHUT_RD) };
+        }
+    }
+}
+
+/// Serves one connection until it closes.
+pub fn serve(stream: TcpStream, ctx: &Context) {
+    let fd = stream.as_raw_fd();
+    ctx.live.lock().unwrap_or_else(|e| e.into_inner()).insert(fd);
+    if ctx.stopping.load(Ordering::SeqCst) {
+        // Registered too late to be woken: do not start reading.
+        let _ = stream.shutdown(std::net::Shutdown::Read);
+    }
+    let mut conn = Conn::new(stream, ctx);
+    let _ = conn.run();
+    ctx.live.lock().unwrap_or_else(|e| e.into_inner()).remove(&fd);
+}
+
+enum Read1 {
+    Head { start: usize, end: usize, next: usize },
+    /// The peer closed, or stayed idle past the keep-alive time: close quietly.
+    Quiet,
+    /// Answer with this status and close.
+    Fail(Status, &'static str),
+}
+
+struct Conn<'a> {
+    stream: TcpStream,
+    ctx: &'a Context,
+    peer: IpAddr,
+    idle: Duration,
+    read_timeout: Option<Duration>,
+    inbuf: Vec<u8>,
+    out: Vec<u8>,
+}
+
+impl<'a> Conn<'a> {
+    fn new(stream: TcpStream, ctx: &'a Context) -> Conn<'a> {
+        let peer = stream.peer_addr().map(|a| a.ip()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
+        let idle = match &ctx.config {
+            Some(c) if !c.keepalive.is_zero() => c.keepalive,
+            _ => IDLE_FALLBACK,
+        };
+        Conn { stream, ctx, peer, idle, read_timeout: None, inbuf: Vec::with_capacity(4096), out: Vec::with_capacity(4096) }
+    }
+
+    fn run(&mut self) -> io::Result<()> {
+        loop {
+            let (start, end, next) = match self.read_head() {
+                Read1::Head { start, end, next } => (start, end, next),
+                Read1::Quiet => return Ok(()),
+                Read1::Fail(status, why) => {
+                    let line = first_line(&self.inbuf).to_vec();
+                    return self.fail(&line, status, why);
+                }
+            };
+            let line = first_line(&self.inbuf[start..end]).to_vec();
+            let ctx = self.ctx;
+            let Some(cfg) = &ctx.config else {
+                return self.fail(&line, Status::InternalServerError, "the server configuration (ws.conf) has errors; see the server's log");
+            };
+            let req = match parse_head(&self.inbuf[start..end]) {
+                Ok(r) => r,
+                Err(Rejection::BadRequest(why)) => return self.fail(&line, Status::BadRequest, &why),
+                Err(Rejection::LineTooLong) => return self.fail(&line, Status::UriTooLong, "request line too long"),
+                Err(Rejection::HeadTooLarge) => return self.fail(&line, Status::HeaderFieldsTooLarge, "request head too large"),
+            };
+            if req.chunked {
+                return self.fail(&line, Status::NotImplemented, "Transfer-Encoding in requests is not supported");
+            }
+            if req.content_length > MAX_BODY {
+                return self.fail(&line, Status::PayloadTooLarge, "request body larger than 1 MiB");
+            }
+            let body_end = next + req.content_length as usize;
+            if let Err(status) = self.read_until(body_end) {
+                return match status {
+                    Some(s) => self.fail(&line, s, "the request body did not arrive in time"),
+                    None => Ok(()),
+                };
+            }
+            let keep = req.keep_alive && !cfg.keepalive.is_zero() && !ctx.stopping.load(Ordering::SeqCst);
+            let persist = if keep { Persist::KeepAlive(cfg.keepalive.as_secs()) } else { Persist::Close };
+            let body = self.inbuf[next..body_end].to_vec();
+            let (status, sent) = self.answer(cfg, &req, &body, persist)?;
+            if self.ctx.access_log {
+                crate::log::access(self.peer, &line, status.code(), sent);
+            }
+            if persist == Persist::Close {
+                return Ok(());
+            }
+            self.inbuf.drain(..body_end);
+        }
+    }
+
+    /// Sends an error that ends the connection, and logs it.
+    fn fail(&mut self, line: &[u8], status: Status, why: &str) -> io::Result<()> {
+        self.out.clear();
+        let n = error_page(&mut self.out, status, why, Persist::Close, true);
+        let r = self.stream.write_all(&self.out);
+        if self.ctx.access_log {
+            crate::log::access(self.peer, line, status.code(), n);
+        }
+        // Let the client read the answer before the socket closes (avoid a reset).
+        let _ = self.stream.shutdown(std::net::Shutdown::Write);
+        r
+    }
+
+    /// Reads until a complete head is in `inbuf` (which may already hold pipelined bytes).
+    fn read_head(&mut self) -> Read1 {
+        let mut resume = 0;
+        let mut deadline = (!self.inbuf.is_empty()).then(|| Instant::now() + REQUEST_TIMEOUT);
+        loop {
+            match scan_head(&self.inbuf, resume) {
+                Scan::Complete { start, end, next } => return Read1::Head { start, end, next },
+                Scan::Reject(Rejection::LineTooLong) => return Read1::Fail(Status::UriTooLong, "request line too long"),
+                Scan::Reject(_) => return Read1::Fail(Status::HeaderFieldsTooLarge, "request head too large"),
+                Scan::Partial { resume: r } => resume = r,
+            }
+            let timeout = match deadline {
+                None => self.idle,
+                Some(d) => match d.checked_duration_since(Instant::now()) {
+                    Some(t) if !t.is_zero() => t,
+                    _ => return Read1::Fail(Status::RequestTimeout, "the request head did not arrive in time"),
+                },
+            };
+            match self.fill(timeout) {
+                Ok(0) if deadline.is_none() || self.ctx.stopping.load(Ordering::SeqCst) => return Read1::Quiet,
+                Ok(0) => return Read1::Fail(Status::BadRequest, "the connection ended in the middle of a request"),
+                Ok(_) => {
+                    deadline.get_or_insert_with(|| Instant::now() + REQUEST_TIMEOUT);
+                }
+                Err(e) if is_timeout(&e) && deadline.is_none() => return Read1::Quiet,
+                Err(e) if is_timeout(&e) => {
+                    return Read1::Fail(Status::RequestTimeout, "the request head did not arrive in time")
+                }
+                Err(_) => return Read1::Quiet,
+            }
+        }
+    }
+
+    /// Reads until `inbuf` holds at least `len` bytes. `Err(Some(408))` on timeout, `Err(None)`
+    /// when the peer went away.
+    fn read_until(&mut self, len: usize) -> Result<(), Option<Status>> {
+        let deadline = Instant::now() + REQUEST_TIMEOUT;
+        while self.inbuf.len() < len {
+            let t = deadline.saturating_duration_since(Instant::now());
+            if t.is_zero() {
+                return Err(Some(Status::RequestTimeout));
+            }
+            match self.fill(t) {
+                Ok(0) => return Err(None),
+                Ok(_) => {}
+                Err(e) if is_timeout(&e) => return Err(Some(Status::RequestTimeout)),
+                Err(_) => return Err(None),
+            }
+        }
+        Ok(())
+    }
+
+    /// One `read` into the end of `inbuf`, with the given timeout.
+    fn fill(&mut self, timeout: Duration) -> io::Result<usize> {
+        // Only touch the socket option when the value changes (usually it does not).
+        let rounded = Some(Duration::from_millis(timeout.as_millis().max(1) as u64));
+        if self.read_timeout != rounded {
+            self.stream.set_read_timeout(rounded)?;
+            self.read_timeout = rounded;
+        }
+        let old = self.inbuf.len();
+        self.inbuf.resize(old + 8192, 0);
+        let r = loop {
+            match self.stream.read(&mut self.inbuf[old..]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                r => break r,
+            }
+        };
+        self.inbuf.truncate(old + *r.as_ref().unwrap_or(&0));
+        r
+    }
+
+    /// Answers a well-formed request. Returns the status and the body bytes sent.
+    fn answer(&mut self, cfg: &Config, req: &Request, body: &[u8], persist: Persist) -> io::Result<(Status, u64)> {
+        self.out.clear();
+        let with_body = req.method != Method::Head;
+        if !cfg.methods.contains(&req.method) {
+            let why = format!("Method Not Implemented: {}", req.method.as_str());
+            return self.send_error(Status::NotImplemented, &why, &[], persist, with_body);
+        }
+        if req.method == Method::Options {
+            let allow = self.ctx.allow.clone();
+            head(&mut self.out, Status::Ok, &[("Allow", &allow)], 0, persist);
+            self.stream.write_all(&self.out)?;
+            return Ok((Status::Ok, 0));
+        }
+        match resolve(&req.target, cfg) {
+            Ok(Resolved::File { path, len, content_type }) => {
+                if req.method == Method::Post && content_type.starts_with("text/html") && len <= MAX_BODY {
+                    let page = crate::post::page_with_data(&std::fs::read(&path)?, body);
+                    head(&mut self.out, Status::Ok, &[("Content-Type", content_type)], page.len() as u64, persist);
+                    self.out.extend_from_slice(&page);
+                    self.stream.write_all(&self.out)?;
+                    return Ok((Status::Ok, page.len() as u64));
+                }
+                head(&mut self.out, Status::Ok, &[("Content-Type", content_type)], len, persist);
+                send_file(&mut self.stream, &mut self.out, &path, len, with_body)?;
+                Ok((Status::Ok, if with_body { len } else { 0 }))
+            }
+            Ok(Resolved::Redirect(location)) => {
+                let why = format!("moved to {location}");
+                self.send_error(Status::MovedPermanently, &why, &[("Location", &location)], persist, with_body)
+            }
+            Err(Miss::NotFound) => {
+                let why = format!("URL does not exist: {}", req.target);
+                self.send_error(Status::NotFound, &why, &[], persist, with_body)
+            }
+            Err(Miss::Forbidden(what)) => {
+                let why = format!("{what}: {}", req.target);
+                self.send_error(Status::Forbidden, &why, &[], persist, with_body)
+            }
+            Err(Miss::Unmapped) => {
+                let why = format!("File type not supported: {}", req.target);
+                self.send_error(Status::NotImplemented, &why, &[], persist, with_body)
+            }
+        }
+    }
+
+    fn send_error(
+        &mut self,
+        status: Status,
+        why: &str,
+        extra: &[(&str, &str)],
+        persist: Persist,
+        with_body: bool,
+    ) -> io::Result<(Status, u64)> {
+        let n = error_page_with(&mut self.out, status, why, extra, persist, with_body);
+        self.stream.write_all(&self.out)?;
+        Ok((status, if with_body { n } else { 0 }))
+    }
+}
+
+fn first_line(b: &[u8]) -> &[u8] {
+    let start = b.iter().position(|&c| c != b'\r' && c != b'\n').unwrap_or(b.len());
+    let b = &b[start..];
+    let end = b.iter().position(|&c| c == b'\n').unwrap_or(b.len()).min(1024);
+    b[..end].strip_suffix(b"\r").unwrap_or(&b[..end])
+}
+
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+}

@@ -1,0 +1,233 @@
+//! Writing responses: status lines, the headers every response carries, error pages (with
+//! HTML escaping of whatever they echo), and file bodies (small ones in the same write as the
+//! head, large ones streamed with `std::io::copy`, which uses `sendfile`/`splice` on Linux).
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::Path;
+
+/// Files up to this size are sent in one write together with the head.
+const INLINE_LIMIT: u64 = 64 * 1024;
+
+pub const SERVER_NAME: &str = concat!("ws-reference/", env!("CARGO_PKG_VERSION"));
+
+/// Every status this server can send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    MovedPermanently,
+    BadRequest,
+    Forbidden,
+    NotFound,
+    RequestTimeout,
+    PayloadTooLarge,
+    UriTooLong,
+    HeaderFieldsTooLarge,
+    InternalServerError,
+    NotImplemented,
+    ServiceUnavailable,
+}
+
+impl Status {
+    pub fn code(self) -> u16 {
+        match self {
+            Status::Ok => 200,
+            Status::MovedPermanently => 301,
+            Status::BadRequest => 400,
+            Status::Forbidden => 403,
+            Status::NotFound => 404,
+            Status::RequestTimeout => 408,
+            Status::PayloadTooLarge => 413,
+            Status::UriTooLong => 414,
+            Status::HeaderFieldsTooLarge => 431,
+            Status::InternalServerError => 500,
+            Status::NotImplemented => 501,
+            Status::ServiceUnavailable => 503,
+        }
+    }
+
+    pub fn reason(self) -> &'static str {
+        match self {
+            Status::Ok => "OK",
+            Status::MovedPermanently => "Moved Permanently",
+            Status::BadRequest => "Bad Request",
+            Status::Forbidden => "Forbidden",
+            Status::NotFound => "Not Found",
+            Status::RequestTimeout => "Request Timeout",
+            Status::PayloadTooLarge => "Payload Too Large",
+            Status::UriTooLong => "URI Too Long",
+            Status::HeaderFieldsTooLarge => "Request Header Fields Too Large",
+            Status::InternalServerError => "Internal Server Error",
+            Status::NotImplemented => "Not Implemented",
+            Status::ServiceUnavailable => "Service Unavailable",
+        }
+    }
+}
+
+/// How the connection continues after this response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Persist {
+    /// `Connection: keep-alive`, with the idle timeout in seconds.
+    KeepAlive(u64),
+    Close,
+}
+
+/// Appends a complete head to `out`: status line, `Date`, `Server`, the given extra headers,
+/// `Content-Length`, `Connection`, blank line.
+pub fn head(out: &mut Vec<u8>, status: Status, extra: &[(&str, &str)], len: u64, persist: Persist) {
+    let mut line = itoa_buf();
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(fmt_u64(&mut line, status.code() as u64));
+    out.push(b' ');
+    out.extend_from_slice(status.reason().as_bytes());
+    out.extend_from_slice(b"\r\nDate: ");
+    crate::log::with_http_date(|d| out.extend_from_slice(d.as_bytes()));
+    out.extend_from_slice(b"\r\nServer: ");
+    out.extend_from_slice(SERVER_NAME.as_bytes());
+    for (name, value) in extra {
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+    }
+    out.extend_from_slice(b"\r\nContent-Length: ");
+    out.extend_from_slice(fmt_u64(&mut line, len));
+    match persist {
+        Persist::KeepAlive(secs) => {
+            out.extend_from_slice(b"\r\nConnection: keep-alive\r\nKeep-Alive: timeout=");
+            out.extend_from_slice(fmt_u64(&mut line, secs));
+        }
+        Persist::Close => out.extend_from_slice(b"\r\nConnection: close"),
+    }
+    out.extend_from_slice(b"\r\n\r\n");
+}
+
+/// Appends a small HTML error page (head and body, or head only for HEAD). The `detail` is
+/// escaped; it appears as `Reason: <detail>`. Returns the body length.
+pub fn error_page(out: &mut Vec<u8>, status: Status, detail: &str, persist: Persist, body: bool) -> u64 {
+    error_page_with(out, status, detail, &[], persist, body)
+}
+
+/// [`error_page`] with extra headers (e.g. `Location`, `Allow`).
+pub fn error_page_with(
+    out: &mut Vec<u8>,
+    status: Status,
+    detail: &str,
+    extra: &[(&str, &str)],
+    persist: Persist,
+    body: bool,
+) -> u64 {
+    let title = format!("{} {}", status.code(), status.reason());
+    let page = format!(
+        "<!DOCTYPE html>\n<html><head><title>{title}</title></head><body><h1>{title}</h1><p>Reason: {}</p></body></html>\n",
+        escape_html(detail)
+    );
+    let mut headers = vec![("Content-Type", "text/html; charset=utf-8")];
+    headers.extend_from_slice(extra);
+    head(out, status, &headers, page.len() as u64, persist);
+    if body {
+        out.extend_from_slice(page.as_bytes());
+    }
+    page.len() as u64
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() => out.push_str(&format!("&#{};", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Writes a 200 response for a file: the head (already in `out`, which is cleared) and, when
+/// `body` is set, `len` bytes of the file. Small files go out in a single write with the head.
+pub fn send_file<W: Write>(w: &mut W, out: &mut Vec<u8>, path: &Path, len: u64, body: bool) -> io::Result<()> {
+    if !body || len == 0 {
+        w.write_all(out)?;
+        out.clear();
+        return Ok(());
+    }
+    let mut file = File::open(path)?;
+    if len <= INLINE_LIMIT {
+        let at = out.len();
+        out.reserve(len as usize);
+        let n = (&mut file).take(len).read_to_end(out)?;
+        if n as u64 != len {
+            out.truncate(at);
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank while being sent"));
+        }
+        w.write_all(out)?;
+        out.clear();
+        return Ok(());
+    }
+    w.write_all(out)?;
+    out.clear();
+    let sent = io::copy(&mut file.take(len), w)?;
+    if sent != len {
+        // The head promised `len` bytes; the only honest thing left is to cut the connection.
+        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank while being sent"));
+    }
+    Ok(())
+}
+
+fn itoa_buf() -> [u8; 20] {
+    [0; 20]
+}
+
+fn fmt_u64(buf: &mut [u8; 20], mut n: u64) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    &buf[i..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn head_has_every_required_header() {
+        let mut out = Vec::new();
+        head(&mut out, Status::Ok, &[("Content-Type", "text/plain")], 1234, Persist::KeepAlive(10));
+        let s = String::from_utf8(out).unwrap();
+        assert!(s.starts_with("HTTP/1.1 200 OK\r\nDate: "), "{s}");
+        assert!(s.contains("\r\nServer: ws-reference/"));
+        assert!(s.contains("\r\nContent-Type: text/plain\r\nContent-Length: 1234\r\nConnection: keep-alive\r\n"));
+        assert!(s.ends_with("Keep-Alive: timeout=10\r\n\r\n"));
+        assert!(!s.replace("\r\n", "").contains('\n'));
+    }
+
+    #[test]
+    fn error_page_escapes_and_counts() {
+        let mut out = Vec::new();
+        let n = error_page(&mut out, Status::NotFound, "URL does not exist: /<script>", Persist::Close, true);
+        let s = String::from_utf8(out).unwrap();
+        let (h, b) = s.split_once("\r\n\r\n").unwrap();
+        assert_eq!(b.len() as u64, n);
+        assert!(h.contains(&format!("Content-Length: {n}\r\nConnection: close")));
+        assert!(b.contains("Reason: URL does not exist: /&lt;script&gt;"));
+        assert!(!b.contains("<script>"));
+    }
+
+    #[test]
+    fn numbers() {
+        let mut b = itoa_buf();
+        assert_eq!(fmt_u64(&mut b, 0), b"0");
+        assert_eq!(fmt_u64(&mut b, u64::MAX), u64::MAX.to_string().as_bytes());
+    }
+}

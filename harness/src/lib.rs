@@ -6,13 +6,17 @@
 //! - [`outcome`]: verdicts and results, the input of every report.
 //! - [`report`]: pretty, json, tap, junit, gradescope and html output.
 //! - [`start`]: starting the server under test (`--start`): its config, its process, restarts.
+//! - [`target`]: the server under test (an address or a command) and running cases at it.
 //! - [`grade`]: grading a whole class of submissions.
 //! - [`diff`]: comparing two servers case by case.
 //! - [`cli`]: the command line.
 
 pub mod case;
 pub mod cli;
+pub mod diff;
 pub mod exec;
+pub mod grade;
 pub mod outcome;
 pub mod report;
 pub mod start;
+pub mod target;

@@ -5,8 +5,9 @@
 //! Timeouts (all socket read timeouts, no polling):
 //! - waiting for the first byte of a request: `KeepaliveTime` (a connection that stays idle
 //!   that long is closed without a response);
-//! - once a request has started, its head and body must be complete within
-//!   [`REQUEST_TIMEOUT`], else `408 Request Timeout` and close;
+//! - once a request has started, its head and body must be complete within `KeepaliveTime`
+//!   capped at [`REQUEST_TIMEOUT`] (10 s; also 10 s when `KeepaliveTime` is 0), else
+//!   `408 Request Timeout` and close;
 //! - writes time out after [`WRITE_TIMEOUT`] without progress (the connection is dropped).
 
 use std::collections::HashSet;
@@ -22,7 +23,7 @@ use crate::request::{parse_head, scan_head, Method, Rejection, Request, Scan};
 use crate::resolve::{resolve, Miss, Resolved};
 use crate::response::{error_page, error_page_with, head, send_file, Persist, Status};
 
-/// Time allowed for a request's head and body once its first byte arrived.
+/// Longest time allowed for a request's head and body once its first byte arrived.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Idle time used when keep-alive is off (`KeepaliveTime 0`) or the config is broken.
 pub const IDLE_FALLBACK: Duration = Duration::from_secs(10);
@@ -71,8 +72,13 @@ pub fn serve(stream: TcpStream, ctx: &Context) {
         let _ = stream.shutdown(std::net::Shutdown::Read);
     }
     let mut conn = Conn::new(stream, ctx);
-    let _ = conn.run();
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| conn.run())).is_err() {
+        eprintln!("error: a connection thread panicked; the connection was closed");
+    }
+    // Deregister before the socket closes (when `conn` drops), so the fd is never reused
+    // while still listed.
     ctx.live.lock().unwrap_or_else(|e| e.into_inner()).remove(&fd);
+    drop(conn);
 }
 
 enum Read1 {
@@ -88,6 +94,7 @@ struct Conn<'a> {
     ctx: &'a Context,
     peer: IpAddr,
     idle: Duration,
+    request_timeout: Duration,
     read_timeout: Option<Duration>,
     inbuf: Vec<u8>,
     out: Vec<u8>,
@@ -101,7 +108,8 @@ impl<'a> Conn<'a> {
             Some(c) if !c.keepalive.is_zero() => c.keepalive,
             _ => IDLE_FALLBACK,
         };
-        Conn { stream, ctx, peer, idle, read_timeout: None, inbuf: Vec::with_capacity(4096), out: Vec::with_capacity(4096) }
+        let request_timeout = idle.min(REQUEST_TIMEOUT);
+        Conn { stream, ctx, peer, idle, request_timeout, read_timeout: None, inbuf: Vec::with_capacity(4096), out: Vec::with_capacity(4096) }
     }
 
     fn run(&mut self) -> io::Result<()> {
@@ -168,7 +176,7 @@ impl<'a> Conn<'a> {
     /// Reads until a complete head is in `inbuf` (which may already hold pipelined bytes).
     fn read_head(&mut self) -> Read1 {
         let mut resume = 0;
-        let mut deadline = (!self.inbuf.is_empty()).then(|| Instant::now() + REQUEST_TIMEOUT);
+        let mut deadline = (!self.inbuf.is_empty()).then(|| Instant::now() + self.request_timeout);
         loop {
             match scan_head(&self.inbuf, resume) {
                 Scan::Complete { start, end, next } => return Read1::Head { start, end, next },
@@ -187,7 +195,7 @@ impl<'a> Conn<'a> {
                 Ok(0) if deadline.is_none() || self.ctx.stopping.load(Ordering::SeqCst) => return Read1::Quiet,
                 Ok(0) => return Read1::Fail(Status::BadRequest, "the connection ended in the middle of a request"),
                 Ok(_) => {
-                    deadline.get_or_insert_with(|| Instant::now() + REQUEST_TIMEOUT);
+                    deadline.get_or_insert_with(|| Instant::now() + self.request_timeout);
                 }
                 Err(e) if is_timeout(&e) && deadline.is_none() => return Read1::Quiet,
                 Err(e) if is_timeout(&e) => {
@@ -201,7 +209,7 @@ impl<'a> Conn<'a> {
     /// Reads until `inbuf` holds at least `len` bytes. `Err(Some(408))` on timeout, `Err(None)`
     /// when the peer went away.
     fn read_until(&mut self, len: usize) -> Result<(), Option<Status>> {
-        let deadline = Instant::now() + REQUEST_TIMEOUT;
+        let deadline = Instant::now() + self.request_timeout;
         while self.inbuf.len() < len {
             let t = deadline.saturating_duration_since(Instant::now());
             if t.is_zero() {

@@ -1,1 +1,25 @@
+//! The reference server for the "multi-threaded web server with ws.conf" assignment.
+//!
+//! Run it with [`Server::start`]; the `server` binary is a thin CLI around it.
+//!
+//! | module | what it does |
+//! |---|---|
+//! | [`config`] | ws.conf parsing, errors with file:line |
+//! | [`request`] | finding and classifying a request head, size limits |
+//! | [`resolve`] | target → file under DocumentRoot, traversal safety |
+//! | [`response`] | status lines, headers, error pages, HTML escaping, file bodies |
+//! | [`post`] | what POST answers |
+//! | [`connection`] | per-connection loop: keep-alive, timeouts, pipelining |
+//! | [`server`] | listener, thread cap, shutdown |
+//! | [`log`] | Common Log Format access log, cached date strings |
 
+pub mod config;
+pub mod connection;
+pub mod log;
+pub mod post;
+pub mod request;
+pub mod resolve;
+pub mod response;
+pub mod server;
+
+pub use server::{Server, ServerOptions, StartError};

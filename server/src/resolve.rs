@@ -46,8 +46,9 @@ pub fn resolve<'c>(target: &str, cfg: &'c Config) -> Result<Resolved<'c>, Miss> 
     let (path_part, rest) = target.split_at(end);
     let root = &cfg.document_root;
 
-    let mut path = root.clone();
-    let mut meta = std::fs::metadata(root).map_err(io_miss)?;
+    // Check every segment before touching the file system, so that a refused spelling is
+    // refused the same way whether or not the folders before it exist.
+    let mut segments = Vec::new();
     for raw in path_part.split('/') {
         let seg: Vec<u8> = percent_decode(raw.as_bytes()).collect();
         match seg.as_slice() {
@@ -56,12 +57,16 @@ pub fn resolve<'c>(target: &str, cfg: &'c Config) -> Result<Resolved<'c>, Miss> 
             s if s.iter().any(|b| matches!(b, b'/' | b'\\' | 0)) => {
                 return Err(Miss::Forbidden("the path holds an encoded separator"))
             }
-            _ => {}
+            _ => segments.push(OsString::from_vec(seg)),
         }
+    }
+    let mut path = root.clone();
+    let mut meta = std::fs::metadata(root).map_err(io_miss)?;
+    for seg in segments {
         if !meta.is_dir() {
             return Err(Miss::NotFound);
         }
-        path.push(OsString::from_vec(seg));
+        path.push(seg);
         meta = step(&mut path, root)?;
     }
 
@@ -175,6 +180,7 @@ mod tests {
     #[rstest]
     #[case("/../secret.txt")]
     #[case("/docs/../index.html")]
+    #[case("/nowhere/../../secret.txt")]
     #[case("/%2e%2e/secret.txt")]
     #[case("/.%2E/secret.txt")]
     #[case("/..%2fsecret.txt")]

@@ -43,6 +43,9 @@ pub(crate) fn lines(src: &str) -> Vec<Line<'_>> {
         };
         let kind = classify(text);
         let mut lint = lint(text, kind);
+        if i == 0 && text.starts_with('\u{feff}') {
+            lint = Some(Fault::new(0..3, "the file starts with a byte order mark").help("save it as UTF-8 without a BOM"));
+        }
         if had_cr && crlf_count > 0 {
             let others = crlf_count - 1;
             let more = if others > 0 { format!(" ({others} more lines end in CR)") } else { String::new() };
@@ -76,10 +79,7 @@ fn classify(text: &str) -> LineKind<'_> {
 
 /// The first of: a raw CR, a tab, trailing spaces (in that order of columns).
 fn lint(text: &str, kind: LineKind<'_>) -> Option<Fault> {
-    let escape_help = match kind {
-        LineKind::Block(_) => true,
-        _ => false,
-    };
+    let escape_help = matches!(kind, LineKind::Block(_));
     for (i, c) in text.char_indices() {
         match c {
             '\r' => {

@@ -2,11 +2,17 @@
 //! [`model::Case`], and reporting mistakes in them with `file:line:col` and a caret.
 
 mod diagnostic;
+mod discover;
 mod duration;
 mod escape;
 mod lexer;
 pub mod model;
+mod parser;
+mod steps;
 mod template;
 
 pub use diagnostic::Diagnostic;
+pub use discover::{discover, load, LoadError};
 pub use model::*;
+pub use parser::{parse_case, DEFAULT_TIMEOUT};
+pub use steps::DEFAULT_DELAY;

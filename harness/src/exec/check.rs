@@ -181,9 +181,9 @@ pub fn evaluate(e: &Expect, r: &Response) -> Result<(), String> {
             miss(format!("expected no header {name}, got {name}: {}", quote(&v[0])))
         }
         ExpectKind::BodyIs(want) => {
-            compare_body("the expected body", want, &r.body).or_else(|m| miss(m))
+            compare_body("the expected body", want, &r.body).or_else(miss)
         }
-        ExpectKind::BodyFile(path, want) => compare_body(path, want, &r.body).or_else(|m| miss(m)),
+        ExpectKind::BodyFile(path, want) => compare_body(path, want, &r.body).or_else(miss),
         ExpectKind::BodyEmpty => {
             if r.body.is_empty() {
                 return Ok(());
@@ -267,7 +267,7 @@ mod tests {
         assert_eq!(m, "line 7: expected header Date, but there is none");
         let m = evaluate(&ex(ExpectKind::BodyIs(b"Hello world".to_vec())), &r).unwrap_err();
         assert!(m.contains("first difference at offset 6"), "{m}");
-        assert!(m.contains("expected \"world\", got \"World\""), "{m}");
+        assert!(m.contains("expected \"Hello world\", got \"Hello World\""), "{m}");
         let m = evaluate(&ex(ExpectKind::BodyEmpty), &r).unwrap_err();
         assert!(m.contains("got 11 bytes"), "{m}");
     }

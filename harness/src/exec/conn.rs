@@ -84,6 +84,9 @@ pub struct Conn {
     shown: usize,
     /// We half-closed (`shutdown`).
     pub shut_write: bool,
+    /// A write failed with a reset: the read that then returns 0 reports a reset, not a FIN.
+    reset_on_write: bool,
+    sent_shown: usize,
 }
 
 /// Connects to `host:port`, trying each address until one answers, within `timeout`.
@@ -139,6 +142,8 @@ impl Conn {
             discarded: 0,
             shown: 0,
             shut_write: false,
+            reset_on_write: false,
+            sent_shown: 0,
         })
     }
 
@@ -186,9 +191,19 @@ impl Conn {
         }
         if done > 0 {
             self.sent.extend_from_slice(&data[..done]);
-            rec.push(&self.name, EventKind::Sent { data: data[..done].to_vec() });
+            let show = TRANSCRIPT_CAP.saturating_sub(self.sent_shown).min(done);
+            if show > 0 {
+                rec.push(&self.name, EventKind::Sent { data: data[..show].to_vec() });
+            }
+            if show < done {
+                rec.note(&self.name, format!("{} more bytes sent, not shown", done - show));
+            }
+            self.sent_shown += show;
         }
         if let Err(e) = &result {
+            if matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::BrokenPipe) {
+                self.reset_on_write = true;
+            }
             rec.note(&self.name, format!("write failed: {}", describe_io(e)));
         }
         result
@@ -213,9 +228,10 @@ impl Conn {
             }
             match stream.read(&mut chunk) {
                 Ok(0) => {
-                    self.ended = Some((End::Fin, Instant::now()));
-                    rec.push(&self.name, EventKind::Fin);
-                    return Read1::Ended(End::Fin);
+                    let end = if self.reset_on_write { End::Reset } else { End::Fin };
+                    self.ended = Some((end, Instant::now()));
+                    rec.push(&self.name, if end == End::Fin { EventKind::Fin } else { EventKind::Reset });
+                    return Read1::Ended(end);
                 }
                 Ok(n) => {
                     self.keep(&chunk[..n], rec);
@@ -259,6 +275,44 @@ impl Conn {
                 format!("{} bytes received: the cap; further bytes are read and discarded", self.cap),
             );
         }
+    }
+
+    /// Reads, without waiting, whatever has already arrived (and notices a close).
+    pub fn read_ready(&mut self, rec: &mut Recorder) {
+        if self.ended.is_some() {
+            return;
+        }
+        let Some(stream) = self.stream.as_ref() else { return };
+        if stream.set_nonblocking(true).is_err() {
+            return;
+        }
+        let mut chunk = vec![0u8; 64 * 1024];
+        while let Some(stream) = self.stream.as_mut() {
+            match stream.read(&mut chunk) {
+                Ok(0) => {
+                    let end = if self.reset_on_write { End::Reset } else { End::Fin };
+                    self.ended = Some((end, Instant::now()));
+                    rec.push(&self.name, if end == End::Fin { EventKind::Fin } else { EventKind::Reset });
+                    break;
+                }
+                Ok(n) => self.keep(&chunk[..n], rec),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted) => {
+                    self.ended = Some((End::Reset, Instant::now()));
+                    rec.push(&self.name, EventKind::Reset);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        if let Some(stream) = self.stream.as_ref() {
+            let _ = stream.set_nonblocking(false);
+        }
+    }
+
+    /// Closes without a transcript note (the end of a case).
+    pub fn close_quietly(&mut self) {
+        self.stream = None;
     }
 
     /// Total bytes received (kept or not).

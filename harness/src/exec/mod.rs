@@ -1,1 +1,75 @@
 //! Running cases against a target: connections, reading responses by framing, checks.
+//!
+//! - [`conn`]: one TCP connection, bounded reads and writes, FIN versus RST, the transcript.
+//! - [`response`]: the pure, incremental response parser and the form defects it names.
+//! - [`check`]: a case's checks, resolved for the run and evaluated on a response.
+//! - [`runner`]: one case's steps, timeout, verdict, messages and reproducer.
+//! - [`pool`]: many cases over worker threads.
+
+pub mod check;
+pub mod conn;
+pub mod pool;
+pub mod response;
+pub mod runner;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::case::{Case, Vars};
+use crate::outcome::{CaseResult, Transcript, Verdict};
+
+pub use pool::run_cases;
+pub use runner::run_case;
+
+/// The server under test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub host: String,
+    pub port: u16,
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// How to run cases.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub target: Target,
+    /// Variables for templates and durations; already includes `host`, `port` and `keepalive`.
+    pub vars: Vars,
+    /// The site root for `body file PATH`.
+    pub www: PathBuf,
+    /// Run `level: should` cases (else they are `skip`).
+    pub strict: bool,
+    /// A non-strict verdict earns the case's points.
+    pub lenient: bool,
+    /// How many cases run at once.
+    pub jobs: usize,
+    /// The most kept from one connection's input; the excess is read, discarded and noted.
+    pub max_response_bytes: usize,
+    pub connect_timeout: Duration,
+}
+
+/// A result with `Verdict::Skip` and `reason` as its message.
+pub fn skipped(case: &Case, reason: &str) -> CaseResult {
+    CaseResult {
+        id: case.id.clone(),
+        title: case.title.clone(),
+        tags: case.tags.clone(),
+        spec: case.spec.clone(),
+        verdict: Verdict::Skip,
+        points: 0.0,
+        max_points: case.points,
+        duration: Duration::ZERO,
+        messages: vec![reason.to_string()],
+        transcript: Transcript::default(),
+        reproducer: None,
+    }
+}

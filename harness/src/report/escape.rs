@@ -102,7 +102,11 @@ fn needs_visible(c: char) -> bool {
 
 /// One line of text: as [`controls`], and line breaks and tabs written as `\n`, `\r`, `\t`.
 pub fn one_line(s: &str) -> String {
-    controls(&s.replace('\r', "\\r").replace('\n', "\\n").replace('\t', "\\t"))
+    controls(
+        &s.replace('\r', "\\r")
+            .replace('\n', "\\n")
+            .replace('\t', "\\t"),
+    )
 }
 
 #[cfg(test)]
@@ -114,19 +118,28 @@ mod tests {
         assert_eq!(xml_text("a<b>&c ]]>"), "a&lt;b&gt;&amp;c ]]&gt;");
         assert_eq!(xml_text("nul\0 bell\x07 ok\n"), "nul\\x00 bell\\x07 ok\n");
         assert_eq!(xml_text("\u{FFFE}"), "\\u{fffe}");
-        assert_eq!(xml_attr("say \"hi\"\n'x'"), "say &quot;hi&quot;&#10;&apos;x&apos;");
+        assert_eq!(
+            xml_attr("say \"hi\"\n'x'"),
+            "say &quot;hi&quot;&#10;&apos;x&apos;"
+        );
     }
 
     #[test]
     fn html_escapes_everything_that_matters() {
-        assert_eq!(html("<script>alert('x')</script>"), "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;");
+        assert_eq!(
+            html("<script>alert('x')</script>"),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"
+        );
         assert_eq!(html("a\x1b[31mb"), "a\\x1b[31mb");
         assert_eq!(html("é ü"), "é ü");
     }
 
     #[test]
     fn terminal_text_loses_escape_sequences() {
-        assert_eq!(controls("red \x1b[31m text\n\tok"), "red \\x1b[31m text\n\tok");
+        assert_eq!(
+            controls("red \x1b[31m text\n\tok"),
+            "red \\x1b[31m text\n\tok"
+        );
         assert_eq!(controls("\u{85}"), "\\x85");
         assert_eq!(one_line("a\r\nb"), "a\\r\\nb");
     }

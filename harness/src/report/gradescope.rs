@@ -4,13 +4,13 @@
 //! ```text
 //! {"score": total, "execution_time": seconds, "output": summary, "output_format": "text",
 //!  "test_output_format": "text",
-//!  "tests": [{"name": "id: title", "number": "1", "score", "max_score", "status": "passed"|"failed",
+//!  "tests": [{"name": title, "number": id, "score", "max_score", "status": "passed"|"failed",
 //!             "output": messages + transcript + reproducer, "tags", "visibility"}]}
 //! ```
 //!
 //! Choices:
-//! - `number` is the case's 1-based position in the run, so that Gradescope keeps input order
-//!   (it orders tests by number); the id is at the start of `name`.
+//! - `number` is the case's id (`assignment/errors/bad-method`) and `name` its title, so that
+//!   Gradescope shows each test as the id a student can run with `harness run --filter`.
 //! - `non-strict` is failed with 0 points unless the run is lenient (then passed, full points).
 //! - A skipped case is listed with `max_score` 0 and no status, "(skipped)" after its name, since
 //!   it does not count in the maximum.
@@ -22,7 +22,9 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::{case_name, counts_as_passed, details_text, fmt_points, tap, Cap, Counts, ReportOptions};
+use super::{
+    counts_as_passed, details_text, fmt_points, tap, Cap, Counts, ReportOptions,
+};
 use crate::outcome::{CaseResult, RunReport, Verdict};
 
 #[derive(Serialize)]
@@ -49,7 +51,11 @@ struct Test {
 }
 
 /// Writes results.json with every case visible.
-pub fn write_gradescope(report: &RunReport, opts: &ReportOptions, out: &mut dyn Write) -> io::Result<()> {
+pub fn write_gradescope(
+    report: &RunReport,
+    opts: &ReportOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     write_gradescope_with(report, opts, &|_| "visible", out)
 }
 
@@ -64,12 +70,11 @@ pub fn write_gradescope_with(
     let tests = report
         .cases
         .iter()
-        .enumerate()
-        .map(|(i, c)| {
+        .map(|c| {
             let skip = c.verdict == Verdict::Skip;
             Test {
-                name: if skip { format!("{} (skipped)", case_name(c)) } else { case_name(c) },
-                number: (i + 1).to_string(),
+                name: if skip { format!("{} (skipped)", c.title) } else { c.title.clone() },
+                number: c.id.clone(),
                 score: c.points,
                 max_score: if skip { 0.0 } else { c.max_points },
                 status: match c.verdict {
@@ -136,7 +141,7 @@ pub fn write_gradescope_failure(
 ) -> io::Result<()> {
     let mut tests = vec![Test {
         name: "The server could not be tested".to_string(),
-        number: "0".to_string(),
+        number: "server".to_string(),
         score: 0.0,
         max_score: 0.0,
         status: Some("failed"),
@@ -144,10 +149,10 @@ pub fn write_gradescope_failure(
         tags: vec![],
         visibility: "visible",
     }];
-    for (i, (id, title, max)) in cases.iter().enumerate() {
+    for (id, title, max) in cases {
         tests.push(Test {
-            name: if title.is_empty() { id.to_string() } else { format!("{id}: {title}") },
-            number: (i + 1).to_string(),
+            name: if title.is_empty() { id.to_string() } else { title.to_string() },
+            number: id.to_string(),
             score: 0.0,
             max_score: *max,
             status: Some("failed"),

@@ -4,7 +4,7 @@
 //! "expand/collapse all" buttons; everything works without JS. A header gives the target, the
 //! score with a bar, and the count of each verdict; then every case in input order as a row
 //! coloured by verdict (number, id and title, verdict, points, duration), each a `<details>`
-//! that opens onto its messages (expected versus got), transcript (sent, received and notes
+//! (opened on load when at most five cases did not pass) that opens onto its messages (expected versus got), transcript (sent, received and notes
 //! told apart by colour; capped) and reproducer. Every piece of case data is HTML-escaped.
 //!
 //! [`write_html_index`] writes the class page: one row per submission with its score, a bar, a
@@ -14,91 +14,14 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 use super::escape::html;
-use super::{capped_transcript, fmt_points, Cap, Counts, ReportOptions};
+use super::{fmt_points, Cap, Counts, ReportOptions};
 use crate::outcome::{CaseResult, RunReport, Verdict};
 
-const STYLE: &str = r#"
-:root { color-scheme: light; --pass:#1a7f37; --non-strict:#9a6700; --fail:#cf222e; --error:#8250df;
-  --skip:#6e7781; --line:#d0d7de; --muted:#57606a; --bg:#f6f8fa; }
-* { box-sizing: border-box; }
-body { margin: 0; background: #fff; color: #1f2328; line-height: 1.5;
-  font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
-main, header .inner { max-width: 1100px; margin: 0 auto; padding: 0 24px; }
-header { background: var(--bg); border-bottom: 1px solid var(--line); padding: 20px 0 18px; margin-bottom: 20px; }
-h1 { font-size: 22px; margin: 0 0 2px; font-weight: 600; }
-.sub { color: var(--muted); margin: 0 0 14px; }
-code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace; font-size: 13px; }
-.score { display: flex; align-items: center; gap: 16px; flex-wrap: wrap; }
-.score .num { font-size: 30px; font-weight: 700; white-space: nowrap; }
-.score .num small { font-size: 17px; font-weight: 500; color: var(--muted); }
-.bar { flex: 1; min-width: 200px; max-width: 520px; height: 12px; background: #e6e9ed; border-radius: 6px; overflow: hidden; }
-.bar > span { display: block; height: 100%; background: var(--pass); border-radius: 6px 0 0 6px; }
-.bar.small { min-width: 120px; height: 9px; }
-.counts { display: flex; gap: 8px; flex-wrap: wrap; margin: 14px 0 0; padding: 0; list-style: none; }
-.chip { display: inline-block; padding: 1px 10px; border-radius: 999px; font-size: 13px; font-weight: 600;
-  border: 1px solid currentColor; white-space: nowrap; }
-.chip.zero { opacity: .45; }
-.v-pass { color: var(--pass); } .v-non-strict { color: var(--non-strict); } .v-fail { color: var(--fail); }
-.v-error { color: var(--error); } .v-skip { color: var(--skip); }
-.tools { display: flex; justify-content: flex-end; gap: 8px; margin: 0 0 8px; min-height: 4px; }
-.tools button { font: inherit; font-size: 13px; padding: 2px 10px; border: 1px solid var(--line); border-radius: 6px; background: #fff; cursor: pointer; }
-.cases { border: 1px solid var(--line); border-radius: 8px; overflow: hidden; margin-bottom: 40px; }
-.row { display: grid; grid-template-columns: 44px 1fr 110px 70px 80px; gap: 12px; align-items: baseline; padding: 7px 14px; }
-.head { background: var(--bg); font-size: 12px; font-weight: 600; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
-details.case { border-top: 1px solid var(--line); border-left: 4px solid transparent; }
-details.case > summary { list-style: none; cursor: pointer; }
-details.case > summary::-webkit-details-marker { display: none; }
-details.case > summary:hover { background: #f3f5f7; }
-details.case.pass { border-left-color: var(--pass); }
-details.case.non-strict { border-left-color: var(--non-strict); background: #fff8e5; }
-details.case.fail { border-left-color: var(--fail); background: #fff1f0; }
-details.case.error { border-left-color: var(--error); background: #f7f0ff; }
-details.case.skip { border-left-color: #afb8c1; color: var(--muted); }
-.n { color: var(--muted); font-size: 13px; }
-.n::before { content: "▸ "; font-size: 11px; }
-details[open] > summary .n::before { content: "▾ "; }
-.id { font-weight: 600; word-break: break-all; }
-.title { color: #1f2328; }
-.skip .title { color: var(--muted); }
-.verdict { font-size: 12px; font-weight: 700; text-transform: uppercase; letter-spacing: .03em; }
-.pts, .dur { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-.dur { color: var(--muted); font-size: 13px; }
-.body { padding: 4px 18px 16px 70px; background: #fff; border-top: 1px dashed var(--line); }
-.body h3 { font-size: 12px; text-transform: uppercase; letter-spacing: .05em; color: var(--muted); margin: 14px 0 4px; }
-.meta { color: var(--muted); font-size: 13px; margin: 10px 0 0; }
-.tag { display: inline-block; background: var(--bg); border: 1px solid var(--line); border-radius: 4px; padding: 0 6px; margin-right: 4px; font-size: 12px; }
-ul.messages { margin: 0; padding-left: 20px; }
-ul.messages li { white-space: pre-wrap; word-break: break-word; margin: 2px 0; }
-pre { background: var(--bg); border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px; margin: 0;
-  overflow-x: auto; white-space: pre-wrap; word-break: break-all; line-height: 1.45; }
-pre .sent { color: #0550ae; } pre .recv { color: #116329; } pre .note { color: var(--muted); font-style: italic; }
-pre .event { color: #953800; } pre .cut { color: var(--fail); font-style: italic; }
-.lenient { color: var(--non-strict); font-weight: 600; }
-table.index { width: 100%; border-collapse: collapse; border: 1px solid var(--line); margin-bottom: 40px; }
-table.index th, table.index td { padding: 7px 12px; border-top: 1px solid var(--line); text-align: left; vertical-align: middle; }
-table.index th { background: var(--bg); font-size: 12px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
-table.index td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-table.index tr.failed td { background: #fff1f0; }
-.err { color: var(--fail); white-space: pre-wrap; }
-a { color: #0969da; }
-footer { color: var(--muted); font-size: 12px; text-align: center; margin: -20px 0 30px; }
-@media (max-width: 700px) { .row { grid-template-columns: 30px 1fr 80px; } .pts, .dur, .head .pts, .head .dur { display: none; } .body { padding-left: 18px; } }
-"#;
+/// Inlined into every page: no external assets.
+const STYLE: &str = include_str!("html.css");
 
-const SCRIPT: &str = r#"
-(function () {
-  var t = document.querySelector('.tools'); if (!t) return;
-  function all(open, onlyBad) {
-    document.querySelectorAll('details.case').forEach(function (d) {
-      d.open = open && (!onlyBad || !d.classList.contains('pass') && !d.classList.contains('skip'));
-    });
-  }
-  [['Expand problems', function () { all(true, true); }], ['Expand all', function () { all(true, false); }],
-   ['Collapse all', function () { all(false, false); }]].forEach(function (b) {
-    var e = document.createElement('button'); e.type = 'button'; e.textContent = b[0]; e.onclick = b[1]; t.appendChild(e);
-  });
-})();
-"#;
+/// Inlined into every page; it only adds buttons, the page works without it.
+const SCRIPT: &str = include_str!("html.js");
 
 fn verdict_label(v: Verdict) -> &'static str {
     match v {
@@ -120,13 +43,27 @@ fn fmt_duration(d: Duration) -> String {
 }
 
 fn percent(score: f64, max: f64) -> f64 {
-    if max > 0.0 { (100.0 * score / max).clamp(0.0, 100.0) } else { 100.0 }
+    if max > 0.0 {
+        (100.0 * score / max).clamp(0.0, 100.0)
+    } else {
+        100.0
+    }
 }
 
 fn page_start(title: &str, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">")?;
-    writeln!(out, "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")?;
-    writeln!(out, "<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>", html(title))
+    writeln!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">"
+    )?;
+    writeln!(
+        out,
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+    )?;
+    writeln!(
+        out,
+        "<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>",
+        html(title)
+    )
 }
 
 /// Writes the report as one self-contained HTML page.
@@ -173,7 +110,12 @@ pub fn write_html(report: &RunReport, opts: &ReportOptions, out: &mut dyn Write)
         (n.skip, Verdict::Skip),
     ] {
         let zero = if count == 0 { " zero" } else { "" };
-        writeln!(out, "<li class=\"chip v-{}{zero}\">{count} {}</li>", verdict_label(v), verdict_label(v))?;
+        writeln!(
+            out,
+            "<li class=\"chip v-{}{zero}\">{count} {}</li>",
+            verdict_label(v),
+            verdict_label(v)
+        )?;
     }
     writeln!(out, "</ul>\n</div></header>\n<main>")?;
     writeln!(out, "<div class=\"tools\"></div>")?;
@@ -183,22 +125,41 @@ pub fn write_html(report: &RunReport, opts: &ReportOptions, out: &mut dyn Write)
         "<div class=\"row head\"><span>#</span><span>case</span><span>verdict</span>\
          <span class=\"pts\">points</span><span class=\"dur\">time</span></div>"
     )?;
+    // Few problems: show them opened; many: leave the table compact.
+    let open_problems = n.non_strict + n.fail + n.error <= OPEN_PROBLEMS_UP_TO;
     for (i, c) in report.cases.iter().enumerate() {
-        write_case(i + 1, c, opts, out)?;
+        let problem = matches!(
+            c.verdict,
+            Verdict::NonStrict | Verdict::Fail | Verdict::Error
+        );
+        write_case(i + 1, c, opts, open_problems && problem, out)?;
     }
     writeln!(out, "</div>\n</main>")?;
-    writeln!(out, "<footer>written by harness · cases in input order</footer>")?;
+    writeln!(
+        out,
+        "<footer>written by harness · cases in input order</footer>"
+    )?;
     writeln!(out, "<script>{SCRIPT}</script>\n</body>\n</html>")
 }
 
-fn write_case(n: usize, c: &CaseResult, opts: &ReportOptions, out: &mut dyn Write) -> io::Result<()> {
+/// Up to this many cases that did not pass are shown opened when the page loads.
+const OPEN_PROBLEMS_UP_TO: usize = 5;
+
+fn write_case(
+    n: usize,
+    c: &CaseResult,
+    opts: &ReportOptions,
+    open: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let v = verdict_label(c.verdict);
     let points = if c.verdict == Verdict::Skip {
         "–".to_string()
     } else {
         format!("{} / {}", fmt_points(c.points), fmt_points(c.max_points))
     };
-    writeln!(out, "<details class=\"case {v}\" id=\"case-{n}\">")?;
+    let open = if open { " open" } else { "" };
+    writeln!(out, "<details class=\"case {v}\" id=\"case-{n}\"{open}>")?;
     writeln!(
         out,
         "<summary class=\"row\"><span class=\"n\">{n}</span><span><span class=\"id\">{}</span> \
@@ -221,14 +182,26 @@ fn write_case(n: usize, c: &CaseResult, opts: &ReportOptions, out: &mut dyn Writ
         meta.push(format!("spec: {}", html(spec)));
     }
     if !c.tags.is_empty() {
-        let tags: String = c.tags.iter().map(|t| format!("<span class=\"tag\">{}</span>", html(t))).collect();
+        let tags: String = c
+            .tags
+            .iter()
+            .map(|t| format!("<span class=\"tag\">{}</span>", html(t)))
+            .collect();
         meta.push(tags);
     }
     if !meta.is_empty() {
         writeln!(out, "<p class=\"meta\">{}</p>", meta.join(" · "))?;
     }
     if !c.messages.is_empty() {
-        writeln!(out, "<h3>{}</h3>\n<ul class=\"messages\">", if c.verdict == Verdict::Skip { "why skipped" } else { "messages" })?;
+        writeln!(
+            out,
+            "<h3>{}</h3>\n<ul class=\"messages\">",
+            if c.verdict == Verdict::Skip {
+                "why skipped"
+            } else {
+                "messages"
+            }
+        )?;
         for m in &c.messages {
             writeln!(out, "<li>{}</li>", html(m))?;
         }
@@ -238,15 +211,90 @@ fn write_case(n: usize, c: &CaseResult, opts: &ReportOptions, out: &mut dyn Writ
     }
     if !c.transcript.events.is_empty() {
         writeln!(out, "<h3>transcript</h3>\n<pre class=\"transcript\">")?;
-        for line in capped_transcript(c, Cap::FILE).lines() {
-            writeln!(out, "<span class=\"{}\">{}</span>", line_class(line), html(line))?;
+        for (class, line) in transcript_lines(c, Cap::FILE) {
+            writeln!(out, "<span class=\"{class}\">{}</span>", html(&line))?;
         }
         writeln!(out, "</pre>")?;
     }
     if let Some(r) = &c.reproducer {
-        writeln!(out, "<h3>reproduce</h3>\n<pre class=\"repro\">{}</pre>", html(r))?;
+        writeln!(
+            out,
+            "<h3>reproduce</h3>\n<pre class=\"repro\">{}</pre>",
+            html(r)
+        )?;
     }
     writeln!(out, "</div>\n</details>")
+}
+
+/// The transcript as lines with a class each (sent, recv, note, event, cut). Each line of
+/// [`crate::outcome::Transcript::to_text`] is broken after every `\n` escape in the data, the
+/// continuation indented under the opening quote, so that a request or response reads as its
+/// lines; then capped like the other formats.
+fn transcript_lines(c: &CaseResult, cap: Cap) -> Vec<(&'static str, String)> {
+    let mut lines = Vec::new();
+    for line in c.transcript.to_text().lines() {
+        let class = line_class(line);
+        if !matches!(class, "sent" | "recv") {
+            lines.push((class, line.to_string()));
+            continue;
+        }
+        let indent = " ".repeat(line.find('"').map_or(0, |q| line[..=q].chars().count()));
+        for (i, piece) in split_after_newlines(line).into_iter().enumerate() {
+            lines.push((
+                class,
+                if i == 0 {
+                    piece
+                } else {
+                    format!("{indent}{piece}")
+                },
+            ));
+        }
+    }
+    let mut kept = Vec::new();
+    if lines.len() > cap.max_lines && cap.head + cap.tail < lines.len() {
+        let cut = lines.len() - cap.head - cap.tail;
+        let tail = lines.split_off(lines.len() - cap.tail);
+        lines.truncate(cap.head);
+        kept.extend(lines);
+        kept.push(("cut", format!("… [{cut} lines cut] …")));
+        kept.extend(tail);
+    } else {
+        kept = lines;
+    }
+    for (class, line) in kept.iter_mut() {
+        let n = line.chars().count();
+        if n > cap.max_line_chars {
+            *line = line.chars().take(cap.max_line_chars).collect::<String>()
+                + &format!("… [{} more characters cut]", n - cap.max_line_chars);
+            if *class == "event" {
+                *class = "cut";
+            }
+        }
+    }
+    kept
+}
+
+/// Splits escaped text after each `\n` escape (not after an escaped backslash followed by `n`).
+fn split_after_newlines(line: &str) -> Vec<String> {
+    let mut pieces = Vec::new();
+    let mut cur = String::new();
+    let mut chars = line.chars().peekable();
+    while let Some(ch) = chars.next() {
+        cur.push(ch);
+        if ch == '\\' {
+            if let Some(next) = chars.next() {
+                cur.push(next);
+                // Break unless this ends the data (only the closing quote follows).
+                if next == 'n' && !matches!(chars.peek(), Some('"') | None) {
+                    pieces.push(std::mem::take(&mut cur));
+                }
+            }
+        }
+    }
+    if !cur.is_empty() {
+        pieces.push(cur);
+    }
+    pieces
 }
 
 /// The class of a transcript line (`+0.012s @main > "..."`): sent, recv, note, event, or cut.
@@ -294,15 +342,27 @@ fn safe_href(href: &str) -> String {
 
 /// Writes a class page: a table of submissions (in the order given) with score, bar, link to
 /// each report, and errors shown.
-pub fn write_html_index(title: &str, entries: &[IndexEntry], out: &mut dyn Write) -> io::Result<()> {
+pub fn write_html_index(
+    title: &str,
+    entries: &[IndexEntry],
+    out: &mut dyn Write,
+) -> io::Result<()> {
     page_start(title, out)?;
     let graded: Vec<&IndexEntry> = entries.iter().filter(|e| e.error.is_none()).collect();
     let mean_pct = if graded.is_empty() {
         0.0
     } else {
-        graded.iter().map(|e| percent(e.score, e.max_score)).sum::<f64>() / graded.len() as f64
+        graded
+            .iter()
+            .map(|e| percent(e.score, e.max_score))
+            .sum::<f64>()
+            / graded.len() as f64
     };
-    writeln!(out, "<header><div class=\"inner\">\n<h1>{}</h1>", html(title))?;
+    writeln!(
+        out,
+        "<header><div class=\"inner\">\n<h1>{}</h1>",
+        html(title)
+    )?;
     writeln!(
         out,
         "<p class=\"sub\">{} submissions · {} graded · {} could not be graded</p>",
@@ -316,11 +376,20 @@ pub fn write_html_index(title: &str, entries: &[IndexEntry], out: &mut dyn Write
          <div class=\"bar\"><span style=\"width:{mean_pct:.1}%\"></span></div></div>"
     )?;
     writeln!(out, "</div></header>\n<main>")?;
-    writeln!(out, "<table class=\"index\">\n<thead><tr><th>#</th><th>submission</th><th>score</th><th></th><th>%</th><th>report</th></tr></thead>\n<tbody>")?;
+    writeln!(out, "<table class=\"index\">\n<thead><tr><th>#</th><th>submission</th><th class=\"num\">score</th><th class=\"barcol\"></th><th class=\"num\">%</th><th>report</th></tr></thead>\n<tbody>")?;
     for (i, e) in entries.iter().enumerate() {
         let pct = percent(e.score, e.max_score);
-        let failed = if e.error.is_some() { " class=\"failed\"" } else { "" };
-        write!(out, "<tr{failed}><td class=\"n\">{}</td><td class=\"id\">{}</td>", i + 1, html(&e.name))?;
+        let failed = if e.error.is_some() {
+            " class=\"failed\""
+        } else {
+            ""
+        };
+        write!(
+            out,
+            "<tr{failed}><td class=\"idx\">{}</td><td class=\"id\">{}</td>",
+            i + 1,
+            html(&e.name)
+        )?;
         match &e.error {
             Some(err) => write!(
                 out,
@@ -340,7 +409,10 @@ pub fn write_html_index(title: &str, entries: &[IndexEntry], out: &mut dyn Write
         let link = if e.report_href.is_empty() {
             String::new()
         } else {
-            format!("<a href=\"{}\">report</a>", html(&safe_href(&e.report_href)))
+            format!(
+                "<a href=\"{}\">report</a>",
+                html(&safe_href(&e.report_href))
+            )
         };
         writeln!(out, "<td>{link}</td></tr>")?;
     }
@@ -358,6 +430,15 @@ mod tests {
         assert_eq!(line_class("+0.002s @main # we closed"), "note");
         assert_eq!(line_class("+0.002s @main connected"), "event");
         assert_eq!(line_class("… [3 lines cut] …"), "cut");
+    }
+
+    #[test]
+    fn escaped_data_breaks_after_newlines_only() {
+        assert_eq!(
+            split_after_newlines(r#"> "a\r\nb\\nc\n""#),
+            [r#"> "a\r\n"#, r#"b\\nc\n""#]
+        );
+        assert_eq!(split_after_newlines(r#"< "x""#), [r#"< "x""#]);
     }
 
     #[test]

@@ -24,7 +24,11 @@ use crate::outcome::{CaseResult, RunReport, Verdict};
 
 /// `harness.<first path segment of the id>`, or `harness` for an id without one.
 pub fn classname(id: &str) -> String {
-    match id.split('/').next().filter(|s| !s.is_empty() && id.contains('/')) {
+    match id
+        .split('/')
+        .next()
+        .filter(|s| !s.is_empty() && id.contains('/'))
+    {
         Some(first) => format!("harness.{first}"),
         None => "harness".to_string(),
     }
@@ -35,7 +39,11 @@ fn secs(d: std::time::Duration) -> String {
 }
 
 /// Writes the report as JUnit XML.
-pub fn write_junit(report: &RunReport, opts: &ReportOptions, out: &mut dyn Write) -> io::Result<()> {
+pub fn write_junit(
+    report: &RunReport,
+    opts: &ReportOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let n = Counts::of(&report.cases);
     let failures = n.fail + if opts.lenient { 0 } else { n.non_strict };
     let counts = format!(
@@ -48,7 +56,11 @@ pub fn write_junit(report: &RunReport, opts: &ReportOptions, out: &mut dyn Write
     );
     writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
     writeln!(out, r#"<testsuites name="harness" {counts}>"#)?;
-    writeln!(out, r#"  <testsuite name="{}" {counts}>"#, xml_attr(&report.target))?;
+    writeln!(
+        out,
+        r#"  <testsuite name="{}" {counts}>"#,
+        xml_attr(&report.target)
+    )?;
     writeln!(out, "    <properties>")?;
     for (name, value) in [
         ("target", report.target.clone()),
@@ -56,7 +68,11 @@ pub fn write_junit(report: &RunReport, opts: &ReportOptions, out: &mut dyn Write
         ("max_score", fmt_points(report.max_score)),
         ("lenient", opts.lenient.to_string()),
     ] {
-        writeln!(out, r#"      <property name="{name}" value="{}"/>"#, xml_attr(&value))?;
+        writeln!(
+            out,
+            r#"      <property name="{name}" value="{}"/>"#,
+            xml_attr(&value)
+        )?;
     }
     writeln!(out, "    </properties>")?;
     for c in &report.cases {
@@ -117,7 +133,10 @@ mod tests {
 
     #[test]
     fn classname_is_the_first_segment() {
-        assert_eq!(classname("assignment/errors/bad-method"), "harness.assignment");
+        assert_eq!(
+            classname("assignment/errors/bad-method"),
+            "harness.assignment"
+        );
         assert_eq!(classname("toplevel"), "harness");
         assert_eq!(classname("/odd"), "harness");
     }

@@ -57,7 +57,11 @@ pub struct ReportOptions {
 
 impl Default for ReportOptions {
     fn default() -> Self {
-        ReportOptions { color: false, lenient: false, show_transcripts: true }
+        ReportOptions {
+            color: false,
+            lenient: false,
+            show_transcripts: true,
+        }
     }
 }
 
@@ -135,7 +139,11 @@ pub fn fmt_points(p: f64) -> String {
     }
     let s = format!("{:.2}", p);
     let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" { "0".to_string() } else { s.to_string() }
+    if s == "-0" {
+        "0".to_string()
+    } else {
+        s.to_string()
+    }
 }
 
 /// A case as one line of text: `id: title`, or the id alone when the title is empty.
@@ -160,9 +168,19 @@ pub struct Cap {
 
 impl Cap {
     /// For a terminal: a screenful or two.
-    pub const TERMINAL: Cap = Cap { max_lines: 60, head: 40, tail: 15, max_line_chars: 600 };
+    pub const TERMINAL: Cap = Cap {
+        max_lines: 60,
+        head: 40,
+        tail: 15,
+        max_line_chars: 600,
+    };
     /// For files read in a browser or a CI page: generous, but bounded.
-    pub const FILE: Cap = Cap { max_lines: 400, head: 300, tail: 80, max_line_chars: 8000 };
+    pub const FILE: Cap = Cap {
+        max_lines: 400,
+        head: 300,
+        tail: 80,
+        max_line_chars: 8000,
+    };
 }
 
 /// The transcript's text (`Transcript::to_text`), capped: over-long lines are cut with a note of
@@ -181,7 +199,10 @@ pub fn cap_text(text: &str, cap: Cap) -> String {
         if n > cap.max_line_chars {
             let kept: String = line.chars().take(cap.max_line_chars).collect();
             out.push_str(&kept);
-            out.push_str(&format!("… [{} more characters cut]\n", n - cap.max_line_chars));
+            out.push_str(&format!(
+                "… [{} more characters cut]\n",
+                n - cap.max_line_chars
+            ));
         } else {
             out.push_str(line);
             out.push('\n');
@@ -191,7 +212,10 @@ pub fn cap_text(text: &str, cap: Cap) -> String {
         for l in &lines[..cap.head] {
             push(l);
         }
-        push(&format!("… [{} lines cut] …", lines.len() - cap.head - cap.tail));
+        push(&format!(
+            "… [{} lines cut] …",
+            lines.len() - cap.head - cap.tail
+        ));
         for l in &lines[lines.len() - cap.tail..] {
             push(l);
         }
@@ -258,7 +282,12 @@ mod tests {
     #[test]
     fn long_text_is_capped_with_a_note() {
         let text: String = (0..100).map(|i| format!("line {i}\n")).collect();
-        let cap = Cap { max_lines: 20, head: 5, tail: 3, max_line_chars: 100 };
+        let cap = Cap {
+            max_lines: 20,
+            head: 5,
+            tail: 3,
+            max_line_chars: 100,
+        };
         let out = cap_text(&text, cap);
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines.len(), 9);

@@ -51,28 +51,57 @@ fn label(v: Verdict) -> &'static str {
     }
 }
 
-/// The line of one case, without its line end: `PASS        2/2  id  title`.
-pub fn case_line(c: &CaseResult, color: bool) -> String {
+/// The width to pad ids to so that titles line up: the longest id, at most 48 characters.
+pub fn id_width<'a>(ids: impl IntoIterator<Item = &'a str>) -> usize {
+    ids.into_iter()
+        .map(|id| one_line(id).chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(48)
+}
+
+/// The line of one case, without its line end: `PASS        2/2  id  title`, the id padded to
+/// `id_width` characters (see [`id_width`]).
+pub fn case_line(c: &CaseResult, color: bool, id_width: usize) -> String {
     let points = if c.verdict == Verdict::Skip {
         "-".to_string()
     } else {
         format!("{}/{}", fmt_points(c.points), fmt_points(c.max_points))
     };
-    let head = paint(color, verdict_style(c.verdict), &format!("{:<10}", label(c.verdict)));
-    let id = one_line(&c.id);
+    let head = paint(
+        color,
+        verdict_style(c.verdict),
+        &format!("{:<10}", label(c.verdict)),
+    );
+    let mut id = one_line(&c.id);
+    let pad = id_width.saturating_sub(id.chars().count());
     let title = one_line(&c.title);
     if c.verdict == Verdict::Skip {
-        let why = c.messages.first().map(|m| format!("  ({})", one_line(m))).unwrap_or_default();
+        let why = c
+            .messages
+            .first()
+            .map(|m| format!("  ({})", one_line(m)))
+            .unwrap_or_default();
+        id.push_str(&" ".repeat(pad));
         let rest = format!(" {points:>7}  {id}  {title}{why}");
         return format!("{head}{}", paint(color, Style::new().dimmed(), &rest));
     }
-    format!("{head} {points:>7}  {}  {title}", paint(color, Style::new().bold(), &id))
+    format!(
+        "{head} {points:>7}  {}{}  {title}",
+        paint(color, Style::new().bold(), &id),
+        " ".repeat(pad)
+    )
 }
 
 /// The whole report: a line per case, then details and the summary.
-pub fn write_pretty(report: &RunReport, opts: &ReportOptions, out: &mut dyn Write) -> io::Result<()> {
+pub fn write_pretty(
+    report: &RunReport,
+    opts: &ReportOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let width = id_width(report.cases.iter().map(|c| c.id.as_str()));
     for c in &report.cases {
-        writeln!(out, "{}", case_line(c, opts.color))?;
+        writeln!(out, "{}", case_line(c, opts.color, width))?;
     }
     write_pretty_details(report, opts, out)
 }
@@ -84,7 +113,11 @@ pub fn write_pretty_details(
     opts: &ReportOptions,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    for c in report.cases.iter().filter(|c| !matches!(c.verdict, Verdict::Pass | Verdict::Skip)) {
+    for c in report
+        .cases
+        .iter()
+        .filter(|c| !matches!(c.verdict, Verdict::Pass | Verdict::Skip))
+    {
         writeln!(out)?;
         write_case_details(c, opts, out)?;
     }
@@ -94,9 +127,13 @@ pub fn write_pretty_details(
 
 fn write_case_details(c: &CaseResult, opts: &ReportOptions, out: &mut dyn Write) -> io::Result<()> {
     let color = opts.color;
-    let rule = paint(color, verdict_style(c.verdict), &format!("── {} ", label(c.verdict)));
+    let rule = paint(
+        color,
+        verdict_style(c.verdict),
+        &format!("── {} ", label(c.verdict)),
+    );
     let mut head = format!(
-        "{rule}{} {}  ({}/{})",
+        "{rule}{}  {}  ({}/{})",
         paint(color, Style::new().bold(), &one_line(&c.id)),
         one_line(&c.title),
         fmt_points(c.points),
@@ -111,7 +148,12 @@ fn write_case_details(c: &CaseResult, opts: &ReportOptions, out: &mut dyn Write)
     }
     writeln!(out, "{head}")?;
     if let Some(spec) = &c.spec {
-        writeln!(out, "   {} {}", paint(color, Style::new().dimmed(), "spec:"), one_line(spec))?;
+        writeln!(
+            out,
+            "   {} {}",
+            paint(color, Style::new().dimmed(), "spec:"),
+            one_line(spec)
+        )?;
     }
     let bullet = paint(color, verdict_style(c.verdict), "•");
     for m in &c.messages {
@@ -121,13 +163,21 @@ fn write_case_details(c: &CaseResult, opts: &ReportOptions, out: &mut dyn Write)
         writeln!(out, "   {bullet} (no message)")?;
     }
     if opts.show_transcripts && !c.transcript.events.is_empty() {
-        writeln!(out, "   {}", paint(color, Style::new().dimmed(), "transcript:"))?;
+        writeln!(
+            out,
+            "   {}",
+            paint(color, Style::new().dimmed(), "transcript:")
+        )?;
         for line in capped_transcript(c, Cap::TERMINAL).lines() {
             writeln!(out, "     {}", controls(line))?;
         }
     }
     if let Some(r) = &c.reproducer {
-        writeln!(out, "   {}", paint(color, Style::new().dimmed(), "reproduce:"))?;
+        writeln!(
+            out,
+            "   {}",
+            paint(color, Style::new().dimmed(), "reproduce:")
+        )?;
         writeln!(out, "     {}", one_line(r))?;
     }
     Ok(())
@@ -138,7 +188,11 @@ fn write_summary(report: &RunReport, opts: &ReportOptions, out: &mut dyn Write) 
     let color = opts.color;
     let part = |count: usize, word: &str, v: Verdict| {
         let text = format!("{count} {word}");
-        if count > 0 { paint(color, verdict_style(v), &text) } else { text }
+        if count > 0 {
+            paint(color, verdict_style(v), &text)
+        } else {
+            text
+        }
     };
     let errors = if n.error == 1 { "error" } else { "errors" };
     writeln!(
@@ -153,8 +207,16 @@ fn write_summary(report: &RunReport, opts: &ReportOptions, out: &mut dyn Write) 
         report.duration.as_secs_f64(),
         one_line(&report.target),
     )?;
-    let pct = if report.max_score > 0.0 { 100.0 * report.score / report.max_score } else { 100.0 };
-    let lenient = if opts.lenient { "  (lenient: non-strict counts as passed)" } else { "" };
+    let pct = if report.max_score > 0.0 {
+        100.0 * report.score / report.max_score
+    } else {
+        100.0
+    };
+    let lenient = if opts.lenient {
+        "  (lenient: non-strict counts as passed)"
+    } else {
+        ""
+    };
     writeln!(
         out,
         "score {} / {}  ({:.0}%){lenient}",

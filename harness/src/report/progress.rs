@@ -20,7 +20,7 @@ use std::time::Instant;
 use anstyle::Style;
 
 use super::escape::one_line;
-use super::pretty::{case_line, paint};
+use super::pretty::{case_line, id_width, paint};
 use crate::outcome::CaseResult;
 
 const CLEAR: &str = "\r\x1b[2K";
@@ -38,6 +38,8 @@ struct Inner {
     pending: Vec<Option<String>>,
     /// The first case whose line is not printed yet.
     next: usize,
+    /// Ids are padded to this width so that titles line up.
+    id_width: usize,
     color: bool,
     interactive: bool,
     status_shown: bool,
@@ -54,6 +56,7 @@ impl Progress {
         out: Box<dyn Write + Send>,
     ) -> Progress {
         let n = ids_and_titles.len();
+        let width = id_width(ids_and_titles.iter().map(|(id, _)| id.as_str()));
         Progress {
             inner: Mutex::new(Inner {
                 ids: ids_and_titles.into_iter().map(|(id, _)| id).collect(),
@@ -61,6 +64,7 @@ impl Progress {
                 finished: vec![false; n],
                 pending: vec![None; n],
                 next: 0,
+                id_width: width,
                 color,
                 interactive,
                 status_shown: false,
@@ -71,7 +75,9 @@ impl Progress {
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The case at `index` started running (optional: it makes "slowest" exact).
@@ -90,7 +96,7 @@ impl Progress {
             return;
         }
         p.finished[index] = true;
-        p.pending[index] = Some(case_line(result, p.color));
+        p.pending[index] = Some(case_line(result, p.color, p.id_width));
         p.flush_in_order();
         if p.interactive && p.next < p.ids.len() {
             p.draw_status();
@@ -136,7 +142,9 @@ impl Inner {
             self.clear_status();
         }
         while self.next < self.pending.len() {
-            let Some(line) = self.pending[self.next].take() else { break };
+            let Some(line) = self.pending[self.next].take() else {
+                break;
+            };
             let _ = writeln!(self.out, "{line}");
             self.next += 1;
         }

@@ -34,16 +34,28 @@ use super::{capped_transcript, case_name, fmt_points, Cap, ReportOptions};
 use crate::outcome::{CaseResult, RunReport, Verdict};
 
 /// Whether the run never reached the target: some case was run, and every case that was not
-/// skipped is an error whose first message says the connection could not be made.
+/// skipped is an error whose first message says the connection could not be made (it starts
+/// with "could not connect", "cannot connect", "failed to connect" or "connect", or mentions
+/// "connection refused").
 pub fn unreachable(report: &RunReport) -> bool {
-    let run: Vec<&CaseResult> = report.cases.iter().filter(|c| c.verdict != Verdict::Skip).collect();
+    let run: Vec<&CaseResult> = report
+        .cases
+        .iter()
+        .filter(|c| c.verdict != Verdict::Skip)
+        .collect();
     !run.is_empty()
         && run.iter().all(|c| {
             c.verdict == Verdict::Error
                 && c.messages.first().is_some_and(|m| {
                     let m = m.to_ascii_lowercase();
-                    m.starts_with("could not connect")
-                        || m.starts_with("cannot connect")
+                    [
+                        "could not connect",
+                        "cannot connect",
+                        "failed to connect",
+                        "connect",
+                    ]
+                    .iter()
+                    .any(|p| m.starts_with(p))
                         || m.contains("connection refused")
                 })
         })
@@ -69,7 +81,11 @@ pub fn write_tap(report: &RunReport, opts: &ReportOptions, out: &mut dyn Write) 
         match c.verdict {
             Verdict::Pass => writeln!(out, "ok {n} - {desc}")?,
             Verdict::Skip => {
-                let why = c.messages.first().map(|m| format!(" {}", description(m))).unwrap_or_default();
+                let why = c
+                    .messages
+                    .first()
+                    .map(|m| format!(" {}", description(m)))
+                    .unwrap_or_default();
                 writeln!(out, "ok {n} - {desc} # SKIP{why}")?
             }
             Verdict::NonStrict if opts.lenient => {
@@ -87,7 +103,9 @@ pub fn write_tap(report: &RunReport, opts: &ReportOptions, out: &mut dyn Write) 
 
 /// One line, no control characters.
 fn flat(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// A test point's description: one line, `\` and `#` escaped.
@@ -164,6 +182,9 @@ mod tests {
 
     #[test]
     fn yaml_strings_are_quoted_and_escaped() {
-        assert_eq!(yaml_quote("say \"hi\"\r\n\0\x7f é"), "\"say \\\"hi\\\"\\r\\n\\u0000\\u007f é\"");
+        assert_eq!(
+            yaml_quote("say \"hi\"\r\n\0\x7f é"),
+            "\"say \\\"hi\\\"\\r\\n\\u0000\\u007f é\""
+        );
     }
 }

@@ -109,6 +109,7 @@ impl Instance {
             .prefix("harness-start-")
             .tempdir()
             .map_err(prep("creating a temporary folder"))?;
+        process::register_cleanup_dir(temp.path());
         let mut notes = Vec::new();
         copy_tree(&spec.dir, temp.path(), true, &mut notes)
             .map_err(prep(format!("copying {}", spec.dir.display())))?;
@@ -308,6 +309,8 @@ impl Instance {
 impl Drop for Instance {
     fn drop(&mut self) {
         self.stop();
+        // the folder itself is removed by `temp`'s own drop, right after
+        process::unregister_cleanup_dir(self.temp.path());
     }
 }
 

@@ -10,7 +10,9 @@
 
 pub mod instance;
 pub mod process;
+pub mod run;
 pub mod wsconf;
 
 pub use instance::{ConfigMode, Instance, StartError, StartSpec};
 pub use process::install_cleanup_handler;
+pub use run::{run_started, run_started_with, StartEvent};

@@ -11,7 +11,7 @@ use std::fmt;
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Once};
@@ -47,6 +47,18 @@ struct Registry {
 }
 
 static REGISTRY: Mutex<Registry> = Mutex::new(Registry { groups: BTreeSet::new(), shutting_down: false });
+
+/// Temporary folders to remove when the harness is interrupted (destructors do not run then).
+static CLEANUP_DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Has `dir` removed by [`kill_all_registered`] (on Ctrl-C) unless unregistered first.
+pub fn register_cleanup_dir(dir: &Path) {
+    CLEANUP_DIRS.lock().unwrap_or_else(|e| e.into_inner()).push(dir.to_path_buf());
+}
+
+pub fn unregister_cleanup_dir(dir: &Path) {
+    CLEANUP_DIRS.lock().unwrap_or_else(|e| e.into_inner()).retain(|d| d != dir);
+}
 
 fn registry() -> std::sync::MutexGuard<'static, Registry> {
     REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
@@ -439,8 +451,9 @@ pub fn registered_groups() -> Vec<i32> {
     registry().groups.iter().copied().collect()
 }
 
-/// Kills every registered group (TERM, a short grace, KILL) and refuses new starts from then on.
-/// For the harness's own exit paths; [`install_cleanup_handler`] calls it on a signal.
+/// Kills every registered group (TERM, a short grace, KILL), removes the registered temporary
+/// folders, and refuses new starts from then on. For the harness's own exit paths;
+/// [`install_cleanup_handler`] calls it on a signal.
 pub fn kill_all_registered() {
     let groups: Vec<i32> = {
         let mut reg = registry();
@@ -459,6 +472,10 @@ pub fn kill_all_registered() {
         if group_alive(g) {
             unsafe { libc::killpg(g, libc::SIGKILL) };
         }
+    }
+    let dirs = std::mem::take(&mut *CLEANUP_DIRS.lock().unwrap_or_else(|e| e.into_inner()));
+    for d in dirs {
+        let _ = std::fs::remove_dir_all(d);
     }
 }
 

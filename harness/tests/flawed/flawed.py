@@ -28,7 +28,7 @@ FLAWS = {
     "short-body": "reads files into a fixed 64 KiB buffer: big files are cut short",
     "leaks-dotdot": "serves paths containing .. without checking",
     "lf-only": "ends the status line and headers with a bare LF",
-    "no-content-length": "sends no Content-Length header",
+    "no-content-length": "sends no Content-Length, so it closes after every response to end the body",
 }
 
 TYPES = {
@@ -112,7 +112,7 @@ def handle_request(conn, head):
     keep = "keep-alive" in connection
     if flaw == "never-closes":
         keep = True
-    if flaw == "closes-always":
+    if flaw in ("closes-always", "no-content-length"):
         keep = False
 
     if method not in ("GET", "HEAD"):

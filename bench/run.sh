@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# Loads our server, lighttpd, nginx and `python3 -m http.server` with wrk on the same files of
+# www/, one server at a time, and prints req/s, throughput, p99 latency, peak RSS and each
+# one's ratio to ours.
+#
+#   bench/run.sh                 # everything, about 3 minutes
+#   BENCH_DURATION=5s bench/run.sh
+#   BENCH_SERVERS="ours lighttpd" bench/run.sh
+#
+# Installs wrk, lighttpd and nginx with apt-get if they are missing. Every server it starts is
+# killed when it exits, however it exits.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+WWW="$ROOT/www"
+DURATION=${BENCH_DURATION:-10s}
+CONNECTIONS=${BENCH_CONNECTIONS:-50}
+THREADS=${BENCH_THREADS:-2}
+PORT=${BENCH_PORT:-18480}
+SERVERS=${BENCH_SERVERS:-"ours lighttpd nginx python"}
+# Pin the server to CPU 0 and wrk to CPU 1 (when there are 2+ CPUs), so that they do not
+# steal each other's time and every server gets the same single core. BENCH_PIN=0 disables.
+PIN=${BENCH_PIN:-1}
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/ws-bench.XXXXXX")
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]:-}"; do
+        [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+    done
+    sleep 0.3
+    for pid in "${PIDS[@]:-}"; do
+        [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# --- tools -------------------------------------------------------------------------------
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v lighttpd >/dev/null || [ -x /usr/sbin/lighttpd ] || need+=(lighttpd)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
+command -v python3 >/dev/null || need+=(python3)
+command -v curl >/dev/null || need+=(curl)
+if [ ${#need[@]} -gt 0 ]; then
+    say "installing ${need[*]}"
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    if ! $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}"; then
+        $SUDO apt-get update
+        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}"
+    fi
+fi
+export PATH="$PATH:/usr/sbin:/sbin"
+
+say "building our server (release)"
+(cd "$ROOT" && cargo build --release -p server --quiet)
+OURS="$ROOT/target/release/server"
+
+PIN_SERVER=()
+PIN_WRK=()
+if [ "$PIN" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+    PIN_SERVER=(taskset -c 0)
+    PIN_WRK=(taskset -c 1)
+fi
+
+# --- server configurations ---------------------------------------------------------------
+TYPES_WS=".html text/html
+.htm text/html
+.txt text/plain
+.css text/css
+.js application/javascript
+.png image/png
+.gif image/gif
+.jpg image/jpeg
+.ico image/x-icon
+.json application/json
+.bin application/octet-stream"
+
+cat >"$WORK/ws.conf" <<EOF
+Listen 127.0.0.1:$PORT
+DocumentRoot "$WWW"
+DirectoryIndex index.html
+$TYPES_WS
+KeepaliveTime 10
+RequestMethodSupport GET HEAD
+EOF
+
+cat >"$WORK/lighttpd.conf" <<EOF
+server.document-root = "$WWW"
+server.bind = "127.0.0.1"
+server.port = $PORT
+server.errorlog = "$WORK/lighttpd.err"
+server.max-keep-alive-requests = 1000000
+server.max-keep-alive-idle = 10
+index-file.names = ( "index.html" )
+mimetype.assign = (
+$(echo "$TYPES_WS" | awk '{printf "  \"%s\" => \"%s\",\n", $1, $2}')
+)
+EOF
+
+mkdir -p "$WORK/nginx-tmp"
+cat >"$WORK/nginx.conf" <<EOF
+daemon off;
+worker_processes auto;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx.err;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_timeout 10;
+    keepalive_requests 1000000;
+    client_body_temp_path $WORK/nginx-tmp/body;
+    proxy_temp_path $WORK/nginx-tmp/proxy;
+    fastcgi_temp_path $WORK/nginx-tmp/fastcgi;
+    uwsgi_temp_path $WORK/nginx-tmp/uwsgi;
+    scgi_temp_path $WORK/nginx-tmp/scgi;
+    types {
+$(echo "$TYPES_WS" | awk '{printf "        %s %s;\n", $2, substr($1, 2)}')
+    }
+    server {
+        listen 127.0.0.1:$PORT;
+        root $WWW;
+        index index.html;
+    }
+}
+EOF
+
+start_server() { # name → sets SERVER_PID
+    local log="$WORK/$1.log"
+    case "$1" in
+        ours) "${PIN_SERVER[@]}" "$OURS" --config "$WORK/ws.conf" --no-access-log >"$log" 2>&1 & ;;
+        lighttpd) "${PIN_SERVER[@]}" lighttpd -D -f "$WORK/lighttpd.conf" >"$log" 2>&1 & ;;
+        nginx) "${PIN_SERVER[@]}" nginx -c "$WORK/nginx.conf" >"$log" 2>&1 & ;;
+        python) (cd "$WWW" && exec "${PIN_SERVER[@]}" python3 -m http.server "$PORT" --bind 127.0.0.1) >"$log" 2>&1 & ;;
+    esac
+    SERVER_PID=$!
+    PIDS+=("$SERVER_PID")
+    for _ in $(seq 100); do
+        curl -s -o /dev/null "http://127.0.0.1:$PORT/files/1k.html" && return 0
+        sleep 0.1
+    done
+    echo "$1 did not start:" >&2
+    cat "$log" >&2
+    return 1
+}
+
+stop_server() {
+    kill "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 50); do
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -9 "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    # Wait for the port to be free again.
+    for _ in $(seq 50); do
+        curl -s -o /dev/null "http://127.0.0.1:$PORT/" || break
+        sleep 0.1
+    done
+}
+
+# Peak resident memory (VmHWM, KiB) of a process and its children (nginx's workers).
+peak_rss_kib() {
+    local total=0 pid
+    for pid in "$1" $(pgrep -P "$1" 2>/dev/null || true); do
+        local kb
+        kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+        total=$((total + ${kb:-0}))
+    done
+    echo "$total"
+}
+
+# wrk's "1.23MB" / "456.78KB" → MB
+to_mb() {
+    awk -v v="$1" 'BEGIN {
+        n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+        if (u == "B") n /= 1048576; else if (u == "KB") n /= 1024; else if (u == "GB") n *= 1024
+        printf "%.1f", n }'
+}
+# wrk's "850.00us" / "1.23ms" / "1.2s" → ms
+to_ms() {
+    awk -v v="$1" 'BEGIN {
+        n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+        if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
+        printf "%.2f", n }'
+}
+
+SCENARIOS=("1k-keepalive" "1k-close" "1m-keepalive")
+run_wrk() { # scenario → prints "reqs mb p99 errors"
+    # wrk sends no Connection header; the assignment (and so our server) keeps a connection
+    # open only when asked, so every server gets an explicit header.
+    local url="http://127.0.0.1:$PORT/files/1k.html" extra=(-H "Connection: keep-alive")
+    case "$1" in
+        1k-close) extra=(-H "Connection: close") ;;
+        1m-keepalive) url="http://127.0.0.1:$PORT/files/big.bin" ;;
+    esac
+    local out
+    out=$("${PIN_WRK[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "${extra[@]}" "$url" 2>&1)
+    echo "$out" >>"$WORK/wrk.log"
+    local reqs mb p99 errs
+    reqs=$(echo "$out" | awk '/^Requests\/sec:/ {printf "%.0f", $2}')
+    mb=$(to_mb "$(echo "$out" | awk '/^Transfer\/sec:/ {print $2}')")
+    p99=$(to_ms "$(echo "$out" | awk '$1 == "99%" {print $2}')")
+    errs=$(echo "$out" | awk '/Socket errors:/ {gsub(",", ""); print $4+$6+$8+$10} /Non-2xx/ {print "non2xx:" $NF}' | paste -sd' ' -)
+    echo "${reqs:-0} ${mb:-0} ${p99:-0} ${errs:-0}"
+}
+
+declare -A REQS MB P99 RSS ERRS
+for server in $SERVERS; do
+    for sc in "${SCENARIOS[@]}"; do
+        say "$server: $sc ($DURATION, $CONNECTIONS connections)"
+        start_server "$server"
+        read -r r m p e <<<"$(run_wrk "$sc")"
+        REQS[$server,$sc]=$r MB[$server,$sc]=$m P99[$server,$sc]=$p ERRS[$server,$sc]=$e
+        RSS[$server,$sc]=$(peak_rss_kib "$SERVER_PID")
+        stop_server
+    done
+done
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+
+echo
+printf '| scenario | server | req/s | MB/s | p99 ms | peak RSS MiB | req/s vs ours | socket errors |\n'
+printf '|---|---|---:|---:|---:|---:|---:|---|\n'
+for sc in "${SCENARIOS[@]}"; do
+    for server in $SERVERS; do
+        rss=$(awk -v k="${RSS[$server,$sc]}" 'BEGIN { printf "%.1f", k / 1024 }')
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$sc" "$server" "${REQS[$server,$sc]}" \
+            "${MB[$server,$sc]}" "${P99[$server,$sc]}" "$rss" \
+            "$(ratio "${REQS[$server,$sc]}" "${REQS[ours,$sc]:-0}")" "${ERRS[$server,$sc]}"
+    done
+done
+echo
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION; $(nproc) CPUs; pinned: ${PIN_SERVER[*]:-no} / ${PIN_WRK[*]:-no}"
+echo "1k = www/files/1k.html (1024 bytes), 1m = www/files/big.bin (1 MiB); requests carry 'Connection: keep-alive' (keepalive) or 'Connection: close' (close)"

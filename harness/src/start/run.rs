@@ -1,0 +1,308 @@
+//! Running cases on started servers: one [`Instance`] per distinct `config:` the selected cases
+//! need (one after another, `default` first), each group's cases on `jobs` workers, and a
+//! restart on a fresh port whenever the server dies, so that one crash costs one case.
+//!
+//! After each case the instance is checked: if its processes are gone or its port refuses
+//! connections, that case fails with "server died during this case", its exit status and output
+//! tail (its own messages kept), and the server is restarted once for that death. A generation
+//! counter under the instance's lock makes sure concurrent workers restart it only once, and that
+//! a case that was running against the dead generation fails the same way.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::case::Case;
+use crate::exec::{self, RunOptions, Target};
+use crate::outcome::{CaseResult, Transcript, Verdict};
+
+use super::instance::{Instance, StartError, StartSpec};
+use super::process::install_cleanup_handler;
+use super::wsconf;
+
+/// What happened to the started servers, for whoever shows progress.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StartEvent {
+    /// An instance listens (`restart`: after a death).
+    Started { variant: String, port: u16, dir: PathBuf, notes: Vec<String>, restart: bool },
+    /// An instance died during a case.
+    Died { variant: String, case_id: String, message: String },
+    /// An instance could not be started (all its remaining cases get the message).
+    StartFailed { variant: String, message: String },
+}
+
+impl std::fmt::Display for StartEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartEvent::Started { variant, port, dir, notes, restart } => {
+                let verb = if *restart { "restarted" } else { "started" };
+                write!(f, "server {verb} for config `{variant}` on port {port} in {}", dir.display())?;
+                for n in notes {
+                    write!(f, "\n  {n}")?;
+                }
+                Ok(())
+            }
+            StartEvent::Died { variant, case_id, message } => {
+                write!(f, "server (config `{variant}`) died during {case_id}: {message}")
+            }
+            StartEvent::StartFailed { variant, message } => {
+                write!(f, "server (config `{variant}`) could not be started: {message}")
+            }
+        }
+    }
+}
+
+/// [`run_started_with`], reporting start events on stderr (`harness: ...`).
+pub fn run_started(
+    cases: &[Case],
+    spec: &StartSpec,
+    base: &RunOptions,
+    on_done: &(dyn Fn(usize, &CaseResult) + Sync),
+) -> Vec<CaseResult> {
+    run_started_with(cases, spec, base, on_done, &|e| eprintln!("harness: {e}"))
+}
+
+/// Runs `cases` on servers started per `spec`; results come back in the order of `cases`, and
+/// `on_done` sees each (with its index) as it finishes. `base` gives everything but the target,
+/// the `port` variable and the site root, which come from the instance running the case.
+pub fn run_started_with(
+    cases: &[Case],
+    spec: &StartSpec,
+    base: &RunOptions,
+    on_done: &(dyn Fn(usize, &CaseResult) + Sync),
+    on_event: &(dyn Fn(&StartEvent) + Sync),
+) -> Vec<CaseResult> {
+    install_cleanup_handler();
+    let results: Mutex<Vec<Option<CaseResult>>> = Mutex::new(vec![None; cases.len()]);
+    let finish = |i: usize, r: CaseResult| {
+        on_done(i, &r);
+        results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
+    };
+
+    for (variant, idxs) in groups(cases) {
+        if let Err(e) = wsconf::apply_variant("", &variant) {
+            for &i in &idxs {
+                finish(i, not_run(&cases[i], Verdict::Error, e.to_string()));
+            }
+            continue;
+        }
+        match Instance::start(spec, &variant) {
+            Err(e) => {
+                let (verdict, message) = start_failure(&variant, &e);
+                on_event(&StartEvent::StartFailed { variant: variant.clone(), message: e.to_string() });
+                for &i in &idxs {
+                    finish(i, not_run(&cases[i], verdict, message.clone()));
+                }
+            }
+            Ok(inst) => {
+                on_event(&StartEvent::Started {
+                    variant: variant.clone(),
+                    port: inst.port(),
+                    dir: inst.dir().to_path_buf(),
+                    notes: inst.config_notes().to_vec(),
+                    restart: false,
+                });
+                run_group(cases, &idxs, inst, base, &finish, on_event);
+            }
+        }
+    }
+    let results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    results.into_iter().map(|r| r.expect("every case has a result")).collect()
+}
+
+/// The distinct configurations, `default` first then in order of first appearance, each with
+/// the indices of its cases.
+fn groups(cases: &[Case]) -> Vec<(String, Vec<usize>)> {
+    let mut out: Vec<(String, Vec<usize>)> = Vec::new();
+    for (i, c) in cases.iter().enumerate() {
+        match out.iter_mut().find(|(v, _)| *v == c.config) {
+            Some((_, idxs)) => idxs.push(i),
+            None => out.push((c.config.clone(), vec![i])),
+        }
+    }
+    out.sort_by_key(|(v, _)| v != "default");
+    out
+}
+
+/// The verdict and message for the cases of an instance that could not start. With a
+/// configuration of its own (e.g. `broken`), a server that exits instead of answering fails the
+/// cases: answering (500) is what they check. Otherwise the harness could not run them: error.
+fn start_failure(variant: &str, e: &StartError) -> (Verdict, String) {
+    if variant != "default" && e.server_exited() {
+        (
+            Verdict::Fail,
+            format!("with the `{variant}` configuration the server did not answer: it exited at start: {e}"),
+        )
+    } else {
+        (Verdict::Error, format!("the server could not be started: {e}"))
+    }
+}
+
+/// The instance a group's workers share.
+struct Slot {
+    inst: Instance,
+    /// Bumped at each restart.
+    generation: u64,
+    /// Why each past generation died.
+    deaths: BTreeMap<u64, String>,
+    /// Set when a restart failed: the group's remaining cases get it as an error.
+    broken: Option<String>,
+}
+
+fn run_group(
+    cases: &[Case],
+    idxs: &[usize],
+    inst: Instance,
+    base: &RunOptions,
+    finish: &(dyn Fn(usize, CaseResult) + Sync),
+    on_event: &(dyn Fn(&StartEvent) + Sync),
+) {
+    let variant = inst.variant().to_string();
+    let slot = Mutex::new(Slot { inst, generation: 0, deaths: BTreeMap::new(), broken: None });
+    let lock = || slot.lock().unwrap_or_else(|e| e.into_inner());
+    let next = AtomicUsize::new(0);
+    let workers = base.jobs.max(1).min(idxs.len());
+
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                let k = next.fetch_add(1, Ordering::SeqCst);
+                let Some(&i) = idxs.get(k) else { break };
+                let case = &cases[i];
+                let (generation, opts, warnings) = {
+                    let sl = lock();
+                    if let Some(why) = &sl.broken {
+                        finish(i, not_run(case, Verdict::Error, why.clone()));
+                        continue;
+                    }
+                    let warnings: Vec<String> = sl.inst.warnings().iter().map(|w| w.to_string()).collect();
+                    (sl.generation, options_for(base, &sl.inst), warnings)
+                };
+                let mut r = exec::run_case(case, &opts);
+                if r.verdict != Verdict::Skip {
+                    let mut sl = lock();
+                    if sl.generation != generation {
+                        // It died (and was restarted) while this case ran.
+                        let why = sl.deaths.get(&generation).cloned().unwrap_or_default();
+                        mark_died(&mut r, &why);
+                    } else if sl.broken.is_none() && sl.inst.dead() {
+                        let why = format!(
+                            "server died during this case ({}){}",
+                            death_status(&sl.inst),
+                            sl.inst.short_tail()
+                        );
+                        on_event(&StartEvent::Died { variant: variant.clone(), case_id: case.id.clone(), message: why.clone() });
+                        mark_died(&mut r, &why);
+                        sl.deaths.insert(generation, why);
+                        sl.generation += 1;
+                        match sl.inst.restart() {
+                            Ok(()) => on_event(&StartEvent::Started {
+                                variant: variant.clone(),
+                                port: sl.inst.port(),
+                                dir: sl.inst.dir().to_path_buf(),
+                                notes: Vec::new(),
+                                restart: true,
+                            }),
+                            Err(e) => {
+                                on_event(&StartEvent::StartFailed { variant: variant.clone(), message: e.to_string() });
+                                sl.broken = Some(format!("the server died and could not be restarted: {e}"));
+                            }
+                        }
+                    }
+                    drop(sl);
+                    if !matches!(r.verdict, Verdict::Pass | Verdict::Skip) {
+                        r.messages.extend(warnings.iter().map(|w| format!("note: {w}")));
+                    }
+                }
+                finish(i, r);
+            });
+        }
+    });
+    let sl = slot.into_inner().unwrap_or_else(|e| e.into_inner());
+    sl.inst.stop();
+}
+
+/// `exit status N`, `killed by signal ...`, or why a still-running server counts as dead.
+fn death_status(inst: &Instance) -> String {
+    match inst.exit_status() {
+        Some(_) => inst.status_text(),
+        None if inst.alive() => format!("the process still runs but port {} refuses connections", inst.port()),
+        None => "exited".to_string(),
+    }
+}
+
+/// The run options for a case on `inst`: its port, its copy of the site.
+fn options_for(base: &RunOptions, inst: &Instance) -> RunOptions {
+    let mut o = base.clone();
+    o.target = Target { host: "127.0.0.1".to_string(), port: inst.port() };
+    o.vars.insert("host".to_string(), "127.0.0.1".to_string());
+    o.vars.insert("port".to_string(), inst.port().to_string());
+    o.www = inst.root();
+    o
+}
+
+/// Turns a result into a "server died" failure, keeping its own messages after the reason.
+fn mark_died(r: &mut CaseResult, why: &str) {
+    r.verdict = Verdict::Fail;
+    r.points = 0.0;
+    r.messages.insert(0, why.to_string());
+}
+
+/// The result of a case that was not run, with one message.
+fn not_run(case: &Case, verdict: Verdict, message: String) -> CaseResult {
+    CaseResult {
+        id: case.id.clone(),
+        title: case.title.clone(),
+        tags: case.tags.clone(),
+        spec: case.spec.clone(),
+        verdict,
+        points: 0.0,
+        max_points: case.points,
+        duration: Duration::ZERO,
+        messages: vec![message],
+        transcript: Transcript::default(),
+        reproducer: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(id: &str, config: &str) -> Case {
+        Case {
+            id: id.into(),
+            path: PathBuf::from(format!("{id}.case")),
+            title: id.into(),
+            points: 1.0,
+            tags: vec![],
+            spec: None,
+            timeout: Duration::from_secs(1),
+            level: crate::case::Level::Must,
+            config: config.into(),
+            steps: vec![],
+        }
+    }
+
+    #[test]
+    fn groups_put_default_first_and_keep_order() {
+        let cs = [case("a", "broken"), case("b", "default"), case("c", "post"), case("d", "broken")];
+        let g = groups(&cs);
+        assert_eq!(
+            g,
+            vec![("default".into(), vec![1]), ("broken".into(), vec![0, 3]), ("post".into(), vec![2])]
+        );
+    }
+
+    #[test]
+    fn mark_died_keeps_the_case_messages() {
+        let mut r = not_run(&case("a", "default"), Verdict::Pass, "own".into());
+        r.points = 1.0;
+        mark_died(&mut r, "server died during this case (exit status 1)");
+        assert_eq!(r.verdict, Verdict::Fail);
+        assert_eq!(r.points, 0.0);
+        assert_eq!(r.messages, vec!["server died during this case (exit status 1)".to_string(), "own".into()]);
+    }
+}

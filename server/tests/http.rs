@@ -1,0 +1,360 @@
+//! The real binary on port 0, spoken to with reqwest and with raw TCP: every rule of the
+//! assignment, keep-alive, timeouts, limits, concurrency, broken configs, shutdown.
+
+mod common;
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use common::*;
+use rstest::rstest;
+
+fn site(keepalive: u64, methods: &str) -> (Conf, Running) {
+    let conf = Conf::new(&www(), keepalive, methods);
+    let run = Running::start(&conf.path(), &[]);
+    (conf, run)
+}
+
+fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder().timeout(Duration::from_secs(10)).build().unwrap()
+}
+
+#[rstest]
+#[case("/", "index.html", "text/html")]
+#[case("/index.html", "index.html", "text/html")]
+#[case("/css/style.css", "css/style.css", "text/css")]
+#[case("/js/app.js", "js/app.js", "application/javascript")]
+#[case("/images/logo.png", "images/logo.png", "image/png")]
+#[case("/images/anim.gif", "images/anim.gif", "image/gif")]
+#[case("/images/photo.jpg", "images/photo.jpg", "image/jpeg")]
+#[case("/favicon.ico", "favicon.ico", "image/x-icon")]
+#[case("/files/notes.txt", "files/notes.txt", "text/plain")]
+#[case("/data/info.json", "data/info.json", "application/json")]
+#[case("/docs/", "docs/index.html", "text/html")]
+#[case("/files/big.bin", "files/big.bin", "application/octet-stream")]
+fn serves_every_file_with_its_type(#[case] path: &str, #[case] file: &str, #[case] ty: &str) {
+    let (_c, run) = site(10, "GET HEAD");
+    let resp = client().get(run.url(path)).send().unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.headers()["content-type"], ty);
+    let expected = std::fs::read(www().join(file)).unwrap();
+    assert_eq!(resp.headers()["content-length"], expected.len().to_string().as_str());
+    assert!(resp.headers().contains_key("date") && resp.headers().contains_key("server"));
+    assert_eq!(resp.bytes().unwrap().as_ref(), expected.as_slice());
+}
+
+#[test]
+fn assignment_request_with_bare_lf_gets_200_and_close() {
+    let (_c, run) = site(10, "GET HEAD");
+    let r = one(&run.exchange(b"GET /index.html HTTP/1.1\r\nHost: localhost\r\n\n"));
+    assert_well_formed(&r);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("Connection"), Some("close"));
+    assert_eq!(r.body, std::fs::read(www().join("index.html")).unwrap());
+}
+
+#[rstest]
+#[case::bad_method(b"GRT /index.html HTTP/1.1\r\nHost: localhost\r\n\n", 400, "Reason: Invalid Method: GRT")]
+#[case::relative_url(b"GET index.html HTTP/1.1\r\nHost: localhost\r\n\r\n", 400, "Reason: Invalid URL: index.html")]
+#[case::bad_version(b"GET /index.html HTTP/2.1\r\nHost: localhost\r\n\r\n", 400, "Reason: Invalid HTTP-Version: HTTP/2.1")]
+#[case::method_before_url(b"FOO bar HTTP/7\r\n\r\n", 400, "Invalid Method: FOO")]
+#[case::url_before_version(b"GET bar HTTP/7\r\n\r\n", 400, "Invalid URL: bar")]
+#[case::post_not_supported(b"POST /index.html HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", 501, "Method Not Implemented: POST")]
+#[case::delete_not_supported(b"DELETE /index.html HTTP/1.1\r\n\r\n", 501, "Not Implemented")]
+#[case::options_not_supported(b"OPTIONS / HTTP/1.1\r\n\r\n", 501, "Not Implemented")]
+#[case::missing(b"GET /nope.html HTTP/1.1\r\n\r\n", 404, "Reason: URL does not exist: /nope.html")]
+#[case::unmapped_extension(b"GET /files/archive.xyz HTTP/1.1\r\n\r\n", 501, "File type not supported: /files/archive.xyz")]
+#[case::missing_unmapped(b"GET /nope.xyz HTTP/1.1\r\n\r\n", 404, "URL does not exist")]
+#[case::folder_without_slash(b"GET /docs HTTP/1.1\r\n\r\n", 301, "/docs/")]
+#[case::garbage(b"\x00\x01\x02\xff\xfe binary junk\r\n\r\n", 400, "Invalid Method")]
+#[case::bad_header(b"GET / HTTP/1.1\r\nno colon here\r\n\r\n", 400, "Malformed header line")]
+#[case::chunked_body(b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 501, "Transfer-Encoding")]
+#[case::body_too_big(b"GET / HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n", 413, "larger than 1 MiB")]
+fn classification(#[case] req: &[u8], #[case] status: u16, #[case] text: &str) {
+    let (_c, run) = site(10, "GET HEAD");
+    let r = one(&run.exchange(req));
+    assert_well_formed(&r);
+    assert_eq!(r.status, status, "{}", r.text());
+    assert!(r.text().contains(text), "{:?} lacks {text:?}", r.text());
+    assert_eq!(r.header("Content-Type"), Some("text/html; charset=utf-8"));
+    assert_eq!(r.header("Connection"), Some("close"));
+}
+
+#[rstest]
+#[case::dotdot("/../ws.conf")]
+#[case::dotdot_deep("/docs/../../ws.conf")]
+#[case::encoded("/%2e%2e/ws.conf")]
+#[case::encoded_upper("/%2E%2E/ws.conf")]
+#[case::mixed("/.%2e/ws.conf")]
+#[case::encoded_slash("/..%2fws.conf")]
+#[case::all_encoded("/%2e%2e%2fws.conf")]
+#[case::backslash("/..%5cws.conf")]
+#[case::nul("/index.html%00.txt")]
+#[case::symlink_out("/link/ws.conf")]
+#[case::symlink_file_out("/conf.txt")]
+fn traversal_is_refused(#[case] target: &str) {
+    let conf = Conf::new(Path::new("www"), 10, "GET HEAD");
+    let root = conf.dir.path().join("www");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::write(root.join("index.html"), "<p>inside</p>").unwrap();
+    std::os::unix::fs::symlink(conf.dir.path(), root.join("link")).unwrap();
+    std::os::unix::fs::symlink(conf.path(), root.join("conf.txt")).unwrap();
+    let run = Running::start(&conf.path(), &[]);
+    let raw = run.exchange(format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
+    let r = one(&raw);
+    assert_eq!(r.status, 403, "{target}: {}", r.text());
+    assert!(!r.text().contains("DocumentRoot"), "the config file leaked");
+}
+
+use std::path::Path;
+
+#[test]
+fn echoed_text_is_escaped() {
+    let (_c, run) = site(10, "GET HEAD");
+    let r = one(&run.exchange(b"GET /<script>alert(1)</script> HTTP/1.1\r\n\r\n"));
+    assert_eq!(r.status, 404);
+    assert!(r.text().contains("/&lt;script&gt;alert(1)&lt;/script&gt;"), "{}", r.text());
+    assert!(!r.text().contains("<script>"));
+    let r = one(&run.exchange(b"<img/src=x> / HTTP/1.1\r\n\r\n"));
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("Invalid Method: &lt;img/src=x&gt;"), "{}", r.text());
+}
+
+#[test]
+fn head_has_the_same_head_and_no_body() {
+    let (_c, run) = site(10, "GET HEAD");
+    let get = one(&run.exchange(b"GET /images/logo.png HTTP/1.1\r\n\r\n"));
+    let raw = run.exchange(b"HEAD /images/logo.png HTTP/1.1\r\n\r\n");
+    let (head, used) = parse_response(&raw, true).unwrap();
+    assert_eq!(used, raw.len(), "HEAD response carried a body");
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("Content-Length"), get.header("Content-Length"));
+    assert_eq!(head.header("Content-Type"), Some("image/png"));
+    // HEAD of an error: its Content-Length, no body.
+    let raw = run.exchange(b"HEAD /nope HTTP/1.1\r\n\r\n");
+    let (r, used) = parse_response(&raw, true).unwrap();
+    assert_eq!((r.status, used), (404, raw.len()));
+}
+
+#[test]
+fn post_when_supported_shows_the_data_escaped() {
+    let (_c, run) = site(10, "GET HEAD POST OPTIONS");
+    let r = one(&run.exchange(b"POST /index.html HTTP/1.1\r\nContent-Length: 13\r\n\r\nname=<b>x</b>"));
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("<pre><h1>name=&lt;b&gt;x&lt;/b&gt;</h1></pre>"), "{}", r.text());
+    assert!(r.text().contains("It works"));
+    let r = one(&run.exchange(b"OPTIONS /index.html HTTP/1.1\r\n\r\n"));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("Allow"), Some("GET, HEAD, POST, OPTIONS"));
+    assert_eq!(r.header("Content-Length"), Some("0"));
+    let r = one(&run.exchange(b"POST /nope.html HTTP/1.1\r\nContent-Length: 1\r\n\r\nx"));
+    assert_eq!(r.status, 404);
+}
+
+#[test]
+fn keep_alive_reuses_the_connection_then_closes_when_idle() {
+    let (_c, run) = site(1, "GET HEAD");
+    let mut s = run.connect();
+    let mut pending = Vec::new();
+    for path in ["/index.html", "/css/style.css", "/files/notes.txt"] {
+        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: Keep-Alive\r\n\r\n").as_bytes()).unwrap();
+        let r = read_one(&mut s, &mut pending, false);
+        assert_well_formed(&r);
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("Connection"), Some("keep-alive"));
+        assert_eq!(r.body, std::fs::read(www().join(&path[1..])).unwrap());
+    }
+    let t = Instant::now();
+    let rest = read_to_close(&mut s, Duration::from_secs(6));
+    let idle = t.elapsed();
+    assert!(rest.is_empty(), "unexpected bytes {rest:?}");
+    assert!(idle >= Duration::from_millis(700) && idle < Duration::from_secs(4), "closed after {idle:?}");
+}
+
+#[rstest]
+#[case::http11_no_header(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "close")]
+#[case::http10_no_header(b"GET / HTTP/1.0\r\n\r\n", "close")]
+#[case::explicit_close(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n", "close")]
+#[case::close_wins(b"GET / HTTP/1.1\r\nConnection: keep-alive, close\r\n\r\n", "close")]
+#[case::http10_keep_alive(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", "keep-alive")]
+#[case::token_list(b"GET / HTTP/1.1\r\nConnection: Upgrade, KEEP-ALIVE\r\n\r\n", "keep-alive")]
+fn connection_header_decides(#[case] req: &[u8], #[case] expected: &str) {
+    let (_c, run) = site(2, "GET HEAD");
+    let mut s = run.connect();
+    s.write_all(req).unwrap();
+    let mut pending = Vec::new();
+    let r = read_one(&mut s, &mut pending, false);
+    assert_eq!(r.header("Connection"), Some(expected));
+    let t = Instant::now();
+    let rest = read_to_close(&mut s, Duration::from_secs(6));
+    assert!(rest.is_empty() && pending.is_empty());
+    if expected == "close" {
+        assert!(t.elapsed() < Duration::from_millis(500), "not closed at once");
+    } else {
+        assert!(t.elapsed() > Duration::from_millis(1500), "closed too early: {:?}", t.elapsed());
+    }
+}
+
+#[test]
+fn pipelined_requests_are_answered_in_order() {
+    let (_c, run) = site(5, "GET HEAD");
+    let mut s = run.connect();
+    s.write_all(
+        b"GET /files/notes.txt HTTP/1.1\r\nConnection: keep-alive\r\n\r\n\
+          HEAD /index.html HTTP/1.1\r\nConnection: keep-alive\r\n\r\n\
+          GET /nope HTTP/1.1\r\nConnection: keep-alive\r\n\r\n\
+          GET /data/info.json HTTP/1.1\r\n\r\n",
+    )
+    .unwrap();
+    let all = read_to_close(&mut s, Duration::from_secs(5));
+    let mut at = 0;
+    let mut got = Vec::new();
+    for head in [false, true, false, false] {
+        let (r, used) = parse_response(&all[at..], head).expect("four responses");
+        at += used;
+        got.push((r.status, r.header("Connection").unwrap().to_string()));
+        if !head && r.status == 200 {
+            assert!(!r.body.is_empty());
+        }
+    }
+    assert_eq!(at, all.len());
+    assert_eq!(
+        got,
+        vec![(200, "keep-alive".into()), (200, "keep-alive".into()), (404, "keep-alive".into()), (200, "close".into())]
+    );
+}
+
+#[test]
+fn a_stalled_half_request_does_not_block_others_and_times_out() {
+    let (_c, run) = site(2, "GET HEAD");
+    let mut slow = run.connect();
+    slow.write_all(b"GET /index.html HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let t = Instant::now();
+    let r = one(&run.exchange(b"GET /files/notes.txt HTTP/1.1\r\n\r\n"));
+    assert_eq!(r.status, 200);
+    assert!(t.elapsed() < Duration::from_secs(1), "second client waited {:?}", t.elapsed());
+    let raw = read_to_close(&mut slow, Duration::from_secs(8));
+    let r = one(&raw);
+    assert_eq!(r.status, 408);
+    assert!(t.elapsed() >= Duration::from_millis(1500) && t.elapsed() < Duration::from_secs(6), "{:?}", t.elapsed());
+}
+
+#[test]
+fn a_request_sent_byte_by_byte_is_served() {
+    let (_c, run) = site(5, "GET HEAD");
+    let mut s = run.connect();
+    s.set_nodelay(true).unwrap();
+    for b in b"GET /files/notes.txt HTTP/1.1\r\nHost: x\r\n\r\n" {
+        s.write_all(&[*b]).unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let r = one(&read_to_close(&mut s, Duration::from_secs(5)));
+    assert_eq!(r.status, 200);
+}
+
+#[rstest]
+#[case::long_line(format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(9000)), 414)]
+#[case::long_line_never_ended(format!("GET /{}", "a".repeat(20000)), 414)]
+#[case::big_header(format!("GET / HTTP/1.1\r\nX-Big: {}\r\n\r\n", "b".repeat(40000)), 431)]
+#[case::many_headers(format!("GET / HTTP/1.1\r\n{}\r\n", "X-A: 1\r\n".repeat(200)), 431)]
+fn oversize_heads_get_4xx_and_the_server_survives(#[case] req: String, #[case] status: u16) {
+    let (_c, run) = site(5, "GET HEAD");
+    let r = one(&run.exchange(req.as_bytes()));
+    assert_eq!(r.status, status);
+    assert_eq!(r.header("Connection"), Some("close"));
+    let r = one(&run.exchange(b"GET / HTTP/1.1\r\n\r\n"));
+    assert_eq!(r.status, 200);
+}
+
+#[test]
+fn random_garbage_never_kills_the_server() {
+    let (_c, run) = site(1, "GET HEAD");
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    for i in 0..40 {
+        let len = 1 + (i * 37) % 300;
+        let bytes: Vec<u8> = (0..len)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                seed as u8
+            })
+            .chain(*b"\r\n\r\n")
+            .collect();
+        let raw = run.exchange(&bytes);
+        if !raw.is_empty() {
+            let r = one(&raw);
+            assert!((400..500).contains(&r.status), "{}", r.status_line);
+        }
+    }
+    assert_eq!(one(&run.exchange(b"GET / HTTP/1.1\r\n\r\n")).status, 200);
+}
+
+#[test]
+fn broken_config_answers_500_to_everything_on_its_port() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let good = std::fs::read_to_string(Conf::new(&www(), 10, "GET HEAD").path()).unwrap();
+    let text = good.replace("Listen 8888", &format!("Listen 127.0.0.1:{port}")).replace(".png image/png\n", ".png\n");
+    let conf = Conf::with_text(&text);
+    let run = Running::start_args(&["--config", conf.path().to_str().unwrap()]);
+    assert_eq!(run.addr.port(), port);
+    for req in [&b"GET /index.html HTTP/1.1\r\nConnection: keep-alive\r\n\r\n"[..], b"GRT / HTTP/1.1\r\n\r\n", b"\x01\x02\r\n\r\n"] {
+        let r = one(&run.exchange(req));
+        assert_well_formed(&r);
+        assert_eq!(r.status, 500);
+        assert_eq!(r.header("Connection"), Some("close"));
+    }
+    let err = run.stderr.lock().unwrap().clone();
+    assert!(err.contains("ws.conf:") && err.contains("content-type line `.png` has no type"), "{err}");
+}
+
+#[test]
+fn connections_past_the_cap_get_503() {
+    let (_c, run) = {
+        let conf = Conf::new(&www(), 5, "GET HEAD");
+        let run = Running::start(&conf.path(), &["--max-connections", "1"]);
+        (conf, run)
+    };
+    let _hog = run.connect();
+    std::thread::sleep(Duration::from_millis(200));
+    let r = one(&run.exchange(b"GET / HTTP/1.1\r\n\r\n"));
+    assert_eq!(r.status, 503);
+    drop(_hog);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(one(&run.exchange(b"GET / HTTP/1.1\r\n\r\n")).status, 200);
+}
+
+#[test]
+fn access_log_lines_are_common_log_format() {
+    let (_c, run) = site(5, "GET HEAD");
+    one(&run.exchange(b"GET /files/notes.txt HTTP/1.1\r\n\r\n"));
+    one(&run.exchange(b"GRT /\"x HTTP/1.1\r\n\r\n"));
+    std::thread::sleep(Duration::from_millis(300));
+    let lines = run.stdout.lock().unwrap().clone();
+    assert_eq!(lines[0], format!("listening on {}", run.addr));
+    let len = std::fs::metadata(www().join("files/notes.txt")).unwrap().len();
+    assert!(lines[1].starts_with("127.0.0.1 - - ["), "{}", lines[1]);
+    assert!(lines[1].ends_with(&format!(" +0000] \"GET /files/notes.txt HTTP/1.1\" 200 {len}")), "{}", lines[1]);
+    assert!(lines[2].contains("\"GRT /\\\"x HTTP/1.1\" 400 "), "{}", lines[2]);
+}
+
+#[test]
+fn sigterm_finishes_and_exits_0() {
+    let (_c, mut run) = site(10, "GET HEAD");
+    let mut idle = run.connect();
+    idle.write_all(b"GET / HTTP/1.1\r\nConnection: keep-alive\r\n\r\n").unwrap();
+    let mut pending = Vec::new();
+    assert_eq!(read_one(&mut idle, &mut pending, false).status, 200);
+    let t = Instant::now();
+    unsafe { libc::kill(run.child.id() as i32, libc::SIGTERM) };
+    assert_eq!(run.wait_exit(Duration::from_secs(8)), Some(0));
+    assert!(t.elapsed() < Duration::from_secs(3), "took {:?}", t.elapsed());
+    assert!(read_to_close(&mut idle, Duration::from_secs(2)).is_empty());
+}
+
+#[test]
+fn sigint_exits_0() {
+    let (_c, mut run) = site(10, "GET HEAD");
+    unsafe { libc::kill(run.child.id() as i32, libc::SIGINT) };
+    assert_eq!(run.wait_exit(Duration::from_secs(8)), Some(0));
+}

@@ -152,6 +152,10 @@ pub struct RunReport {
     #[serde(rename = "duration_ms", serialize_with = "as_millis")]
     pub duration: Duration,
     pub cases: Vec<CaseResult>,
+    /// What happened around the cases: how a started server got its ws.conf, restarts after
+    /// deaths. Shown before the summary.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl RunReport {
@@ -163,7 +167,7 @@ impl RunReport {
             .filter(|c| c.verdict != Verdict::Skip)
             .map(|c| c.max_points)
             .sum();
-        RunReport { target, score, max_score, duration, cases }
+        RunReport { target, score, max_score, duration, cases, notes: Vec::new() }
     }
 
     pub fn count(&self, v: Verdict) -> usize {

@@ -62,13 +62,15 @@ impl Settings {
 }
 
 /// Runs the cases at the server; results come back in the order of `cases`, and `on_done` sees
-/// each as it finishes. With an address, cases that need a configuration of their own are
+/// each as it finishes; `on_note` sees what happens to a started server (its ws.conf, deaths,
+/// restarts) as it happens. With an address, cases that need a configuration of their own are
 /// skipped, since only a started server can be given one.
 pub fn run_at(
     server: &ServerUnderTest,
     cases: &[Case],
     settings: &Settings,
     on_done: &(dyn Fn(usize, &CaseResult) + Sync),
+    on_note: &(dyn Fn(String) + Sync),
 ) -> Vec<CaseResult> {
     match server {
         ServerUnderTest::Address(target) => {
@@ -94,7 +96,7 @@ pub fn run_at(
         }
         ServerUnderTest::Start(spec) => {
             let base = settings.options_for(Target { host: "127.0.0.1".into(), port: 0 });
-            start::run_started(cases, spec, &base, on_done)
+            start::run_started_with(cases, spec, &base, on_done, &|e| on_note(e.to_string()))
         }
     }
 }

@@ -337,9 +337,9 @@ fn every_faulty_line_is_reported_once_in_line_order() {
 }
 
 #[test]
-fn lines_under_a_faulty_directive_raise_nothing_more() {
-    let diags = errors("title: t\nsend @!\n| a\\q\n| b\nresponse\nsned\n| c\n");
-    assert_eq!(diags.iter().map(|d| d.line).collect::<Vec<_>>(), vec![2, 6]);
+fn lines_under_a_faulty_directive_are_checked_but_not_called_orphans() {
+    let diags = errors("title: t\nsend @!\n| a\\q\n| b\nresponse\nsned\n| c\n| {x\n");
+    assert_eq!(diags.iter().map(|d| (d.line, d.col)).collect::<Vec<_>>(), vec![(2, 6), (3, 4), (6, 1), (8, 3)]);
 }
 
 #[test]

@@ -78,7 +78,7 @@ enum Owner {
     Send(usize),
     BodyIs { step: usize, check: usize },
     Probe(usize),
-    /// The directive had a fault (or the lines have no directive): read them silently.
+    /// The directive had a fault (or the lines have no directive): check the lines, keep nothing.
     Discard,
 }
 
@@ -161,10 +161,9 @@ impl<'a> Parser<'a> {
             );
             return;
         };
-        if matches!(block.owner, Owner::Discard) {
-            return;
-        }
         match escape::block(content, 2) {
+            // Lines under a faulty directive are still checked, but kept nowhere.
+            Ok(_) if matches!(block.owner, Owner::Discard) => {}
             Ok((template, open_end)) => {
                 block.bytes.template(template);
                 if !block.raw && !open_end {

@@ -82,8 +82,8 @@ pub fn run(a: DiffArgs) -> anyhow::Result<i32> {
     }
     let settings = settings(&a.tuning, a.jobs as usize);
     let (ra, rb) = std::thread::scope(|s| {
-        let ha = s.spawn(|| run_at(&sides[0], &cases, &settings, &|_, _| {}));
-        let hb = s.spawn(|| run_at(&sides[1], &cases, &settings, &|_, _| {}));
+        let ha = s.spawn(|| run_at(&sides[0], &cases, &settings, &|_, _| {}, &|_| {}));
+        let hb = s.spawn(|| run_at(&sides[1], &cases, &settings, &|_, _| {}, &|_| {}));
         (ha.join().expect("side A ran"), hb.join().expect("side B ran"))
     });
     println!("A: {}", sides[0].describe());

@@ -108,7 +108,20 @@ fn print_summary(graded: &[Graded], lenient: bool) {
     println!("{:<width$}  {:>13}  {:>4} {:>4} {:>4} {:>4}  NOTE", "SUBMISSION", "SCORE", "PASS", "NS", "FAIL", "ERR");
     for g in graded {
         let r = &g.report;
-        let note = g.error.as_deref().map(first_line).unwrap_or_default();
+        // The reason for a zero: the grade's own error, or the one every case ran into.
+        let all_errors = r.cases.iter().all(|c| matches!(c.verdict, Verdict::Error | Verdict::Skip))
+            && r.count(Verdict::Error) > 0;
+        let note = match (&g.error, all_errors) {
+            (Some(e), _) => first_line(e),
+            (None, true) => r
+                .cases
+                .iter()
+                .find(|c| c.verdict == Verdict::Error)
+                .and_then(|c| c.messages.first())
+                .map(|m| first_line(m))
+                .unwrap_or_default(),
+            (None, false) => String::new(),
+        };
         println!(
             "{:<width$}  {:>13}  {:>4} {:>4} {:>4} {:>4}  {}",
             g.name,
@@ -120,8 +133,14 @@ fn print_summary(graded: &[Graded], lenient: bool) {
             note
         );
     }
+    let non_strict: usize = graded.iter().map(|g| g.report.count(Verdict::NonStrict)).sum();
     if lenient {
         println!("(--lenient: non-strict (NS) verdicts earned their points)");
+    } else if non_strict > 0 {
+        println!(
+            "note: {non_strict} non-strict (NS) verdicts earned no points: the status was right but the \
+             response malformed (see each report); --lenient gives them their points"
+        );
     }
 }
 

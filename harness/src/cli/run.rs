@@ -4,6 +4,7 @@ use std::fs::File;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -152,6 +153,7 @@ pub fn run_with_progress(
     };
     let started = Instant::now();
     let finished = AtomicBool::new(false);
+    let notes = Mutex::new(Vec::new());
     let results: Vec<CaseResult> = std::thread::scope(|s| {
         if let Some(p) = &progress {
             s.spawn(|| {
@@ -166,12 +168,18 @@ pub fn run_with_progress(
                 p.done(i, r);
             }
         };
-        let results = run_at(server, cases, settings, &on_done);
+        let on_note = |n: String| {
+            eprintln!("harness: {n}");
+            notes.lock().unwrap_or_else(|e| e.into_inner()).push(n);
+        };
+        let results = run_at(server, cases, settings, &on_done, &on_note);
         finished.store(true, Ordering::Relaxed);
         results
     });
     if let Some(p) = &progress {
         p.finish();
     }
-    RunReport::new(server.describe(), started.elapsed(), results)
+    let mut report = RunReport::new(server.describe(), started.elapsed(), results);
+    report.notes = notes.into_inner().unwrap_or_else(|e| e.into_inner());
+    report
 }

@@ -277,7 +277,7 @@ impl Conn {
         }
     }
 
-    /// Reads, without waiting, whatever has already arrived (and notices a close).
+    /// Reads, without waiting, whatever has already arrived (and notices a close), up to 4 MiB.
     pub fn read_ready(&mut self, rec: &mut Recorder) {
         if self.ended.is_some() {
             return;
@@ -287,7 +287,9 @@ impl Conn {
             return;
         }
         let mut chunk = vec![0u8; 64 * 1024];
-        while let Some(stream) = self.stream.as_mut() {
+        // Bounded, so that a server writing without pause cannot keep us here.
+        for _ in 0..64 {
+            let Some(stream) = self.stream.as_mut() else { break };
             match stream.read(&mut chunk) {
                 Ok(0) => {
                     let end = if self.reset_on_write { End::Reset } else { End::Fin };

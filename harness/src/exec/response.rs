@@ -576,6 +576,9 @@ pub fn describe_incomplete(buf: &[u8], head_request: bool) -> String {
             ),
             _ => format!("the head arrived (\"{status}\"), then {have} bytes"),
         },
+        Parsed::Malformed { why } if why.contains("in the middle of the chunked body") => format!(
+            "the head arrived (\"{status}\") but the chunked body is not complete ({have} bytes of it so far)"
+        ),
         Parsed::Malformed { why } => format!("the head arrived (\"{status}\"), but {why}"),
         Parsed::Incomplete => format!("the head arrived (\"{status}\")"),
     }
@@ -689,6 +692,8 @@ mod tests {
         assert!(d.contains("only 3 of the 1024 body bytes"), "{d}");
         let d = describe_incomplete(b"HTTP/1.1 200 OK\r\n\r\nabc", false);
         assert!(d.contains("no Content-Length, and the connection stayed open"), "{d}");
+        let d = describe_incomplete(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", false);
+        assert!(d.ends_with("but the chunked body is not complete (5 bytes of it so far)"), "{d}");
     }
 
     fn well_formed() -> impl Strategy<Value = Vec<u8>> {

@@ -289,6 +289,8 @@ struct Run<'a> {
     rec: Recorder,
     conns: BTreeMap<String, ConnState>,
     first_conn: Option<String>,
+    /// What the first connection sent, once it has been closed and opened again.
+    first_sent: Option<Vec<u8>>,
     responses: Vec<ResponseRecord>,
     reasons: Vec<Reason>,
 }
@@ -307,6 +309,7 @@ pub fn run_case(case: &Case, opts: &RunOptions) -> CaseResult {
         rec: Recorder::new(start),
         conns: BTreeMap::new(),
         first_conn: None,
+        first_sent: None,
         responses: Vec::new(),
         reasons: Vec::new(),
     };
@@ -391,14 +394,12 @@ impl<'a> Run<'a> {
                     closed_at_line: None,
                     discard_seen: 0,
                 };
-                // A reopened connection keeps what the old one sent, for the reproducer.
-                let mut cs = cs;
-                if let Some(old) = self.conns.remove(&name) {
-                    let mut sent = old.conn.sent.clone();
-                    sent.extend_from_slice(&cs.conn.sent);
-                    cs.conn.sent = sent;
+                // The reproducer replays the first connection as it was first opened.
+                if let Some(old) = self.conns.insert(name.clone(), cs) {
+                    if self.first_conn.as_deref() == Some(name.as_str()) && self.first_sent.is_none() {
+                        self.first_sent = Some(old.conn.sent);
+                    }
                 }
-                self.conns.insert(name.clone(), cs);
                 Ok(self.conns.get_mut(&name).unwrap())
             }
             Err(e) => {
@@ -899,7 +900,10 @@ impl<'a> Run<'a> {
             .first_conn
             .clone()
             .or_else(|| planned.first().map(|p| p.step.conn.clone()))?;
-        let mut bytes = self.conns.get(&first).map(|c| c.conn.sent.clone()).unwrap_or_default();
+        let mut bytes = match &self.first_sent {
+            Some(b) => b.clone(),
+            None => self.conns.get(&first).map(|c| c.conn.sent.clone()).unwrap_or_default(),
+        };
         if bytes.is_empty() {
             for p in planned.iter().filter(|p| p.step.conn == first) {
                 if let Act::Send { data, .. } = &p.act {

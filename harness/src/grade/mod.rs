@@ -133,12 +133,13 @@ pub fn grade_one(name: &str, dir: &Path, spec: &ClassSpec, cases: &[Case]) -> Gr
         grace: Duration::from_secs(2),
     };
     let server = ServerUnderTest::Start(start);
-    let results = run_at(&server, cases, &spec.settings, &|_, _| {});
-    Graded {
-        name: name.to_string(),
-        report: RunReport::new(name.to_string(), started.elapsed(), results),
-        error: None,
-    }
+    let notes = Mutex::new(Vec::new());
+    let results = run_at(&server, cases, &spec.settings, &|_, _| {}, &|n| {
+        notes.lock().unwrap_or_else(|e| e.into_inner()).push(n)
+    });
+    let mut report = RunReport::new(name.to_string(), started.elapsed(), results);
+    report.notes = notes.into_inner().unwrap_or_else(|e| e.into_inner());
+    Graded { name: name.to_string(), report, error: None }
 }
 
 /// Grades every submission, `spec.jobs` at a time; `on_done` sees each grade as it is made.

@@ -101,6 +101,9 @@ pub fn write_html(report: &RunReport, opts: &ReportOptions, out: &mut dyn Write)
         fmt_points(report.score),
         fmt_points(report.max_score)
     )?;
+    for note in &report.notes {
+        writeln!(out, "<pre class=\"run-note\">{}</pre>", html(note))?;
+    }
     writeln!(out, "<ul class=\"counts\">")?;
     for (count, v) in [
         (n.pass, Verdict::Pass),

@@ -27,6 +27,8 @@ struct JsonReport<'a> {
     duration_ms: u64,
     lenient: bool,
     counts: JsonCounts,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    notes: &'a [String],
     cases: Vec<JsonCase<'a>>,
 }
 
@@ -85,6 +87,7 @@ pub fn write_json(report: &RunReport, opts: &ReportOptions, out: &mut dyn Write)
         max_score: report.max_score,
         duration_ms: report.duration.as_millis() as u64,
         lenient: opts.lenient,
+        notes: &report.notes,
         counts: JsonCounts {
             pass: n.pass,
             non_strict: n.non_strict,

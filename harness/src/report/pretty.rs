@@ -121,6 +121,12 @@ pub fn write_pretty_details(
         writeln!(out)?;
         write_case_details(c, opts, out)?;
     }
+    if !report.notes.is_empty() {
+        writeln!(out)?;
+        for n in &report.notes {
+            writeln!(out, "note: {}", n.replace('\n', "\n  "))?;
+        }
+    }
     writeln!(out)?;
     write_summary(report, opts, out)
 }

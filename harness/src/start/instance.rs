@@ -283,6 +283,11 @@ impl Instance {
         self.proc_.as_ref().and_then(|p| p.exit_status())
     }
 
+    /// Waits up to `limit` for the process to finish exiting; its exit status, if it did.
+    pub fn settle(&self, limit: Duration) -> Option<ExitStatus> {
+        self.proc_.as_ref().and_then(|p| p.settle(limit))
+    }
+
     /// `exit status 3`, `killed by signal 11 (SIGSEGV)`, or `still running`.
     pub fn status_text(&self) -> String {
         self.exit_status().map(describe_status).unwrap_or_else(|| "still running".to_string())

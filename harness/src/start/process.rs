@@ -263,6 +263,22 @@ impl ServerProcess {
         *status
     }
 
+    /// Waits up to `limit` for `sh` to have exited and been reaped, and returns its status. A
+    /// multi-threaded server that is exiting (its port already closed) is not reapable until
+    /// every thread is gone: this bridges that moment.
+    pub fn settle(&self, limit: Duration) -> Option<ExitStatus> {
+        let start = Instant::now();
+        loop {
+            if let Some(s) = self.exit_status() {
+                return Some(s);
+            }
+            if start.elapsed() >= limit {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Whether anything of the group still runs: `sh` or anything it started (a server that
     /// forks and lets its parent exit is still alive).
     pub fn alive(&self) -> bool {
@@ -311,9 +327,10 @@ impl ServerProcess {
                 return Ok(());
             }
             if !self.alive() {
-                // Give the drain threads a moment to read what it wrote last.
+                // Let it finish exiting, and the drain threads read what it wrote last.
+                let status = self.settle(Duration::from_secs(1));
                 std::thread::sleep(Duration::from_millis(50));
-                let status = self.exit_status().map(describe_status).unwrap_or_else(|| "exited".into());
+                let status = status.map(describe_status).unwrap_or_else(|| "exited".into());
                 return Err(ProcessError::Exited {
                     port: self.port,
                     status,

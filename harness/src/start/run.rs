@@ -22,6 +22,9 @@ use super::instance::{Instance, StartError, StartSpec};
 use super::process::install_cleanup_handler;
 use super::wsconf;
 
+/// How long to wait after a case that did not pass before checking whether the server died.
+const SETTLE: Duration = Duration::from_millis(100);
+
 /// What happened to the started servers, for whoever shows progress.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StartEvent {
@@ -182,6 +185,10 @@ fn run_group(
                 };
                 let mut r = exec::run_case(case, &opts);
                 if r.verdict != Verdict::Skip {
+                    if r.verdict != Verdict::Pass {
+                        // A server that is crashing may still hold its port for a moment.
+                        std::thread::sleep(SETTLE);
+                    }
                     let mut sl = lock();
                     if sl.generation != generation {
                         // It died (and was restarted) while this case ran.
@@ -224,12 +231,13 @@ fn run_group(
     sl.inst.stop();
 }
 
-/// `exit status N`, `killed by signal ...`, or why a still-running server counts as dead.
+/// `exit status N`, `killed by signal ...`, or why a still-running server counts as dead. A
+/// server whose port closed may still be exiting: it gets a moment to finish.
 fn death_status(inst: &Instance) -> String {
-    match inst.exit_status() {
+    match inst.settle(Duration::from_secs(1)) {
         Some(_) => inst.status_text(),
         None if inst.alive() => format!("the process still runs but port {} refuses connections", inst.port()),
-        None => "exited".to_string(),
+        None => "exited; its exit status could not be read".to_string(),
     }
 }
 

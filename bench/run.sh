@@ -18,9 +18,10 @@ CONNECTIONS=${BENCH_CONNECTIONS:-50}
 THREADS=${BENCH_THREADS:-2}
 PORT=${BENCH_PORT:-18480}
 SERVERS=${BENCH_SERVERS:-"ours lighttpd nginx python"}
-# Pin the server to CPU 0 and wrk to CPU 1 (when there are 2+ CPUs), so that they do not
-# steal each other's time and every server gets the same single core. BENCH_PIN=0 disables.
-PIN=${BENCH_PIN:-1}
+# By default every server runs as designed on the whole machine (lighttpd: one event loop;
+# nginx: one worker per CPU; ours: one thread per connection), sharing the CPUs with wrk.
+# BENCH_PIN=1 pins the server to CPU 0 and wrk to CPU 1: a per-core comparison.
+PIN=${BENCH_PIN:-0}
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ws-bench.XXXXXX")
 PIDS=()

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::case::{Case, Vars};
 use crate::exec::{self, RunOptions, Target};
-use crate::outcome::CaseResult;
+use crate::outcome::{CaseResult, Verdict};
 use crate::start::{self, StartSpec};
 
 /// Where the cases go.
@@ -61,11 +61,67 @@ impl Settings {
     }
 }
 
+/// The tag of cases that test concurrency itself: never re-run alone.
+pub const CONCURRENCY_TAG: &str = "concurrency";
+
 /// Runs the cases at the server; results come back in the order of `cases`, and `on_done` sees
 /// each as it finishes; `on_note` sees what happens to a started server (its ws.conf, deaths,
 /// restarts) as it happens. With an address, cases that need a configuration of their own are
 /// skipped, since only a started server can be given one.
+///
+/// Cases run `settings.jobs` at a time. So that a server that serves one connection at a time
+/// loses only the cases about concurrency, a case that fails while others run beside it is run
+/// again alone (unless tagged [`CONCURRENCY_TAG`]), and that second verdict stands, with a
+/// message saying so.
 pub fn run_at(
+    server: &ServerUnderTest,
+    cases: &[Case],
+    settings: &Settings,
+    on_done: &(dyn Fn(usize, &CaseResult) + Sync),
+    on_note: &(dyn Fn(String) + Sync),
+) -> Vec<CaseResult> {
+    if settings.jobs <= 1 {
+        return run_once(server, cases, settings, on_done, on_note);
+    }
+    let retryable = |i: usize, r: &CaseResult| {
+        r.verdict == Verdict::Fail && !cases[i].tags.iter().any(|t| t == CONCURRENCY_TAG)
+    };
+    // Hold back the results that will be retried, so progress shows only final verdicts.
+    let mut results = run_once(
+        server,
+        cases,
+        settings,
+        &|i, r| {
+            if !retryable(i, r) {
+                on_done(i, r)
+            }
+        },
+        on_note,
+    );
+    let again: Vec<usize> = (0..cases.len()).filter(|&i| retryable(i, &results[i])).collect();
+    if again.is_empty() {
+        return results;
+    }
+    let alone_cases: Vec<Case> = again.iter().map(|&i| cases[i].clone()).collect();
+    let alone_settings = Settings { jobs: 1, ..settings.clone() };
+    let alone = run_once(server, &alone_cases, &alone_settings, &|_, _| {}, on_note);
+    for (k, mut r) in alone.into_iter().enumerate() {
+        let i = again[k];
+        let first = results[i].messages.first().cloned().unwrap_or_default();
+        r.messages.push(match r.verdict {
+            Verdict::Pass | Verdict::NonStrict => format!(
+                "this case failed while other cases ran beside it ({first}) and passed run alone: \
+                 does the server serve one connection at a time?"
+            ),
+            _ => "this case failed while other cases ran beside it, and again run alone (shown)".to_string(),
+        });
+        on_done(i, &r);
+        results[i] = r;
+    }
+    results
+}
+
+fn run_once(
     server: &ServerUnderTest,
     cases: &[Case],
     settings: &Settings,

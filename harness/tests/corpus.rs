@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use harness::case::Case;
 use harness::exec::{run_cases, skipped, RunOptions, Target};
+use harness::outcome::Verdict::{Fail, NonStrict, Pass};
 use harness::outcome::{CaseResult, Verdict};
 use rstest::rstest;
 
@@ -23,7 +24,10 @@ use rstest::rstest;
 const KEEPALIVE: u32 = 2;
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 fn www() -> PathBuf {
@@ -33,9 +37,14 @@ fn www() -> PathBuf {
 /// The corpus; ids are relative to `cases/assignment` (`get/css`, `keepalive/idle-close`).
 fn corpus() -> Vec<Case> {
     let dir = repo().join("cases/assignment");
-    match harness::case::load(&[dir.clone()]) {
+    match harness::case::load(std::slice::from_ref(&dir)) {
         Ok(cases) => {
-            assert!(cases.len() >= 30, "only {} cases under {}", cases.len(), dir.display());
+            assert!(
+                cases.len() >= 30,
+                "only {} cases under {}",
+                cases.len(),
+                dir.display()
+            );
             cases
         }
         Err(e) => panic!("the corpus does not load:\n{e}"),
@@ -51,7 +60,10 @@ fn run_corpus(port: u16, jobs: usize, config: &str) -> BTreeMap<String, CaseResu
     vars.insert("port".to_string(), port.to_string());
     vars.insert("keepalive".to_string(), KEEPALIVE.to_string());
     let opts = RunOptions {
-        target: Target { host: "127.0.0.1".to_string(), port },
+        target: Target {
+            host: "127.0.0.1".to_string(),
+            port,
+        },
         vars,
         www: www(),
         strict: false,
@@ -64,17 +76,31 @@ fn run_corpus(port: u16, jobs: usize, config: &str) -> BTreeMap<String, CaseResu
     let started = Instant::now();
     let mut results = run_cases(&run, &opts, &|_, _| {});
     let took = started.elapsed();
-    assert!(took < Duration::from_secs(60), "the corpus took {took:?} (limit 60s)");
-    results.extend(skip.iter().map(|c| skipped(c, &format!("needs config `{}`", c.config))));
+    assert!(
+        took < Duration::from_secs(60),
+        "the corpus took {took:?} (limit 60s)"
+    );
+    results.extend(
+        skip.iter()
+            .map(|c| skipped(c, &format!("needs config `{}`", c.config))),
+    );
     results.into_iter().map(|r| (r.id.clone(), r)).collect()
 }
 
-/// What each case is expected to give, with everything not listed expected to `pass` (or
-/// `skip`, for cases that need another configuration).
-fn check(server: &str, results: &BTreeMap<String, CaseResult>, others: Verdict, expected: &[(&str, Verdict)]) {
+/// Asserts each case's verdict: those listed in `expected` as listed, the others `others` (or
+/// `skip`, for cases that need another configuration). Prints the table (seen with --nocapture).
+fn check(
+    server: &str,
+    results: &BTreeMap<String, CaseResult>,
+    others: Verdict,
+    expected: &[(&str, Verdict)],
+) {
     let expected: BTreeMap<&str, Verdict> = expected.iter().copied().collect();
     for id in expected.keys() {
-        assert!(results.contains_key(*id), "{server}: no case `{id}` in the corpus");
+        assert!(
+            results.contains_key(*id),
+            "{server}: no case `{id}` in the corpus"
+        );
     }
     let mut wrong = Vec::new();
     for (id, r) in results {
@@ -94,7 +120,13 @@ fn check(server: &str, results: &BTreeMap<String, CaseResult>, others: Verdict, 
     }
     let table: Vec<String> = results
         .iter()
-        .map(|(id, r)| format!("{:<11} {:>6.2}s  {id}", r.verdict.as_str(), r.duration.as_secs_f64()))
+        .map(|(id, r)| {
+            format!(
+                "{:<11} {:>6.2}s  {id}",
+                r.verdict.as_str(),
+                r.duration.as_secs_f64()
+            )
+        })
         .collect();
     println!("{server}:\n{}", table.join("\n"));
     assert!(
@@ -108,7 +140,11 @@ fn check(server: &str, results: &BTreeMap<String, CaseResult>, others: Verdict, 
 
 /// A ws.conf in the handout's layout, serving `root`.
 fn ws_conf(root: &Path, broken: bool) -> String {
-    let html = if broken { ".html\n" } else { ".html text/html\n" };
+    let html = if broken {
+        ".html\n"
+    } else {
+        ".html text/html\n"
+    };
     format!(
         "# ws.conf for tests/corpus.rs\nListen 8888\nDocumentRoot \"{}\"\nDirectoryIndex index.html index.htm\n\
          {html}.htm text/html\n.txt text/plain\n.css text/css\n.js application/javascript\n\
@@ -148,10 +184,20 @@ fn reference_server_with_broken_config() {
     let port = server.local_addr().port();
     let results = run_corpus(port, 8, "broken");
     server.shutdown();
-    let broken: BTreeMap<String, CaseResult> =
-        results.into_iter().filter(|(_, r)| r.verdict != Verdict::Skip).collect();
-    assert!(broken.contains_key("config/broken"), "config/broken did not run");
-    check("reference server, broken ws.conf", &broken, Verdict::Pass, &[]);
+    let broken: BTreeMap<String, CaseResult> = results
+        .into_iter()
+        .filter(|(_, r)| r.verdict != Verdict::Skip)
+        .collect();
+    assert!(
+        broken.contains_key("config/broken"),
+        "config/broken did not run"
+    );
+    check(
+        "reference server, broken ws.conf",
+        &broken,
+        Verdict::Pass,
+        &[],
+    );
 }
 
 /// A flawed server, killed when dropped (SIGTERM, then SIGKILL if it lingers).
@@ -165,7 +211,15 @@ impl Flawed {
         let script = repo().join("harness/tests/flawed/flawed.py");
         let child = Command::new("python3")
             .arg(&script)
-            .args(["--flaw", flaw, "--keepalive", &KEEPALIVE.to_string(), "--port", "0", "--root"])
+            .args([
+                "--flaw",
+                flaw,
+                "--keepalive",
+                &KEEPALIVE.to_string(),
+                "--port",
+                "0",
+                "--root",
+            ])
             .arg(www())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -174,12 +228,18 @@ impl Flawed {
         let mut server = Flawed { child, port: 0 };
         let mut line = String::new();
         let stdout = server.child.stdout.take().expect("piped stdout");
-        BufReader::new(stdout).read_line(&mut line).expect("read the `listening on` line");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the `listening on` line");
         server.port = line
             .trim()
             .strip_prefix("listening on 127.0.0.1:")
             .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("flawed.py --flaw {flaw} printed {line:?}, not `listening on 127.0.0.1:PORT`"));
+            .unwrap_or_else(|| {
+                panic!(
+                    "flawed.py --flaw {flaw} printed {line:?}, not `listening on 127.0.0.1:PORT`"
+                )
+            });
         server
     }
 }
@@ -202,8 +262,6 @@ impl Drop for Flawed {
         }
     }
 }
-
-use Verdict::{Fail, NonStrict, Pass};
 
 /// For each flaw: the verdict of the cases not listed, and the cases its mistake breaks.
 fn expectations(flaw: &str) -> (Verdict, Vec<(&'static str, Verdict)>) {
@@ -229,7 +287,10 @@ fn expectations(flaw: &str) -> (Verdict, Vec<(&'static str, Verdict)>) {
             ("robustness/pipelined", Fail),
         ],
         "accepts-http2" => vec![("errors/assignment-http21", Fail)],
-        "missing-is-200" => vec![("errors/not-found", Fail), ("errors/not-found-folder", Fail)],
+        "missing-is-200" => vec![
+            ("errors/not-found", Fail),
+            ("errors/not-found-folder", Fail),
+        ],
         "no-bare-lf" => vec![
             ("errors/assignment-http21", Fail),
             ("errors/assignment-grt", Fail),
@@ -244,6 +305,7 @@ fn expectations(flaw: &str) -> (Verdict, Vec<(&'static str, Verdict)>) {
             ("robustness/traversal-encoded-slash", Fail),
             ("robustness/traversal-ws-conf", NonStrict),
         ],
+        // Every response's head has bare-LF line ends: a form defect, so every case is non-strict.
         "lf-only" => return (NonStrict, vec![]),
         // Every response lacks Content-Length: a form defect (non-strict) everywhere, a failure
         // where the case requires the header (200s) or needs the connection kept open.
@@ -294,6 +356,11 @@ fn flawed_server(#[case] flaw: &str) {
     let jobs = if flaw == "single-threaded" { 1 } else { 8 };
     let results = run_corpus(server.port, jobs, "default");
     let (others, expected) = expectations(flaw);
-    check(&format!("flawed.py --flaw {flaw}"), &results, others, &expected);
+    check(
+        &format!("flawed.py --flaw {flaw}"),
+        &results,
+        others,
+        &expected,
+    );
     drop(server);
 }

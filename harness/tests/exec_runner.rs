@@ -85,7 +85,10 @@ fn hold(s: &mut TcpStream, max: Duration) {
 /// Closes with a reset (SO_LINGER 0).
 fn reset(s: TcpStream) {
     use std::os::fd::AsRawFd;
-    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
     let rc = unsafe {
         libc::setsockopt(
             s.as_raw_fd(),
@@ -113,13 +116,21 @@ fn case(timeout: Duration, steps: Vec<StepKind>) -> Case {
         steps: steps
             .into_iter()
             .enumerate()
-            .map(|(i, kind)| Step { line: i + 1, conn: "main".into(), kind })
+            .map(|(i, kind)| Step {
+                line: i + 1,
+                conn: "main".into(),
+                kind,
+            })
             .collect(),
     }
 }
 
 fn send(data: &str) -> StepKind {
-    StepKind::Send { data: Template::literal(data.as_bytes()), split: None, delay: dur(100) }
+    StepKind::Send {
+        data: Template::literal(data.as_bytes()),
+        split: None,
+        delay: dur(100),
+    }
 }
 
 fn response(within: Option<u64>, checks: Vec<CheckKind>) -> StepKind {
@@ -128,7 +139,11 @@ fn response(within: Option<u64>, checks: Vec<CheckKind>) -> StepKind {
         checks: checks
             .into_iter()
             .enumerate()
-            .map(|(i, kind)| Check { line: 100 + i, non_strict: false, kind })
+            .map(|(i, kind)| Check {
+                line: 100 + i,
+                non_strict: false,
+                kind,
+            })
             .collect(),
     }
 }
@@ -139,7 +154,10 @@ fn opts(port: u16) -> RunOptions {
     vars.insert("port".into(), port.to_string());
     vars.insert("keepalive".into(), "1".into());
     RunOptions {
-        target: Target { host: "127.0.0.1".into(), port },
+        target: Target {
+            host: "127.0.0.1".into(),
+            port,
+        },
         vars,
         www: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests"),
         strict: false,
@@ -165,8 +183,19 @@ fn expect(r: &CaseResult, verdict: Verdict, needle: &str) {
     if std::env::var_os("SHOW").is_some() {
         eprintln!("{:#?}\n{}", r.messages, r.transcript.to_text());
     }
-    assert_eq!(r.verdict, verdict, "messages: {:#?}\n{}", r.messages, r.transcript.to_text());
-    assert!(has(r, needle), "no message contains {needle:?}: {:#?}\n{}", r.messages, r.transcript.to_text());
+    assert_eq!(
+        r.verdict,
+        verdict,
+        "messages: {:#?}\n{}",
+        r.messages,
+        r.transcript.to_text()
+    );
+    assert!(
+        has(r, needle),
+        "no message contains {needle:?}: {:#?}\n{}",
+        r.messages,
+        r.transcript.to_text()
+    );
 }
 
 #[test]
@@ -185,7 +214,10 @@ fn a_good_response_passes_with_a_transcript() {
                 vec![
                     CheckKind::Status(vec![200]),
                     CheckKind::BodyIs(Template::literal(&b"hello"[..])),
-                    CheckKind::Header { name: "content-length".into(), test: HeaderTest::Equals("5".into()) },
+                    CheckKind::Header {
+                        name: "content-length".into(),
+                        test: HeaderTest::Equals("5".into()),
+                    },
                     CheckKind::ContentLength,
                 ],
             ),
@@ -216,25 +248,43 @@ fn a_good_response_passes_with_a_transcript() {
 fn a_form_defect_is_non_strict_with_a_reproducer() {
     let (port, server) = fake(|mut s| {
         read_request(&mut s);
-        s.write_all(b"HTTP/1.1 200 OK\nContent-Length: 5\n\nhello").unwrap();
+        s.write_all(b"HTTP/1.1 200 OK\nContent-Length: 5\n\nhello")
+            .unwrap();
         hold(&mut s, ms(3000));
     });
-    let c = case(Duration::from_secs(5), vec![send(GET), response(Some(2000), vec![CheckKind::Status(vec![200])])]);
+    let c = case(
+        Duration::from_secs(5),
+        vec![
+            send(GET),
+            response(Some(2000), vec![CheckKind::Status(vec![200])]),
+        ],
+    );
     let r = run(&c, port, server);
-    expect(&r, Verdict::NonStrict, "line 2: head uses bare LF line ends");
+    expect(
+        &r,
+        Verdict::NonStrict,
+        "line 2: head uses bare LF line ends",
+    );
     assert_eq!(r.points, 0.0);
     let repro = r.reproducer.as_deref().unwrap();
-    assert_eq!(repro, format!("printf 'GET / HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n' | nc 127.0.0.1 {port}"));
+    assert_eq!(
+        repro,
+        format!("printf 'GET / HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n' | nc 127.0.0.1 {port}")
+    );
 }
 
 #[test]
 fn lenient_runs_give_points_for_non_strict() {
     let (port, server) = fake(|mut s| {
         read_request(&mut s);
-        s.write_all(b"HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n").unwrap();
+        s.write_all(b"HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
         hold(&mut s, ms(3000));
     });
-    let c = case(Duration::from_secs(5), vec![send(GET), response(Some(2000), vec![])]);
+    let c = case(
+        Duration::from_secs(5),
+        vec![send(GET), response(Some(2000), vec![])],
+    );
     let mut o = opts(port);
     o.lenient = true;
     let r = run_case(&c, &o);
@@ -250,9 +300,19 @@ fn a_wrong_status_fails_naming_line_and_status_line() {
         s.write_all(OK_HELLO).unwrap();
         hold(&mut s, ms(3000));
     });
-    let c = case(Duration::from_secs(5), vec![send(GET), response(Some(2000), vec![CheckKind::Status(vec![404])])]);
+    let c = case(
+        Duration::from_secs(5),
+        vec![
+            send(GET),
+            response(Some(2000), vec![CheckKind::Status(vec![404])]),
+        ],
+    );
     let r = run(&c, port, server);
-    expect(&r, Verdict::Fail, "line 100: expected status 404, got 200 (\"HTTP/1.1 200 OK\")");
+    expect(
+        &r,
+        Verdict::Fail,
+        "line 100: expected status 404, got 200 (\"HTTP/1.1 200 OK\")",
+    );
     assert!(r.reproducer.is_some());
 }
 
@@ -265,13 +325,26 @@ fn a_non_strict_check_miss_is_non_strict() {
     });
     let mut c = case(
         Duration::from_secs(5),
-        vec![send(GET), response(Some(2000), vec![CheckKind::Status(vec![200]), CheckKind::BodyContains("bye".into())])],
+        vec![
+            send(GET),
+            response(
+                Some(2000),
+                vec![
+                    CheckKind::Status(vec![200]),
+                    CheckKind::BodyContains("bye".into()),
+                ],
+            ),
+        ],
     );
     if let StepKind::Response { checks, .. } = &mut c.steps[1].kind {
         checks[1].non_strict = true;
     }
     let r = run(&c, port, server);
-    expect(&r, Verdict::NonStrict, "line 101: expected the body to contain \"bye\"");
+    expect(
+        &r,
+        Verdict::NonStrict,
+        "line 101: expected the body to contain \"bye\"",
+    );
 }
 
 #[test]
@@ -286,7 +359,13 @@ fn a_response_read_slowly_byte_by_byte_passes() {
         }
         hold(&mut s, ms(3000));
     });
-    let c = case(Duration::from_secs(10), vec![send(GET), response(Some(5000), vec![CheckKind::Status(vec![200])])]);
+    let c = case(
+        Duration::from_secs(10),
+        vec![
+            send(GET),
+            response(Some(5000), vec![CheckKind::Status(vec![200])]),
+        ],
+    );
     let r = run(&c, port, server);
     assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r.messages);
 }
@@ -307,20 +386,33 @@ fn a_split_send_arrives_in_several_pieces() {
                 }
             }
         }
-        let answer: &[u8] = if reads > 1 && got == GET.as_bytes() { OK_HELLO } else { b"HTTP/1.1 500 One Piece\r\nContent-Length: 0\r\n\r\n" };
+        let answer: &[u8] = if reads > 1 && got == GET.as_bytes() {
+            OK_HELLO
+        } else {
+            b"HTTP/1.1 500 One Piece\r\nContent-Length: 0\r\n\r\n"
+        };
         s.write_all(answer).unwrap();
         hold(&mut s, ms(3000));
     });
     let c = case(
         Duration::from_secs(10),
         vec![
-            StepKind::Send { data: Template::literal(GET.as_bytes()), split: Some(10), delay: dur(30) },
+            StepKind::Send {
+                data: Template::literal(GET.as_bytes()),
+                split: Some(10),
+                delay: dur(30),
+            },
             response(Some(3000), vec![CheckKind::Status(vec![200])]),
         ],
     );
     let r = run(&c, port, server);
     assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r.messages);
-    let sends = r.transcript.events.iter().filter(|e| matches!(e.kind, EventKind::Sent { .. })).count();
+    let sends = r
+        .transcript
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Sent { .. }))
+        .count();
     assert_eq!(sends, GET.len().div_ceil(10));
 }
 
@@ -328,14 +420,22 @@ fn a_split_send_arrives_in_several_pieces() {
 fn a_head_response_has_no_body_even_with_content_length() {
     let (port, server) = fake(|mut s| {
         read_request(&mut s);
-        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n").unwrap();
+        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")
+            .unwrap();
         hold(&mut s, ms(3000));
     });
     let c = case(
         Duration::from_secs(5),
         vec![
             send("HEAD / HTTP/1.1\r\nHost: localhost\r\n\r\n"),
-            response(Some(2000), vec![CheckKind::Status(vec![200]), CheckKind::BodyEmpty, CheckKind::ContentLength]),
+            response(
+                Some(2000),
+                vec![
+                    CheckKind::Status(vec![200]),
+                    CheckKind::BodyEmpty,
+                    CheckKind::ContentLength,
+                ],
+            ),
         ],
     );
     let r = run(&c, port, server);
@@ -346,19 +446,27 @@ fn a_head_response_has_no_body_even_with_content_length() {
 fn closed_within_passes_when_the_server_closes() {
     let (port, server) = fake(|mut s| {
         read_request(&mut s);
-        s.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
+        s.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            .unwrap();
     });
     let c = case(
         Duration::from_secs(5),
         vec![
             send("GRT / HTTP/1.1\r\n\r\n"),
             response(Some(2000), vec![CheckKind::Status(vec![400])]),
-            StepKind::Closed { after: None, within: dur(2000) },
+            StepKind::Closed {
+                after: None,
+                within: dur(2000),
+            },
         ],
     );
     let r = run(&c, port, server);
     assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r.messages);
-    assert!(r.transcript.events.iter().any(|e| matches!(e.kind, EventKind::Fin)));
+    assert!(r
+        .transcript
+        .events
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::Fin)));
 }
 
 #[test]
@@ -370,11 +478,22 @@ fn closed_within_fails_when_the_server_keeps_the_connection() {
     });
     let c = case(
         Duration::from_secs(5),
-        vec![send(GET), response(Some(2000), vec![]), StepKind::Closed { after: None, within: dur(300) }],
+        vec![
+            send(GET),
+            response(Some(2000), vec![]),
+            StepKind::Closed {
+                after: None,
+                within: dur(300),
+            },
+        ],
     );
     let started = Instant::now();
     let r = run(&c, port, server);
-    expect(&r, Verdict::Fail, "line 3: still open after 300ms, expected closed within 300ms");
+    expect(
+        &r,
+        Verdict::Fail,
+        "line 3: still open after 300ms, expected closed within 300ms",
+    );
     assert!(started.elapsed() < Duration::from_secs(3));
 }
 
@@ -387,7 +506,14 @@ fn closed_after_fails_when_the_server_closes_too_soon() {
     });
     let c = case(
         Duration::from_secs(5),
-        vec![send(GET), response(Some(2000), vec![]), StepKind::Closed { after: Some(dur(800)), within: dur(2000) }],
+        vec![
+            send(GET),
+            response(Some(2000), vec![]),
+            StepKind::Closed {
+                after: Some(dur(800)),
+                within: dur(2000),
+            },
+        ],
     );
     let r = run(&c, port, server);
     expect(&r, Verdict::Fail, "expected no sooner than 800ms");
@@ -398,11 +524,25 @@ fn closed_after_fails_when_the_server_closes_too_soon() {
 fn closed_reports_bytes_that_arrive_first() {
     let (port, server) = fake(|mut s| {
         read_request(&mut s);
-        s.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n").unwrap();
+        s.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
     });
-    let c = case(Duration::from_secs(5), vec![send("GRT / HTTP/1.1\r\n\r\n"), StepKind::Closed { after: None, within: dur(2000) }]);
+    let c = case(
+        Duration::from_secs(5),
+        vec![
+            send("GRT / HTTP/1.1\r\n\r\n"),
+            StepKind::Closed {
+                after: None,
+                within: dur(2000),
+            },
+        ],
+    );
     let r = run(&c, port, server);
-    expect(&r, Verdict::Fail, "expected the connection closed, but 47 bytes arrived first");
+    expect(
+        &r,
+        Verdict::Fail,
+        "expected the connection closed, but 47 bytes arrived first",
+    );
     assert!(has(&r, "then it was closed (FIN)"), "{:#?}", r.messages);
 }
 
@@ -412,16 +552,36 @@ fn a_reset_is_reported_apart_from_a_close() {
         read_request(&mut s);
         reset(s);
     });
-    let c = case(Duration::from_secs(5), vec![send(GET), response(Some(2000), vec![])]);
+    let c = case(
+        Duration::from_secs(5),
+        vec![send(GET), response(Some(2000), vec![])],
+    );
     let r = run(&c, port, server);
-    expect(&r, Verdict::Fail, "line 2: no response: the server reset the connection (RST) before any response");
-    assert!(r.transcript.events.iter().any(|e| matches!(e.kind, EventKind::Reset)));
+    expect(
+        &r,
+        Verdict::Fail,
+        "line 2: no response: the server reset the connection (RST) before any response",
+    );
+    assert!(r
+        .transcript
+        .events
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::Reset)));
 
     let (port, server) = fake(|mut s| {
         read_request(&mut s);
         reset(s);
     });
-    let c = case(Duration::from_secs(5), vec![send(GET), StepKind::Closed { after: None, within: dur(2000) }]);
+    let c = case(
+        Duration::from_secs(5),
+        vec![
+            send(GET),
+            StepKind::Closed {
+                after: None,
+                within: dur(2000),
+            },
+        ],
+    );
     let r = run(&c, port, server);
     assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r.messages);
 }
@@ -449,7 +609,14 @@ fn open_for_is_proven_by_a_probe() {
     let (port, server) = keepalive_server(None);
     let c = case(
         Duration::from_secs(5),
-        vec![send(GET), response(Some(2000), vec![]), StepKind::Open { for_: dur(300), probe: None }],
+        vec![
+            send(GET),
+            response(Some(2000), vec![]),
+            StepKind::Open {
+                for_: dur(300),
+                probe: None,
+            },
+        ],
     );
     let r = run(&c, port, server);
     assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r.messages);
@@ -463,7 +630,10 @@ fn open_for_is_proven_by_a_probe() {
         })
         .collect();
     assert_eq!(sent.len(), 2);
-    assert_eq!(sent[1].as_slice(), b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n");
+    assert_eq!(
+        sent[1].as_slice(),
+        b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n"
+    );
 }
 
 #[test]
@@ -471,7 +641,14 @@ fn open_for_fails_when_the_server_closes_while_idle() {
     let (port, server) = keepalive_server(Some(ms(200)));
     let c = case(
         Duration::from_secs(5),
-        vec![send(GET), response(Some(2000), vec![]), StepKind::Open { for_: dur(1000), probe: None }],
+        vec![
+            send(GET),
+            response(Some(2000), vec![]),
+            StepKind::Open {
+                for_: dur(1000),
+                probe: None,
+            },
+        ],
     );
     let r = run(&c, port, server);
     expect(&r, Verdict::Fail, "line 3: closed by server (FIN) after 0.");
@@ -484,7 +661,13 @@ fn no_response_passes_on_silence_and_fails_on_bytes() {
         read_request(&mut s);
         hold(&mut s, ms(3000));
     });
-    let c = case(Duration::from_secs(5), vec![send("GET / HTTP/1.1\r\n"), StepKind::NoResponse { for_: dur(300) }]);
+    let c = case(
+        Duration::from_secs(5),
+        vec![
+            send("GET / HTTP/1.1\r\n"),
+            StepKind::NoResponse { for_: dur(300) },
+        ],
+    );
     let r = run(&c, port, server);
     assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r.messages);
 
@@ -493,9 +676,16 @@ fn no_response_passes_on_silence_and_fails_on_bytes() {
         s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").unwrap();
         hold(&mut s, ms(3000));
     });
-    let c = case(Duration::from_secs(5), vec![send(GET), StepKind::NoResponse { for_: dur(300) }]);
+    let c = case(
+        Duration::from_secs(5),
+        vec![send(GET), StepKind::NoResponse { for_: dur(300) }],
+    );
     let r = run(&c, port, server);
-    expect(&r, Verdict::Fail, "line 2: expected no response for 300ms, but 28 bytes arrived");
+    expect(
+        &r,
+        Verdict::Fail,
+        "line 2: expected no response for 300ms, but 28 bytes arrived",
+    );
 }
 
 #[test]
@@ -504,11 +694,25 @@ fn a_silent_server_times_the_case_out_without_hanging() {
         read_request(&mut s);
         hold(&mut s, ms(4000));
     });
-    let c = case(ms(500), vec![send(GET), response(None, vec![CheckKind::Status(vec![200])])]);
+    let c = case(
+        ms(500),
+        vec![
+            send(GET),
+            response(None, vec![CheckKind::Status(vec![200])]),
+        ],
+    );
     let started = Instant::now();
     let r = run(&c, port, server);
-    expect(&r, Verdict::Fail, "case timed out after 500ms during `response` at line 2: nothing arrived");
-    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    expect(
+        &r,
+        Verdict::Fail,
+        "case timed out after 500ms during `response` at line 2: nothing arrived",
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
     assert!(r.duration >= ms(450), "{:?}", r.duration);
 }
 
@@ -516,10 +720,14 @@ fn a_silent_server_times_the_case_out_without_hanging() {
 fn response_within_names_what_arrived() {
     let (port, server) = fake(|mut s| {
         read_request(&mut s);
-        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1024\r\n\r\nabc").unwrap();
+        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1024\r\n\r\nabc")
+            .unwrap();
         hold(&mut s, ms(3000));
     });
-    let c = case(Duration::from_secs(5), vec![send(GET), response(Some(300), vec![])]);
+    let c = case(
+        Duration::from_secs(5),
+        vec![send(GET), response(Some(300), vec![])],
+    );
     let r = run(&c, port, server);
     expect(&r, Verdict::Fail, "line 2: no complete response within 300ms: the head arrived (\"HTTP/1.1 200 OK\") but only 3 of the 1024 body bytes");
 }
@@ -530,9 +738,16 @@ fn connection_refused_is_an_error() {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let c = case(Duration::from_secs(5), vec![send(GET), response(Some(1000), vec![])]);
+    let c = case(
+        Duration::from_secs(5),
+        vec![send(GET), response(Some(1000), vec![])],
+    );
     let r = run_case(&c, &opts(port));
-    expect(&r, Verdict::Error, &format!("could not connect to 127.0.0.1:{port}: connection refused"));
+    expect(
+        &r,
+        Verdict::Error,
+        &format!("could not connect to 127.0.0.1:{port}: connection refused"),
+    );
     assert_eq!(r.points, 0.0);
 }
 
@@ -541,13 +756,19 @@ fn an_unknown_variable_is_an_error_naming_file_and_line() {
     let c = case(
         Duration::from_secs(5),
         vec![StepKind::Send {
-            data: Template { pieces: vec![harness::case::Piece::Var("nope".into())] },
+            data: Template {
+                pieces: vec![harness::case::Piece::Var("nope".into())],
+            },
             split: None,
             delay: dur(100),
         }],
     );
     let r = run_case(&c, &opts(1));
-    expect(&r, Verdict::Error, "cases/test/case.case:1: unknown variable {nope}: define it with --var nope=VALUE");
+    expect(
+        &r,
+        Verdict::Error,
+        "cases/test/case.case:1: unknown variable {nope}: define it with --var nope=VALUE",
+    );
     assert!(r.transcript.events.is_empty(), "nothing is sent");
 }
 
@@ -555,7 +776,13 @@ fn an_unknown_variable_is_an_error_naming_file_and_line() {
 fn a_missing_body_file_is_an_error() {
     let c = case(
         Duration::from_secs(5),
-        vec![send(GET), response(Some(1000), vec![CheckKind::BodyFile("no/such/file.html".into())])],
+        vec![
+            send(GET),
+            response(
+                Some(1000),
+                vec![CheckKind::BodyFile("no/such/file.html".into())],
+            ),
+        ],
     );
     let r = run_case(&c, &opts(1));
     expect(&r, Verdict::Error, "body file no/such/file.html");
@@ -572,14 +799,26 @@ fn nul_padding_after_the_body_is_a_defect_of_that_response() {
     });
     let c = case(
         Duration::from_secs(5),
-        vec![send(GET), response(Some(2000), vec![CheckKind::Status(vec![200])]), StepKind::Closed { after: None, within: dur(2000) }],
+        vec![
+            send(GET),
+            response(Some(2000), vec![CheckKind::Status(vec![200])]),
+            StepKind::Closed {
+                after: None,
+                within: dur(2000),
+            },
+        ],
     );
     let r = run(&c, port, server);
     assert_eq!(r.verdict, Verdict::NonStrict, "{:#?}", r.messages);
     let extra = 4096 - 43;
     assert!(
-        has(&r, &format!("line 2: {extra} extra bytes (NUL) after the body"))
-            || has(&r, "line 2: Content-Length 5 but 4058 bytes arrived before close"),
+        has(
+            &r,
+            &format!("line 2: {extra} extra bytes (NUL) after the body")
+        ) || has(
+            &r,
+            "line 2: Content-Length 5 but 4058 bytes arrived before close"
+        ),
         "{:#?}",
         r.messages
     );
@@ -592,7 +831,8 @@ fn junk_between_keepalive_responses_is_not_read_as_the_next_response() {
             if read_request(&mut s).is_empty() {
                 return;
             }
-            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi\r\n").unwrap();
+            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi\r\n")
+                .unwrap();
         }
         hold(&mut s, ms(3000));
     });
@@ -600,13 +840,23 @@ fn junk_between_keepalive_responses_is_not_read_as_the_next_response() {
         Duration::from_secs(5),
         vec![
             send(GET),
-            response(Some(2000), vec![CheckKind::BodyIs(Template::literal(&b"hi"[..]))]),
+            response(
+                Some(2000),
+                vec![CheckKind::BodyIs(Template::literal(&b"hi"[..]))],
+            ),
             send(GET),
-            response(Some(2000), vec![CheckKind::BodyIs(Template::literal(&b"hi"[..]))]),
+            response(
+                Some(2000),
+                vec![CheckKind::BodyIs(Template::literal(&b"hi"[..]))],
+            ),
         ],
     );
     let r = run(&c, port, server);
-    expect(&r, Verdict::NonStrict, "line 2: 2 extra bytes (whitespace) after the body");
+    expect(
+        &r,
+        Verdict::NonStrict,
+        "line 2: 2 extra bytes (whitespace) after the body",
+    );
     assert!(!has(&r, "before the status line"), "{:#?}", r.messages);
 }
 
@@ -625,12 +875,19 @@ fn a_flood_is_capped_and_the_case_ends() {
             }
         }
     });
-    let c = case(Duration::from_secs(10), vec![send(GET), response(Some(5000), vec![])]);
+    let c = case(
+        Duration::from_secs(10),
+        vec![send(GET), response(Some(5000), vec![])],
+    );
     let mut o = opts(port);
     o.max_response_bytes = 1 << 20;
     let r = run_case(&c, &o);
     server.join().unwrap();
-    expect(&r, Verdict::Fail, "more than 1048576 bytes arrived (the cap on what is kept)");
+    expect(
+        &r,
+        Verdict::Fail,
+        "more than 1048576 bytes arrived (the cap on what is kept)",
+    );
     let shown: usize = r
         .transcript
         .events
@@ -661,12 +918,16 @@ fn run_cases_keeps_input_order_and_reports_each() {
     let server = thread::spawn(move || {
         let mut conns = Vec::new();
         for _ in 0..3 {
-            let Ok((mut s, _)) = listener.accept() else { break };
+            let Ok((mut s, _)) = listener.accept() else {
+                break;
+            };
             conns.push(thread::spawn(move || {
                 let req = read_request(&mut s);
                 let n = req.get(5).map(|b| b - b'0').unwrap_or(9) as u64;
                 thread::sleep(ms(100 * (3 - n.min(3))));
-                let _ = s.write_all(format!("HTTP/1.1 20{n} OK\r\nContent-Length: 0\r\n\r\n").as_bytes());
+                let _ = s.write_all(
+                    format!("HTTP/1.1 20{n} OK\r\nContent-Length: 0\r\n\r\n").as_bytes(),
+                );
                 hold(&mut s, ms(3000));
             }));
         }
@@ -678,7 +939,10 @@ fn run_cases_keeps_input_order_and_reports_each() {
         .map(|i| {
             let mut c = case(
                 Duration::from_secs(5),
-                vec![send(&format!("GET /{i} HTTP/1.1\r\n\r\n")), response(Some(3000), vec![CheckKind::Status(vec![200 + i])])],
+                vec![
+                    send(&format!("GET /{i} HTTP/1.1\r\n\r\n")),
+                    response(Some(3000), vec![CheckKind::Status(vec![200 + i])]),
+                ],
             );
             c.id = format!("case{i}");
             c
@@ -687,7 +951,9 @@ fn run_cases_keeps_input_order_and_reports_each() {
     let mut o = opts(port);
     o.jobs = 3;
     let finished = std::sync::Mutex::new(Vec::new());
-    let results = run_cases(&cases, &o, &|idx, r| finished.lock().unwrap().push((idx, r.verdict)));
+    let results = run_cases(&cases, &o, &|idx, r| {
+        finished.lock().unwrap().push((idx, r.verdict))
+    });
     server.join().unwrap();
     let ids: Vec<&str> = results.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, ["case0", "case1", "case2"]);
@@ -697,7 +963,10 @@ fn run_cases_keeps_input_order_and_reports_each() {
     let mut finished = finished.into_inner().unwrap();
     assert_eq!(finished.len(), 3);
     finished.sort();
-    assert_eq!(finished, vec![(0, Verdict::Pass), (1, Verdict::Pass), (2, Verdict::Pass)]);
+    assert_eq!(
+        finished,
+        vec![(0, Verdict::Pass), (1, Verdict::Pass), (2, Verdict::Pass)]
+    );
 }
 
 #[test]
@@ -707,32 +976,53 @@ fn a_response_then_a_reset_for_an_unread_body_is_still_read() {
     let (port, server) = fake(|mut s| {
         read_request(&mut s);
         thread::sleep(ms(100));
-        s.write_all(b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
+        s.write_all(
+            b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
         thread::sleep(ms(100));
     });
     let body = "x".repeat(200_000);
     let c = case(
         Duration::from_secs(5),
         vec![
-            send(&format!("POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\n\r\n{body}", body.len())),
+            send(&format!(
+                "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )),
             response(Some(2000), vec![CheckKind::Status(vec![413])]),
-            StepKind::Closed { after: None, within: dur(2000) },
+            StepKind::Closed {
+                after: None,
+                within: dur(2000),
+            },
         ],
     );
     let r = run(&c, port, server);
-    assert_eq!(r.verdict, Verdict::Pass, "{:#?}\n{}", r.messages, r.transcript.to_text());
+    assert_eq!(
+        r.verdict,
+        Verdict::Pass,
+        "{:#?}\n{}",
+        r.messages,
+        r.transcript.to_text()
+    );
 }
 
 #[test]
 fn a_reset_while_sending_fails_unless_a_close_is_expected() {
-    let big = format!("POST / HTTP/1.1\r\nContent-Length: 16000000\r\n\r\n{}", "x".repeat(16_000_000));
+    let big = format!(
+        "POST / HTTP/1.1\r\nContent-Length: 16000000\r\n\r\n{}",
+        "x".repeat(16_000_000)
+    );
     for expect_close in [true, false] {
         let (port, server) = fake(|mut s| {
             read_request(&mut s);
             reset(s);
         });
         let next = if expect_close {
-            StepKind::Closed { after: None, within: dur(2000) }
+            StepKind::Closed {
+                after: None,
+                within: dur(2000),
+            }
         } else {
             response(Some(2000), vec![])
         };
@@ -741,12 +1031,105 @@ fn a_reset_while_sending_fails_unless_a_close_is_expected() {
         if expect_close {
             assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r.messages);
         } else {
-            expect(&r, Verdict::Fail, "closed or reset the connection while we were sending");
+            expect(
+                &r,
+                Verdict::Fail,
+                "closed or reset the connection while we were sending",
+            );
         }
         assert!(
-            r.transcript.events.iter().any(|e| matches!(&e.kind, EventKind::Note { text } if text.starts_with("write failed"))),
+            r.transcript.events.iter().any(
+                |e| matches!(&e.kind, EventKind::Note { text } if text.starts_with("write failed"))
+            ),
             "{}",
             r.transcript.to_text()
         );
     }
+}
+
+#[test]
+fn closed_after_passes_when_the_close_comes_in_the_window() {
+    let (port, server) = fake(|mut s| {
+        read_request(&mut s);
+        s.write_all(OK_HELLO).unwrap();
+        thread::sleep(ms(500));
+    });
+    let c = case(
+        Duration::from_secs(5),
+        vec![
+            send(GET),
+            response(Some(2000), vec![]),
+            StepKind::Closed {
+                after: Some(dur(200)),
+                within: dur(3000),
+            },
+        ],
+    );
+    let r = run(&c, port, server);
+    assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r.messages);
+}
+
+#[test]
+fn a_half_closed_request_is_answered_and_a_custom_probe_is_used() {
+    // Half-close: the server reads to end-of-file, then answers.
+    let (port, server) = fake(|mut s| {
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut all = Vec::new();
+        let _ = s.read_to_end(&mut all);
+        if all == GET.as_bytes() {
+            let _ = s.write_all(OK_HELLO);
+        }
+    });
+    let c = case(
+        Duration::from_secs(5),
+        vec![
+            send(GET),
+            StepKind::Shutdown,
+            response(Some(2000), vec![CheckKind::Status(vec![200])]),
+            StepKind::Closed {
+                after: None,
+                within: dur(2000),
+            },
+        ],
+    );
+    let r = run(&c, port, server);
+    assert_eq!(
+        r.verdict,
+        Verdict::Pass,
+        "{:#?}\n{}",
+        r.messages,
+        r.transcript.to_text()
+    );
+
+    // A HEAD probe: its response has no body, so reading it does not wait for one.
+    let (port, server) = fake(|mut s| {
+        let head_answer: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n";
+        for answer in [OK_HELLO, head_answer] {
+            if read_request(&mut s).is_empty() {
+                return;
+            }
+            s.write_all(answer).unwrap();
+        }
+        hold(&mut s, ms(3000));
+    });
+    let probe = Template::literal(&b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n"[..]);
+    let c = case(
+        Duration::from_secs(5),
+        vec![
+            send(GET),
+            response(Some(2000), vec![]),
+            StepKind::Open {
+                for_: dur(200),
+                probe: Some(probe),
+            },
+        ],
+    );
+    let r = run(&c, port, server);
+    assert_eq!(
+        r.verdict,
+        Verdict::Pass,
+        "{:#?}\n{}",
+        r.messages,
+        r.transcript.to_text()
+    );
 }

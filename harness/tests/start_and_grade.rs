@@ -102,6 +102,19 @@ fn a_class_is_graded_and_nothing_is_left_running() {
     assert_eq!(s, max, "the reference scores full marks\n{stdout}");
     let (s, _) = score("single-threaded");
     assert!(s > 0.0 && s < max, "single-threaded loses some points, not all: {s}\n{stdout}");
+    // Run in parallel, a server that serves one connection at a time would also fail cases that
+    // are not about concurrency; those are re-run alone, so it loses only the concurrency cases.
+    let st: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("single-threaded/report.json")).unwrap()).unwrap();
+    let failed: Vec<&str> = st["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["verdict"] != "pass" && c["id"] != "assignment/config/broken")
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert!(!failed.is_empty());
+    assert!(failed.iter().all(|id| id.starts_with("assignment/concurrency/")), "{failed:?}");
     assert_eq!(score("never-listens").0, 0.0);
     assert_eq!(score("exits-at-once").0, 0.0);
 

@@ -12,7 +12,7 @@
 
 use std::collections::HashSet;
 use std::io::{self, Read, Write};
-use std::net::{IpAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::os::unix::io::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -31,6 +31,8 @@ pub const IDLE_FALLBACK: Duration = Duration::from_secs(10);
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Largest request body accepted (and read, for POST; discarded for other methods).
 pub const MAX_BODY: u64 = 1024 * 1024;
+
+const BROKEN: &str = "the server configuration (ws.conf) has errors; see the server's log";
 
 /// What every connection shares.
 pub struct Context {
@@ -64,14 +66,14 @@ impl Context {
 }
 
 /// Serves one connection until it closes.
-pub fn serve(stream: TcpStream, ctx: &Context) {
+pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: &Context) {
     let fd = stream.as_raw_fd();
     ctx.live.lock().unwrap_or_else(|e| e.into_inner()).insert(fd);
     if ctx.stopping.load(Ordering::SeqCst) {
         // Registered too late to be woken: do not start reading.
         let _ = stream.shutdown(std::net::Shutdown::Read);
     }
-    let mut conn = Conn::new(stream, ctx);
+    let mut conn = Conn::new(stream, peer.ip(), ctx);
     if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| conn.run())).is_err() {
         eprintln!("error: a connection thread panicked; the connection was closed");
     }
@@ -101,8 +103,7 @@ struct Conn<'a> {
 }
 
 impl<'a> Conn<'a> {
-    fn new(stream: TcpStream, ctx: &'a Context) -> Conn<'a> {
-        let peer = stream.peer_addr().map(|a| a.ip()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    fn new(stream: TcpStream, peer: IpAddr, ctx: &'a Context) -> Conn<'a> {
         let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
         let idle = match &ctx.config {
             Some(c) if !c.keepalive.is_zero() => c.keepalive,
@@ -125,7 +126,7 @@ impl<'a> Conn<'a> {
             let line = first_line(&self.inbuf[start..end]).to_vec();
             let ctx = self.ctx;
             let Some(cfg) = &ctx.config else {
-                return self.fail(&line, Status::InternalServerError, "the server configuration (ws.conf) has errors; see the server's log");
+                return self.fail(&line, Status::InternalServerError, BROKEN);
             };
             let req = match parse_head(&self.inbuf[start..end]) {
                 Ok(r) => r,
@@ -140,6 +141,9 @@ impl<'a> Conn<'a> {
                 return self.fail(&line, Status::PayloadTooLarge, "request body larger than 1 MiB");
             }
             let body_end = next + req.content_length as usize;
+            if req.expect_continue && self.inbuf.len() < body_end {
+                self.stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+            }
             if let Err(status) = self.read_until(body_end) {
                 return match status {
                     Some(s) => self.fail(&line, s, "the request body did not arrive in time"),
@@ -160,8 +164,13 @@ impl<'a> Conn<'a> {
         }
     }
 
-    /// Sends an error that ends the connection, and logs it.
+    /// Sends an error that ends the connection, and logs it. With a broken ws.conf every
+    /// answer is 500, whatever else is wrong with the request.
     fn fail(&mut self, line: &[u8], status: Status, why: &str) -> io::Result<()> {
+        let (status, why) = match self.ctx.config {
+            None => (Status::InternalServerError, BROKEN),
+            Some(_) => (status, why),
+        };
         self.out.clear();
         let n = error_page(&mut self.out, status, why, Persist::Close, true);
         let r = self.stream.write_all(&self.out);

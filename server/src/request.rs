@@ -75,6 +75,8 @@ pub struct Request {
     pub content_length: u64,
     /// A `Transfer-Encoding` header was sent (request bodies in chunks are not supported).
     pub chunked: bool,
+    /// `Expect: 100-continue` was sent: the client waits for `100 Continue` before its body.
+    pub expect_continue: bool,
 }
 
 /// Why a head cannot be served. Each maps to a status in `response`.
@@ -178,6 +180,7 @@ pub fn parse_head(head: &[u8]) -> Result<Request, Rejection> {
         keep_alive: false,
         content_length: 0,
         chunked: false,
+        expect_continue: false,
     };
     let mut close = false;
     let mut length: Option<u64> = None;
@@ -211,6 +214,8 @@ pub fn parse_head(head: &[u8]) -> Result<Request, Rejection> {
             length = Some(n);
         } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
             req.chunked = true;
+        } else if name.eq_ignore_ascii_case(b"expect") && value.eq_ignore_ascii_case(b"100-continue") {
+            req.expect_continue = true;
         }
     }
     req.keep_alive &= !close;

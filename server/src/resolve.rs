@@ -61,16 +61,20 @@ pub fn resolve<'c>(target: &str, cfg: &'c Config) -> Result<Resolved<'c>, Miss> 
         }
     }
     let mut path = root.clone();
-    let mut meta = std::fs::metadata(root).map_err(io_miss)?;
+    let mut meta = None; // None: the root itself, a directory
     for seg in segments {
-        if !meta.is_dir() {
+        if meta.as_ref().is_some_and(|m: &std::fs::Metadata| !m.is_dir()) {
             return Err(Miss::NotFound);
         }
         path.push(seg);
-        meta = step(&mut path, root)?;
+        meta = Some(step(&mut path, root)?);
     }
+    let is_dir = match &meta {
+        None => true,
+        Some(m) => m.is_dir(),
+    };
 
-    if meta.is_dir() {
+    if is_dir {
         if !path_part.ends_with('/') {
             return Ok(Resolved::Redirect(format!("{path_part}/{rest}")));
         }
@@ -85,15 +89,15 @@ pub fn resolve<'c>(target: &str, cfg: &'c Config) -> Result<Resolved<'c>, Miss> 
         match index {
             Some(Ok((p, m))) => {
                 path = p;
-                meta = m;
+                meta = Some(m);
             }
             Some(Err(e)) => return Err(e),
             None => return Err(Miss::NotFound),
         }
     }
-    if !meta.is_file() {
+    let Some(meta) = meta.filter(|m| m.is_file()) else {
         return Err(Miss::Forbidden("not a regular file"));
-    }
+    };
     let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     let content_type = ext.and_then(|e| cfg.content_types.get(&e)).ok_or(Miss::Unmapped)?;
     Ok(Resolved::File { len: meta.len(), path, content_type })

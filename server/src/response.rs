@@ -1,9 +1,11 @@
 //! Writing responses: status lines, the headers every response carries, error pages (with
 //! HTML escaping of whatever they echo), and file bodies (small ones in the same write as the
-//! head, large ones streamed with `std::io::copy`, which uses `sendfile`/`splice` on Linux).
+//! head, large ones streamed by the kernel with `sendfile(2)`).
 
 use std::fs::File;
 use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::os::unix::io::AsRawFd;
 use std::path::Path;
 
 /// Files up to this size are sent in one write together with the head.
@@ -149,32 +151,50 @@ pub fn escape_html(s: &str) -> String {
 }
 
 /// Writes a 200 response for a file: the head (already in `out`, which is cleared) and, when
-/// `body` is set, `len` bytes of the file. Small files go out in a single write with the head.
-pub fn send_file<W: Write>(w: &mut W, out: &mut Vec<u8>, path: &Path, len: u64, body: bool) -> io::Result<()> {
+/// `body` is set, `len` bytes of the file. Small files go out in a single write with the head;
+/// larger ones are streamed by the kernel with `sendfile(2)`, never read whole into memory.
+pub fn send_file(sock: &mut TcpStream, out: &mut Vec<u8>, path: &Path, len: u64, body: bool) -> io::Result<()> {
     if !body || len == 0 {
-        w.write_all(out)?;
+        sock.write_all(out)?;
         out.clear();
         return Ok(());
     }
-    let mut file = File::open(path)?;
+    let file = File::open(path)?;
     if len <= INLINE_LIMIT {
         let at = out.len();
-        out.reserve(len as usize);
-        let n = (&mut file).take(len).read_to_end(out)?;
-        if n as u64 != len {
+        out.resize(at + len as usize, 0);
+        if let Err(e) = (&file).read_exact(&mut out[at..]) {
             out.truncate(at);
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank while being sent"));
+            return Err(e);
         }
-        w.write_all(out)?;
+        sock.write_all(out)?;
         out.clear();
         return Ok(());
     }
-    w.write_all(out)?;
+    sock.write_all(out)?;
     out.clear();
-    let sent = io::copy(&mut file.take(len), w)?;
-    if sent != len {
-        // The head promised `len` bytes; the only honest thing left is to cut the connection.
-        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank while being sent"));
+    stream_file(sock, &file, len)
+}
+
+/// Sends `len` bytes of `file` with `sendfile(2)`. If the file ends early, fails, so that the
+/// caller drops the connection (the head promised `len` bytes).
+fn stream_file(sock: &TcpStream, file: &File, len: u64) -> io::Result<()> {
+    let mut offset: libc::off_t = 0;
+    let mut left = len;
+    while left > 0 {
+        let chunk = left.min(1 << 30) as usize;
+        // SAFETY: both descriptors are open for the duration of the call.
+        let n = unsafe { libc::sendfile(sock.as_raw_fd(), file.as_raw_fd(), &mut offset, chunk) };
+        match n {
+            0 => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank while being sent")),
+            n if n > 0 => left -= n as u64,
+            _ => {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+        }
     }
     Ok(())
 }

@@ -155,9 +155,9 @@ fn accept_loop(listener: TcpListener, ctx: &Context, pool: &Arc<Pool>) {
             return;
         }
         match accepted {
-            Ok((stream, _)) => {
+            Ok((stream, peer)) => {
                 let _ = stream.set_nodelay(true);
-                if let Err(stream) = pool.submit(stream) {
+                if let Err((stream, _)) = pool.submit(stream, peer) {
                     reject_busy(stream);
                 }
             }
@@ -200,7 +200,7 @@ struct Pool {
 }
 
 struct PoolState {
-    queue: VecDeque<TcpStream>,
+    queue: VecDeque<(TcpStream, SocketAddr)>,
     idle: usize,
     busy: usize,
     threads: usize,
@@ -218,13 +218,13 @@ impl Pool {
     }
 
     /// Hands a connection to a thread; gives it back if the cap is reached.
-    fn submit(self: &Arc<Self>, stream: TcpStream) -> Result<(), TcpStream> {
+    fn submit(self: &Arc<Self>, stream: TcpStream, peer: SocketAddr) -> Result<(), (TcpStream, SocketAddr)> {
         let mut st = self.lock();
         if st.busy >= self.cap || st.closing {
-            return Err(stream);
+            return Err((stream, peer));
         }
         st.busy += 1;
-        st.queue.push_back(stream);
+        st.queue.push_back((stream, peer));
         if st.queue.len() <= st.idle {
             self.work.notify_one();
             return Ok(());
@@ -246,9 +246,9 @@ impl Pool {
     fn worker(self: Arc<Self>) {
         let mut st = self.lock();
         loop {
-            if let Some(stream) = st.queue.pop_front() {
+            if let Some((stream, peer)) = st.queue.pop_front() {
                 drop(st);
-                serve(stream, &self.ctx);
+                serve(stream, peer, &self.ctx);
                 st = self.lock();
                 st.busy -= 1;
                 continue;

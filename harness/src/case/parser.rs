@@ -521,3 +521,32 @@ impl<'a> Parser<'a> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals() {
+        assert_eq!(parse_decimal("2"), Some(2.0));
+        assert_eq!(parse_decimal("0.5"), Some(0.5));
+        for bad in ["", ".5", "5.", "-1", "1e3", "inf", "1.2.3", " 1"] {
+            assert_eq!(parse_decimal(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn every_directive_is_a_step_a_check_or_non_strict() {
+        for d in DIRECTIVES {
+            assert!(STEPS.contains(d) || CHECKS.contains(d) || *d == "non-strict", "{d}");
+        }
+        assert_eq!(DIRECTIVES.len(), STEPS.len() + CHECKS.len() + 1);
+    }
+
+    #[test]
+    fn a_block_belongs_to_the_step_it_follows() {
+        let c = parse_case("title: t\nsend @a\n| x\nopen @a for 1s\n| y\n", Path::new("t.case"), "t").unwrap();
+        assert_eq!(c.steps[0].kind, StepKind::Send { data: Template::literal("x\r\n"), split: None, delay: DurationExpr::from_duration(Duration::from_millis(100)) });
+        assert_eq!(c.steps[1].kind, StepKind::Open { for_: "1s".parse().unwrap(), probe: Some(Template::literal("y\r\n")) });
+    }
+}

@@ -108,20 +108,7 @@ fn print_summary(graded: &[Graded], lenient: bool) {
     println!("{:<width$}  {:>13}  {:>4} {:>4} {:>4} {:>4}  NOTE", "SUBMISSION", "SCORE", "PASS", "NS", "FAIL", "ERR");
     for g in graded {
         let r = &g.report;
-        // The reason for a zero: the grade's own error, or the one every case ran into.
-        let all_errors = r.cases.iter().all(|c| matches!(c.verdict, Verdict::Error | Verdict::Skip))
-            && r.count(Verdict::Error) > 0;
-        let note = match (&g.error, all_errors) {
-            (Some(e), _) => first_line(e),
-            (None, true) => r
-                .cases
-                .iter()
-                .find(|c| c.verdict == Verdict::Error)
-                .and_then(|c| c.messages.first())
-                .map(|m| first_line(m))
-                .unwrap_or_default(),
-            (None, false) => String::new(),
-        };
+        let note = g.zero_reason().as_deref().map(first_line).unwrap_or_default();
         println!(
             "{:<width$}  {:>13}  {:>4} {:>4} {:>4} {:>4}  {}",
             g.name,

@@ -43,9 +43,7 @@ pub enum ExpectKind {
 /// the case an error, not a failure; the message is complete but for the `file:` prefix.
 pub fn resolve(check: &Check, vars: &Vars, www: &Path) -> Result<Expect, String> {
     let line = check.line;
-    let regex = |src: &str| {
-        Regex::new(src).map_err(|e| format!("{line}: bad regex {src:?}: {e}"))
-    };
+    let regex = |src: &str| Regex::new(src).map_err(|e| format!("{line}: bad regex {src:?}: {e}"));
     let kind = match &check.kind {
         CheckKind::Status(codes) => ExpectKind::Status(codes.clone()),
         CheckKind::StatusLine(s) => ExpectKind::StatusLine(s.clone()),
@@ -57,27 +55,37 @@ pub fn resolve(check: &Check, vars: &Vars, www: &Path) -> Result<Expect, String>
             HeaderTest::Matches(r) => ExpectKind::HeaderMatches(name.clone(), regex(r)?),
         },
         CheckKind::NoHeader(name) => ExpectKind::NoHeader(name.clone()),
-        CheckKind::BodyIs(t) => ExpectKind::BodyIs(t.render(vars).map_err(|e| format!("{line}: {e}"))?),
+        CheckKind::BodyIs(t) => {
+            ExpectKind::BodyIs(t.render(vars).map_err(|e| format!("{line}: {e}"))?)
+        }
         CheckKind::BodyEmpty => ExpectKind::BodyEmpty,
         CheckKind::BodyContains(s) => ExpectKind::BodyContains(s.clone()),
         CheckKind::BodyMatches(r) => ExpectKind::BodyMatches(regex(r)?),
         CheckKind::BodyFile(p) => {
             let path = www.join(p);
             let bytes = std::fs::read(&path).map_err(|e| {
-                format!("{line}: body file {p}: cannot read {}: {e} (set the site root with --www)", path.display())
+                format!(
+                    "{line}: body file {p}: cannot read {}: {e} (set the site root with --www)",
+                    path.display()
+                )
             })?;
             ExpectKind::BodyFile(path.display().to_string(), bytes)
         }
         CheckKind::ContentLength => ExpectKind::ContentLength,
     };
-    Ok(Expect { line, non_strict: check.non_strict, kind })
+    Ok(Expect {
+        line,
+        non_strict: check.non_strict,
+        kind,
+    })
 }
 
 fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
     if needle.is_empty() {
         return true;
     }
-    hay.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle))
+    hay.windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 fn quote(s: &str) -> String {
@@ -86,7 +94,11 @@ fn quote(s: &str) -> String {
 
 /// Where two byte strings first differ, with escaped excerpts of both from a little before it.
 fn first_difference(expected: &[u8], got: &[u8]) -> String {
-    let at = expected.iter().zip(got).position(|(a, b)| a != b).unwrap_or(expected.len().min(got.len()));
+    let at = expected
+        .iter()
+        .zip(got)
+        .position(|(a, b)| a != b)
+        .unwrap_or(expected.len().min(got.len()));
     let from = at.saturating_sub(16);
     let show = |b: &[u8]| {
         let part = &b[from.min(b.len())..];
@@ -120,13 +132,17 @@ fn compare_body(what: &str, expected: &[u8], got: &[u8]) -> Result<(), String> {
 /// Evaluates one check: `Ok`, or the miss as `line N: expected ..., got ...`.
 pub fn evaluate(e: &Expect, r: &Response) -> Result<(), String> {
     let miss = |text: String| Err(format!("line {}: {text}", e.line));
-    let values = |name: &str| -> Vec<String> { r.header_values(name).map(|v| v.to_string()).collect() };
+    let values =
+        |name: &str| -> Vec<String> { r.header_values(name).map(|v| v.to_string()).collect() };
     let got_header = |name: &str| {
         let v = values(name);
         if v.is_empty() {
             "there is none".to_string()
         } else {
-            format!("got {}", v.iter().map(|v| quote(v)).collect::<Vec<_>>().join(", "))
+            format!(
+                "got {}",
+                v.iter().map(|v| quote(v)).collect::<Vec<_>>().join(", ")
+            )
         }
     };
     match &e.kind {
@@ -134,20 +150,37 @@ pub fn evaluate(e: &Expect, r: &Response) -> Result<(), String> {
             if codes.contains(&r.code) {
                 return Ok(());
             }
-            let want = codes.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(" or ");
-            miss(format!("expected status {want}, got {} ({})", r.code, quote(&r.status_line)))
+            let want = codes
+                .iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(" or ");
+            miss(format!(
+                "expected status {want}, got {} ({})",
+                r.code,
+                quote(&r.status_line)
+            ))
         }
         ExpectKind::StatusLine(s) => {
             if &r.status_line == s {
                 return Ok(());
             }
-            miss(format!("expected status line {}, got {}", quote(s), quote(&r.status_line)))
+            miss(format!(
+                "expected status line {}, got {}",
+                quote(s),
+                quote(&r.status_line)
+            ))
         }
         ExpectKind::Reason(s) => {
             if r.reason.trim().eq_ignore_ascii_case(s.trim()) {
                 return Ok(());
             }
-            miss(format!("expected reason {}, got {} ({})", quote(s), quote(&r.reason), quote(&r.status_line)))
+            miss(format!(
+                "expected reason {}, got {} ({})",
+                quote(s),
+                quote(&r.reason),
+                quote(&r.status_line)
+            ))
         }
         ExpectKind::HeaderPresent(name) => {
             if r.header(name).is_some() {
@@ -159,36 +192,55 @@ pub fn evaluate(e: &Expect, r: &Response) -> Result<(), String> {
             if values(name).iter().any(|v| v.trim() == want.trim()) {
                 return Ok(());
             }
-            miss(format!("expected header {name}: {want}, {}", got_header(name)))
+            miss(format!(
+                "expected header {name}: {want}, {}",
+                got_header(name)
+            ))
         }
         ExpectKind::HeaderContains(name, want) => {
-            if values(name).iter().any(|v| contains_ci(v.as_bytes(), want.as_bytes())) {
+            if values(name)
+                .iter()
+                .any(|v| contains_ci(v.as_bytes(), want.as_bytes()))
+            {
                 return Ok(());
             }
-            miss(format!("expected header {name} to contain {} (case-insensitive), {}", quote(want), got_header(name)))
+            miss(format!(
+                "expected header {name} to contain {} (case-insensitive), {}",
+                quote(want),
+                got_header(name)
+            ))
         }
         ExpectKind::HeaderMatches(name, re) => {
             if values(name).iter().any(|v| re.is_match(v.as_bytes())) {
                 return Ok(());
             }
-            miss(format!("expected header {name} to match /{}/, {}", re.as_str(), got_header(name)))
+            miss(format!(
+                "expected header {name} to match /{}/, {}",
+                re.as_str(),
+                got_header(name)
+            ))
         }
         ExpectKind::NoHeader(name) => {
             let v = values(name);
             if v.is_empty() {
                 return Ok(());
             }
-            miss(format!("expected no header {name}, got {name}: {}", quote(&v[0])))
+            miss(format!(
+                "expected no header {name}, got {name}: {}",
+                quote(&v[0])
+            ))
         }
-        ExpectKind::BodyIs(want) => {
-            compare_body("the expected body", want, &r.body).or_else(miss)
-        }
+        ExpectKind::BodyIs(want) => compare_body("the expected body", want, &r.body).or_else(miss),
         ExpectKind::BodyFile(path, want) => compare_body(path, want, &r.body).or_else(miss),
         ExpectKind::BodyEmpty => {
             if r.body.is_empty() {
                 return Ok(());
             }
-            miss(format!("expected an empty body, got {} bytes: \"{}\"", r.body.len(), excerpt(&r.body, 80)))
+            miss(format!(
+                "expected an empty body, got {} bytes: \"{}\"",
+                r.body.len(),
+                excerpt(&r.body, 80)
+            ))
         }
         ExpectKind::BodyContains(s) => {
             if contains_ci(&r.body, s.as_bytes()) {
@@ -219,11 +271,17 @@ pub fn evaluate(e: &Expect, r: &Response) -> Result<(), String> {
             };
             let n: Option<u64> = first.trim().parse().ok();
             match n {
-                None => miss(format!("expected a Content-Length header with a number, got {}", quote(first))),
+                None => miss(format!(
+                    "expected a Content-Length header with a number, got {}",
+                    quote(first)
+                )),
                 // No body by the rules (HEAD, 204, 304): a number is all that can be checked.
                 Some(_) if r.framing == Framing::NoBody => Ok(()),
                 Some(n) if n == r.body.len() as u64 => Ok(()),
-                Some(n) => miss(format!("Content-Length says {n} but the body has {} bytes", r.body.len())),
+                Some(n) => miss(format!(
+                    "Content-Length says {n} but the body has {} bytes",
+                    r.body.len()
+                )),
             }
         }
     }
@@ -242,7 +300,11 @@ mod tests {
     }
 
     fn ex(kind: ExpectKind) -> Expect {
-        Expect { line: 7, non_strict: false, kind }
+        Expect {
+            line: 7,
+            non_strict: false,
+            kind,
+        }
     }
 
     #[test]
@@ -252,14 +314,31 @@ mod tests {
             evaluate(&ex(ExpectKind::Status(vec![404])), &r),
             Err("line 7: expected status 404, got 200 (\"HTTP/1.1 200 OK\")".into())
         );
-        assert_eq!(evaluate(&ex(ExpectKind::Status(vec![404, 200])), &r), Ok(()));
+        assert_eq!(
+            evaluate(&ex(ExpectKind::Status(vec![404, 200])), &r),
+            Ok(())
+        );
     }
 
     #[test]
     fn headers_and_body() {
         let r = resp(b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: 11\r\n\r\nHello World");
-        assert!(evaluate(&ex(ExpectKind::HeaderContains("content-type".into(), "TEXT/HTML".into())), &r).is_ok());
-        assert!(evaluate(&ex(ExpectKind::HeaderEquals("Content-Length".into(), "11".into())), &r).is_ok());
+        assert!(evaluate(
+            &ex(ExpectKind::HeaderContains(
+                "content-type".into(),
+                "TEXT/HTML".into()
+            )),
+            &r
+        )
+        .is_ok());
+        assert!(evaluate(
+            &ex(ExpectKind::HeaderEquals(
+                "Content-Length".into(),
+                "11".into()
+            )),
+            &r
+        )
+        .is_ok());
         assert!(evaluate(&ex(ExpectKind::NoHeader("Server".into())), &r).is_ok());
         assert!(evaluate(&ex(ExpectKind::BodyContains("hello".into())), &r).is_ok());
         assert!(evaluate(&ex(ExpectKind::ContentLength), &r).is_ok());
@@ -267,7 +346,10 @@ mod tests {
         assert_eq!(m, "line 7: expected header Date, but there is none");
         let m = evaluate(&ex(ExpectKind::BodyIs(b"Hello world".to_vec())), &r).unwrap_err();
         assert!(m.contains("first difference at offset 6"), "{m}");
-        assert!(m.contains("expected \"Hello world\", got \"Hello World\""), "{m}");
+        assert!(
+            m.contains("expected \"Hello world\", got \"Hello World\""),
+            "{m}"
+        );
         let m = evaluate(&ex(ExpectKind::BodyEmpty), &r).unwrap_err();
         assert!(m.contains("got 11 bytes"), "{m}");
     }

@@ -24,12 +24,19 @@ pub struct Recorder {
 
 impl Recorder {
     pub fn new(start: Instant) -> Recorder {
-        Recorder { start, transcript: Transcript::default() }
+        Recorder {
+            start,
+            transcript: Transcript::default(),
+        }
     }
 
     pub fn push(&mut self, conn: &str, kind: EventKind) {
         let at = self.start.elapsed();
-        self.transcript.events.push(Event { at, conn: conn.to_string(), kind });
+        self.transcript.events.push(Event {
+            at,
+            conn: conn.to_string(),
+            kind,
+        });
     }
 
     pub fn note(&mut self, conn: &str, text: impl Into<String>) {
@@ -163,7 +170,12 @@ impl Conn {
 
     /// Writes all of `data` before `deadline`, recording what was written. On error, what was
     /// written before it is recorded, and the error returned.
-    pub fn send(&mut self, data: &[u8], deadline: Instant, rec: &mut Recorder) -> std::io::Result<()> {
+    pub fn send(
+        &mut self,
+        data: &[u8],
+        deadline: Instant,
+        rec: &mut Recorder,
+    ) -> std::io::Result<()> {
         let Some(stream) = self.stream.as_mut() else {
             return Err(std::io::Error::new(ErrorKind::NotConnected, "closed by us"));
         };
@@ -172,7 +184,10 @@ impl Conn {
         while done < data.len() {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                result = Err(std::io::Error::new(ErrorKind::TimedOut, "timed out writing"));
+                result = Err(std::io::Error::new(
+                    ErrorKind::TimedOut,
+                    "timed out writing",
+                ));
                 break;
             }
             stream.set_write_timeout(Some(left.max(Duration::from_millis(1))))?;
@@ -193,10 +208,18 @@ impl Conn {
             self.sent.extend_from_slice(&data[..done]);
             let show = TRANSCRIPT_CAP.saturating_sub(self.sent_shown).min(done);
             if show > 0 {
-                rec.push(&self.name, EventKind::Sent { data: data[..show].to_vec() });
+                rec.push(
+                    &self.name,
+                    EventKind::Sent {
+                        data: data[..show].to_vec(),
+                    },
+                );
             }
             if show < done {
-                rec.note(&self.name, format!("{} more bytes sent, not shown", done - show));
+                rec.note(
+                    &self.name,
+                    format!("{} more bytes sent, not shown", done - show),
+                );
             }
             self.sent_shown += show;
         }
@@ -228,9 +251,20 @@ impl Conn {
             }
             match stream.read(&mut chunk) {
                 Ok(0) => {
-                    let end = if self.reset_on_write { End::Reset } else { End::Fin };
+                    let end = if self.reset_on_write {
+                        End::Reset
+                    } else {
+                        End::Fin
+                    };
                     self.ended = Some((end, Instant::now()));
-                    rec.push(&self.name, if end == End::Fin { EventKind::Fin } else { EventKind::Reset });
+                    rec.push(
+                        &self.name,
+                        if end == End::Fin {
+                            EventKind::Fin
+                        } else {
+                            EventKind::Reset
+                        },
+                    );
                     return Read1::Ended(end);
                 }
                 Ok(n) => {
@@ -241,7 +275,9 @@ impl Conn {
                     ErrorKind::Interrupted => {}
                     // A timeout; loop to check the deadline (the timer may fire a little early).
                     ErrorKind::WouldBlock | ErrorKind::TimedOut => {}
-                    ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe => {
+                    ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::BrokenPipe => {
                         self.ended = Some((End::Reset, Instant::now()));
                         rec.push(&self.name, EventKind::Reset);
                         return Read1::Ended(End::Reset);
@@ -260,19 +296,30 @@ impl Conn {
         self.discarded += data.len() - room;
         let show = TRANSCRIPT_CAP.saturating_sub(self.shown).min(data.len());
         if show > 0 {
-            rec.push(&self.name, EventKind::Received { data: data[..show].to_vec() });
+            rec.push(
+                &self.name,
+                EventKind::Received {
+                    data: data[..show].to_vec(),
+                },
+            );
         }
         if self.shown < TRANSCRIPT_CAP && self.shown + data.len() > TRANSCRIPT_CAP {
             rec.note(
                 &self.name,
-                format!("transcript cut: further bytes received on @{} are not shown", self.name),
+                format!(
+                    "transcript cut: further bytes received on @{} are not shown",
+                    self.name
+                ),
             );
         }
         self.shown += data.len();
         if before == 0 && self.discarded > 0 {
             rec.note(
                 &self.name,
-                format!("{} bytes received: the cap; further bytes are read and discarded", self.cap),
+                format!(
+                    "{} bytes received: the cap; further bytes are read and discarded",
+                    self.cap
+                ),
             );
         }
     }
@@ -282,24 +329,44 @@ impl Conn {
         if self.ended.is_some() {
             return;
         }
-        let Some(stream) = self.stream.as_ref() else { return };
+        let Some(stream) = self.stream.as_ref() else {
+            return;
+        };
         if stream.set_nonblocking(true).is_err() {
             return;
         }
         let mut chunk = vec![0u8; 64 * 1024];
         // Bounded, so that a server writing without pause cannot keep us here.
         for _ in 0..64 {
-            let Some(stream) = self.stream.as_mut() else { break };
+            let Some(stream) = self.stream.as_mut() else {
+                break;
+            };
             match stream.read(&mut chunk) {
                 Ok(0) => {
-                    let end = if self.reset_on_write { End::Reset } else { End::Fin };
+                    let end = if self.reset_on_write {
+                        End::Reset
+                    } else {
+                        End::Fin
+                    };
                     self.ended = Some((end, Instant::now()));
-                    rec.push(&self.name, if end == End::Fin { EventKind::Fin } else { EventKind::Reset });
+                    rec.push(
+                        &self.name,
+                        if end == End::Fin {
+                            EventKind::Fin
+                        } else {
+                            EventKind::Reset
+                        },
+                    );
                     break;
                 }
                 Ok(n) => self.keep(&chunk[..n], rec),
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) if matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted) => {
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted
+                    ) =>
+                {
                     self.ended = Some((End::Reset, Instant::now()));
                     rec.push(&self.name, EventKind::Reset);
                     break;

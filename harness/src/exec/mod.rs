@@ -3,14 +3,19 @@
 //! - [`conn`]: one TCP connection, bounded reads and writes, FIN versus RST, the transcript.
 //! - [`response`]: the pure, incremental response parser and the form defects it names.
 //! - [`check`]: a case's checks, resolved for the run and evaluated on a response.
-//! - [`runner`]: one case's steps, timeout, verdict, messages and reproducer.
+//! - [`runner`]: one case: its connections, timeout, verdict, messages and reproducer; with
+//!   `plan` (templates and durations resolved before a byte is sent), `steps` (what each step
+//!   does) and `requests` (which requests were sent, so a response to `HEAD` has no body).
 //! - [`pool`]: many cases over worker threads.
 
 pub mod check;
 pub mod conn;
+mod plan;
 pub mod pool;
+mod requests;
 pub mod response;
 pub mod runner;
+mod steps;
 
 use std::path::PathBuf;
 use std::time::Duration;

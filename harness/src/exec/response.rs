@@ -62,12 +62,18 @@ pub struct Response {
 impl Response {
     /// The first header with this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every value of the headers with this name (case-insensitive), in order.
     pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// An interim (1xx) response, which does not answer a request by itself.
@@ -149,7 +155,10 @@ pub fn parse_response(buf: &[u8], eof: bool, head_request: bool) -> Parsed {
     let n = rest.len().min(5);
     if rest[..n] != b"HTTP/"[..n] {
         return Parsed::Malformed {
-            why: format!("no status line: the response starts with \"{}\"", excerpt(rest, 80)),
+            why: format!(
+                "no status line: the response starts with \"{}\"",
+                excerpt(rest, 80)
+            ),
         };
     }
     let Some(head) = scan_head(rest) else {
@@ -169,7 +178,10 @@ pub fn parse_response(buf: &[u8], eof: bool, head_request: bool) -> Parsed {
         }
         if rest.len() > MAX_HEAD {
             return Parsed::Malformed {
-                why: format!("no end of the head after {MAX_HEAD} bytes: \"{}\"", excerpt(rest, 80)),
+                why: format!(
+                    "no end of the head after {MAX_HEAD} bytes: \"{}\"",
+                    excerpt(rest, 80)
+                ),
             };
         }
         return Parsed::Incomplete;
@@ -248,18 +260,27 @@ pub fn parse_response(buf: &[u8], eof: bool, head_request: bool) -> Parsed {
                 let more = String::from_utf8_lossy(raw).trim().to_string();
                 last.1.push(' ');
                 last.1.push_str(&more);
-                push_once(&mut defects, "obsolete line folding in the head".to_string());
+                push_once(
+                    &mut defects,
+                    "obsolete line folding in the head".to_string(),
+                );
                 continue;
             }
         }
         let Some(colon) = raw.iter().position(|&b| b == b':') else {
-            defects.push(format!("header line without a colon: \"{}\"", excerpt(raw, 80)));
+            defects.push(format!(
+                "header line without a colon: \"{}\"",
+                excerpt(raw, 80)
+            ));
             continue;
         };
         let name_raw = String::from_utf8_lossy(&raw[..colon]).into_owned();
         let name = name_raw.trim().to_string();
         if name != name_raw {
-            defects.push(format!("whitespace around the header name \"{}\"", name_raw));
+            defects.push(format!(
+                "whitespace around the header name \"{}\"",
+                name_raw
+            ));
         }
         let value = String::from_utf8_lossy(&raw[colon + 1..])
             .trim_matches(|c| c == ' ' || c == '\t')
@@ -310,13 +331,14 @@ pub fn parse_response(buf: &[u8], eof: bool, head_request: bool) -> Parsed {
             .collect();
         if values.is_empty() {
             Framing::Close
-        } else if let Some(bad) =
-            values.iter().find(|v| v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) || v.len() > 18)
+        } else if let Some(bad) = values
+            .iter()
+            .find(|v| v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) || v.len() > 18)
         {
             let bad = bad.clone();
-            response
-                .defects
-                .push(format!("Content-Length \"{bad}\" is not a number: body read until close"));
+            response.defects.push(format!(
+                "Content-Length \"{bad}\" is not a number: body read until close"
+            ));
             Framing::Close
         } else {
             let mut nums: Vec<u64> = values.iter().map(|v| v.parse().unwrap()).collect();
@@ -344,10 +366,13 @@ pub fn parse_response(buf: &[u8], eof: bool, head_request: bool) -> Parsed {
                     return Parsed::Incomplete;
                 }
                 response.body = buf[body_start..].to_vec();
-                response
-                    .defects
-                    .push(format!("Content-Length {n} but only {have} bytes arrived before close"));
-                return Parsed::Complete { response, consumed: buf.len() };
+                response.defects.push(format!(
+                    "Content-Length {n} but only {have} bytes arrived before close"
+                ));
+                return Parsed::Complete {
+                    response,
+                    consumed: buf.len(),
+                };
             }
             body_start + n as usize
         }
@@ -356,15 +381,29 @@ pub fn parse_response(buf: &[u8], eof: bool, head_request: bool) -> Parsed {
                 return Parsed::Incomplete;
             }
             response.body = buf[body_start..].to_vec();
-            if !response.body.is_empty() && !response.defects.iter().any(|d| d.ends_with("read until close")) {
-                response.defects.push("no Content-Length: body read until close".to_string());
+            if !response.body.is_empty()
+                && !response
+                    .defects
+                    .iter()
+                    .any(|d| d.ends_with("read until close"))
+            {
+                response
+                    .defects
+                    .push("no Content-Length: body read until close".to_string());
             }
-            return Parsed::Complete { response, consumed: buf.len() };
+            return Parsed::Complete {
+                response,
+                consumed: buf.len(),
+            };
         }
         Framing::Chunked => match scan_chunked(&buf[body_start..], eof) {
             Chunks::Incomplete => return Parsed::Incomplete,
             Chunks::Malformed(why) => return Parsed::Malformed { why },
-            Chunks::Complete { ranges, len, bare_lf } => {
+            Chunks::Complete {
+                ranges,
+                len,
+                bare_lf,
+            } => {
                 let data = &buf[body_start..];
                 let mut body = Vec::with_capacity(ranges.iter().map(|r| r.len()).sum());
                 for r in ranges {
@@ -372,7 +411,9 @@ pub fn parse_response(buf: &[u8], eof: bool, head_request: bool) -> Parsed {
                 }
                 response.body = body;
                 if bare_lf {
-                    response.defects.push("chunked body uses bare LF line ends".to_string());
+                    response
+                        .defects
+                        .push("chunked body uses bare LF line ends".to_string());
                 }
                 body_start + len
             }
@@ -395,12 +436,22 @@ pub fn parse_response(buf: &[u8], eof: bool, head_request: bool) -> Parsed {
                 extra.len(),
                 junk_kind(extra)
             ),
-            _ => format!("{} extra bytes ({}) after the body", extra.len(), junk_kind(extra)),
+            _ => format!(
+                "{} extra bytes ({}) after the body",
+                extra.len(),
+                junk_kind(extra)
+            ),
         };
         response.defects.push(defect);
-        return Parsed::Complete { response, consumed: buf.len() };
+        return Parsed::Complete {
+            response,
+            consumed: buf.len(),
+        };
     }
-    Parsed::Complete { response, consumed: end }
+    Parsed::Complete {
+        response,
+        consumed: end,
+    }
 }
 
 fn push_once(v: &mut Vec<String>, s: String) {
@@ -437,7 +488,12 @@ fn scan_head(bytes: &[u8]) -> Option<Head<'_>> {
         }
         pos = nl + 1;
         if line.is_empty() && !lines.is_empty() {
-            return Some(Head { lines, len: pos, bare_lf, status_bare_lf });
+            return Some(Head {
+                lines,
+                len: pos,
+                bare_lf,
+                status_bare_lf,
+            });
         }
         lines.push(line);
     }
@@ -447,7 +503,11 @@ enum Chunks {
     Incomplete,
     Malformed(String),
     /// The data ranges (relative to the body's start) and the length of the whole chunked body.
-    Complete { ranges: Vec<std::ops::Range<usize>>, len: usize, bare_lf: bool },
+    Complete {
+        ranges: Vec<std::ops::Range<usize>>,
+        len: usize,
+        bare_lf: bool,
+    },
 }
 
 /// Finds the end of the line starting at `pos`: (line without its end, index after the LF, bare LF).
@@ -508,7 +568,11 @@ fn scan_chunked(bytes: &[u8], eof: bool) -> Chunks {
                 bare_lf |= bare;
                 pos = next;
                 if line.is_empty() {
-                    return Chunks::Complete { ranges, len: pos, bare_lf };
+                    return Chunks::Complete {
+                        ranges,
+                        len: pos,
+                        bare_lf,
+                    };
                 }
             }
         }
@@ -639,18 +703,33 @@ mod tests {
         let head = input.ends_with(b"\r\n\r\nbody");
         let (r, used) = complete(input, eof, head);
         assert_eq!(r.code, code);
-        assert_eq!(r.defects, defects, "defects of {:?}", String::from_utf8_lossy(input));
+        assert_eq!(
+            r.defects,
+            defects,
+            "defects of {:?}",
+            String::from_utf8_lossy(input)
+        );
         assert_eq!(r.body, body);
         assert_eq!(input.len() - used, left, "bytes left after the response");
     }
 
     #[test]
     fn fields_are_read() {
-        let (r, _) = complete(b"HTTP/1.1 404 Not Found\r\nServer: x\r\nContent-Length:0\r\n\r\n", false, false);
+        let (r, _) = complete(
+            b"HTTP/1.1 404 Not Found\r\nServer: x\r\nContent-Length:0\r\n\r\n",
+            false,
+            false,
+        );
         assert_eq!(r.status_line, "HTTP/1.1 404 Not Found");
         assert_eq!(r.version, "HTTP/1.1");
         assert_eq!(r.reason, "Not Found");
-        assert_eq!(r.headers, vec![("Server".into(), "x".into()), ("Content-Length".into(), "0".into())]);
+        assert_eq!(
+            r.headers,
+            vec![
+                ("Server".into(), "x".into()),
+                ("Content-Length".into(), "0".into())
+            ]
+        );
         assert_eq!(r.header("content-length"), Some("0"));
         assert_eq!(r.framing, Framing::ContentLength(0));
         assert_eq!(r.leading, 0);
@@ -658,15 +737,39 @@ mod tests {
 
     #[rstest]
     #[case::nothing(b"", true, "connection closed before any response")]
-    #[case::only_nul(b"\0\0", true, "connection closed after 2 bytes (NUL) and no status line")]
-    #[case::garbage(b"Invalid request\n", false, "no status line: the response starts with \"Invalid request\\n\"")]
+    #[case::only_nul(
+        b"\0\0",
+        true,
+        "connection closed after 2 bytes (NUL) and no status line"
+    )]
+    #[case::garbage(
+        b"Invalid request\n",
+        false,
+        "no status line: the response starts with \"Invalid request\\n\""
+    )]
     #[case::html(b"<html>", false, "no status line")]
-    #[case::cut_head(b"HTTP/1.1 200 OK\r\nCont", true, "connection closed in the middle of the head")]
+    #[case::cut_head(
+        b"HTTP/1.1 200 OK\r\nCont",
+        true,
+        "connection closed in the middle of the head"
+    )]
     #[case::bad_code(b"HTTP/1.1 2000 OK\r\n\r\n", false, "no three-digit status code")]
     #[case::no_code(b"HTTP/1.1\r\n\r\n", false, "has no status code")]
-    #[case::bad_chunk(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", false, "bad chunk size line \"zz\"")]
-    #[case::chunk_no_crlf(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabcd", false, "chunk of 2 bytes not followed by CRLF")]
-    #[case::chunk_cut(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", true, "connection closed in the middle of the chunked body")]
+    #[case::bad_chunk(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        false,
+        "bad chunk size line \"zz\""
+    )]
+    #[case::chunk_no_crlf(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabcd",
+        false,
+        "chunk of 2 bytes not followed by CRLF"
+    )]
+    #[case::chunk_cut(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab",
+        true,
+        "connection closed in the middle of the chunked body"
+    )]
     fn malformed(#[case] input: &[u8], #[case] eof: bool, #[case] why_contains: &str) {
         match parse_response(input, eof, false) {
             Parsed::Malformed { why } => assert!(why.contains(why_contains), "{why:?}"),
@@ -691,9 +794,18 @@ mod tests {
         let d = describe_incomplete(b"HTTP/1.1 200 OK\r\nContent-Length: 1024\r\n\r\nabc", false);
         assert!(d.contains("only 3 of the 1024 body bytes"), "{d}");
         let d = describe_incomplete(b"HTTP/1.1 200 OK\r\n\r\nabc", false);
-        assert!(d.contains("no Content-Length, and the connection stayed open"), "{d}");
-        let d = describe_incomplete(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", false);
-        assert!(d.ends_with("but the chunked body is not complete (5 bytes of it so far)"), "{d}");
+        assert!(
+            d.contains("no Content-Length, and the connection stayed open"),
+            "{d}"
+        );
+        let d = describe_incomplete(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab",
+            false,
+        );
+        assert!(
+            d.ends_with("but the chunked body is not complete (5 bytes of it so far)"),
+            "{d}"
+        );
     }
 
     fn well_formed() -> impl Strategy<Value = Vec<u8>> {
@@ -707,7 +819,11 @@ mod tests {
             1usize..50,
         )
             .prop_map(|(version, code, reason, headers, body, chunked, piece)| {
-                let code = if code == 204 || code == 304 { 200 } else { code };
+                let code = if code == 204 || code == 304 {
+                    200
+                } else {
+                    code
+                };
                 let mut out = format!("{version} {code} {reason}\r\n").into_bytes();
                 for (n, v) in headers {
                     let lower = n.to_ascii_lowercase();
@@ -725,7 +841,9 @@ mod tests {
                     }
                     out.extend_from_slice(b"0\r\n\r\n");
                 } else {
-                    out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
+                    out.extend_from_slice(
+                        format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes(),
+                    );
                     out.extend_from_slice(&body);
                 }
                 out

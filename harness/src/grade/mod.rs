@@ -55,6 +55,26 @@ pub struct Graded {
     pub error: Option<String>,
 }
 
+impl Graded {
+    /// Why the submission scored nothing, if it did: its own error, or the one every case that
+    /// ran hit (typically: the server never started).
+    pub fn zero_reason(&self) -> Option<String> {
+        if let Some(e) = &self.error {
+            return Some(e.clone());
+        }
+        let r = &self.report;
+        let all_errors = r.count(Verdict::Error) > 0
+            && r.cases.iter().all(|c| matches!(c.verdict, Verdict::Error | Verdict::Skip));
+        if !all_errors {
+            return None;
+        }
+        r.cases
+            .iter()
+            .find(|c| c.verdict == Verdict::Error)
+            .and_then(|c| c.messages.first().cloned())
+    }
+}
+
 /// The submissions in a folder: its subfolders, sorted by name, hidden ones left out.
 pub fn submissions(dir: &Path) -> anyhow::Result<Vec<(String, PathBuf)>> {
     let mut subs = Vec::new();
@@ -197,7 +217,7 @@ pub fn write_outputs(
             score: g.report.score,
             max_score: g.report.max_score,
             report_href: format!("{}/report.html", url_segment(&g.name)),
-            error: g.error.clone(),
+            error: g.zero_reason(),
         });
     }
     write_file(&out.join("gradebook.csv"), |w| gradebook::write_csv(cases, graded, w))?;

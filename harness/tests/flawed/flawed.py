@@ -56,16 +56,15 @@ def end_of_head(buf):
     return (m.start(), m.end()) if m else None
 
 
-def respond(conn, status, version, ctype, body, keep, send_body=True):
+def respond(conn, status, version, ctype, body, keep, send_body=True, length=None):
     nl = "\n" if flaw == "lf-only" else "\r\n"
     head = f"{version} {status} {REASONS[status]}{nl}"
     if ctype:
         head += f"Content-Type: {ctype}{nl}"
     if flaw != "no-content-length":
-        length = body if isinstance(body, int) else len(body)
-        head += f"Content-Length: {length}{nl}"
+        head += f"Content-Length: {len(body) if length is None else length}{nl}"
     head += f"Connection: {'keep-alive' if keep else 'close'}{nl}{nl}"
-    conn.sendall(head.encode() + (body if send_body and isinstance(body, bytes) else b""))
+    conn.sendall(head.encode() + (body if send_body else b""))
 
 
 def error(conn, status, version, reason, keep=False):
@@ -134,11 +133,7 @@ def handle_request(conn, head):
         return keep
     with open(path, "rb") as f:
         body = f.read(BUF) if flaw == "short-body" else f.read()
-    if flaw == "short-body":
-        respond(conn, 200, reply_version, ctype, os.path.getsize(path), keep, send_body=False)
-        conn.sendall(body if method == "GET" else b"")
-    else:
-        respond(conn, 200, reply_version, ctype, body, keep, send_body=(method == "GET"))
+    respond(conn, 200, reply_version, ctype, body, keep, method == "GET", os.path.getsize(path))
     return keep
 
 
@@ -175,7 +170,11 @@ def serve_connection(conn):
 
 def main():
     global flaw, root, keepalive
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="flaws:\n" + "\n".join(f"  {k:<18} {v}" for k, v in FLAWS.items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--flaw", required=True, choices=sorted(FLAWS))
     p.add_argument("--root", required=True)
     p.add_argument("--keepalive", type=float, default=10)

@@ -76,7 +76,12 @@ pub fn load(path: &Path) -> std::io::Result<Loaded> {
 /// Parses the text of a config file. `base` is the folder a relative `DocumentRoot` is resolved
 /// against (the config file's folder); the `DocumentRoot` must exist and be a directory.
 pub fn parse(text: &str, file: &Path, base: &Path) -> Loaded {
-    let mut p = Parser { file, errors: Vec::new(), warnings: Vec::new(), seen: HashMap::new() };
+    let mut p = Parser {
+        file,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        seen: HashMap::new(),
+    };
     let mut listen = None;
     let mut root: Option<PathBuf> = None;
     let mut index: Option<Vec<String>> = None;
@@ -152,7 +157,11 @@ pub fn parse(text: &str, file: &Path, base: &Path) -> Loaded {
         }),
         _ => Err(p.errors),
     };
-    Loaded { listen, config, warnings: p.warnings }
+    Loaded {
+        listen,
+        config,
+        warnings: p.warnings,
+    }
 }
 
 struct Parser<'a> {
@@ -165,13 +174,20 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn err(&mut self, line: usize, message: String) {
-        self.errors.push(ConfigError { file: self.file.to_path_buf(), line, message });
+        self.errors.push(ConfigError {
+            file: self.file.to_path_buf(),
+            line,
+            message,
+        });
     }
 
     fn first_time(&mut self, line: usize, word: &str, key: &str) -> bool {
         if let Some(first) = self.seen.get(key) {
             let first = *first;
-            self.err(line, format!("duplicate {word} (first given on line {first}): keep only one"));
+            self.err(
+                line,
+                format!("duplicate {word} (first given on line {first}): keep only one"),
+            );
             return false;
         }
         self.seen.insert(key.to_string(), line);
@@ -180,13 +196,21 @@ impl Parser<'_> {
 
     fn content_type(&mut self, n: usize, ext: &str, rest: &str) -> Option<String> {
         if ext.is_empty() || ext.contains(['.', '/']) {
-            self.err(n, format!("`.{ext}` is not a file extension: write e.g. `.html text/html`"));
+            self.err(
+                n,
+                format!("`.{ext}` is not a file extension: write e.g. `.html text/html`"),
+            );
             return None;
         }
         let ty = rest.split_ascii_whitespace().next();
         match ty {
             None => {
-                self.err(n, format!("content-type line `.{ext}` has no type: write it as `.{ext} type/subtype`"));
+                self.err(
+                    n,
+                    format!(
+                        "content-type line `.{ext}` has no type: write it as `.{ext} type/subtype`"
+                    ),
+                );
                 None
             }
             Some(t) if !valid_media_type(t) => {
@@ -212,20 +236,37 @@ impl Parser<'_> {
     }
 
     fn document_root(&mut self, n: usize, rest: &str, base: &Path) -> Option<PathBuf> {
-        let unq = rest.strip_prefix('"').and_then(|r| r.strip_suffix('"')).unwrap_or(rest);
+        let unq = rest
+            .strip_prefix('"')
+            .and_then(|r| r.strip_suffix('"'))
+            .unwrap_or(rest);
         if unq.is_empty() {
-            self.err(n, "DocumentRoot has no path: write e.g. `DocumentRoot \"www\"`".into());
+            self.err(
+                n,
+                "DocumentRoot has no path: write e.g. `DocumentRoot \"www\"`".into(),
+            );
             return None;
         }
         if unq.contains('"') {
-            self.err(n, format!("DocumentRoot {rest} has unbalanced quotes: write e.g. `DocumentRoot \"www\"`"));
+            self.err(
+                n,
+                format!(
+                    "DocumentRoot {rest} has unbalanced quotes: write e.g. `DocumentRoot \"www\"`"
+                ),
+            );
             return None;
         }
         let path = base.join(unq);
         match std::fs::canonicalize(&path) {
             Ok(p) if p.is_dir() => Some(p),
             Ok(p) => {
-                self.err(n, format!("DocumentRoot `{}` is not a directory: point it at the site's folder", p.display()));
+                self.err(
+                    n,
+                    format!(
+                        "DocumentRoot `{}` is not a directory: point it at the site's folder",
+                        p.display()
+                    ),
+                );
                 None
             }
             Err(e) => {
@@ -261,7 +302,11 @@ impl Parser<'_> {
             }
         }
         if rest.is_empty() {
-            self.err(n, "RequestMethodSupport lists no method: write e.g. `RequestMethodSupport GET HEAD`".into());
+            self.err(
+                n,
+                "RequestMethodSupport lists no method: write e.g. `RequestMethodSupport GET HEAD`"
+                    .into(),
+            );
             return None;
         }
         Some(out)
@@ -269,7 +314,11 @@ impl Parser<'_> {
 }
 
 fn valid_media_type(t: &str) -> bool {
-    let tok = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b));
+    let tok = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+    };
     match t.split_once('/') {
         Some((a, b)) => tok(a) && tok(b.split(';').next().unwrap_or("")),
         None => false,
@@ -281,7 +330,8 @@ mod tests {
     use super::*;
     use rstest::rstest;
 
-    const GOOD: &str = "# comment\nListen 8888\nDocumentRoot \"www\"\nDirectoryIndex index.html index.htm\n\
+    const GOOD: &str =
+        "# comment\nListen 8888\nDocumentRoot \"www\"\nDirectoryIndex index.html index.htm\n\
         .html text/html\n.png image/png\nKeepaliveTime 10\nRequestMethodSupport GET HEAD\n";
 
     fn parse_in(text: &str) -> (Loaded, tempfile::TempDir) {
@@ -297,7 +347,10 @@ mod tests {
         let (l, dir) = parse_in(GOOD);
         let c = l.config.unwrap();
         assert_eq!(c.listen.as_deref(), Some("0.0.0.0:8888"));
-        assert_eq!(c.document_root, dir.path().join("www").canonicalize().unwrap());
+        assert_eq!(
+            c.document_root,
+            dir.path().join("www").canonicalize().unwrap()
+        );
         assert_eq!(c.directory_index, vec!["index.html", "index.htm"]);
         assert_eq!(c.content_types["png"], "image/png");
         assert_eq!(c.keepalive, Duration::from_secs(10));
@@ -306,9 +359,21 @@ mod tests {
 
     #[rstest]
     #[case::minimal("DocumentRoot www\n", None, 10)]
-    #[case::addr_port("Listen 127.0.0.1:9000\nDocumentRoot \"www\"\n", Some("127.0.0.1:9000"), 10)]
-    #[case::crlf_and_spaces("  Listen   8000\r\n\tDocumentRoot   \"www\"  \r\nKeepaliveTime 0\r\n", Some("0.0.0.0:8000"), 0)]
-    #[case::lowercase_directives("listen 1\ndocumentroot www\nkeepalivetime 3\n", Some("0.0.0.0:1"), 3)]
+    #[case::addr_port(
+        "Listen 127.0.0.1:9000\nDocumentRoot \"www\"\n",
+        Some("127.0.0.1:9000"),
+        10
+    )]
+    #[case::crlf_and_spaces(
+        "  Listen   8000\r\n\tDocumentRoot   \"www\"  \r\nKeepaliveTime 0\r\n",
+        Some("0.0.0.0:8000"),
+        0
+    )]
+    #[case::lowercase_directives(
+        "listen 1\ndocumentroot www\nkeepalivetime 3\n",
+        Some("0.0.0.0:1"),
+        3
+    )]
     #[case::type_with_params("DocumentRoot www\n.html text/html; charset=utf-8\n", None, 10)]
     fn good_files(#[case] text: &str, #[case] listen: Option<&str>, #[case] keepalive: u64) {
         let (l, _d) = parse_in(text);
@@ -326,19 +391,40 @@ mod tests {
     #[case::root_empty("DocumentRoot \"\"\n", 1, "DocumentRoot has no path")]
     #[case::bad_port("Listen 88x8\nDocumentRoot www\n", 1, "Listen `88x8` is not a port")]
     #[case::port_too_big("Listen 70000\nDocumentRoot www\n", 1, "is not a port")]
-    #[case::bad_keepalive("DocumentRoot www\nKeepaliveTime ten\n", 2, "KeepaliveTime `ten` is not a number")]
+    #[case::bad_keepalive(
+        "DocumentRoot www\nKeepaliveTime ten\n",
+        2,
+        "KeepaliveTime `ten` is not a number"
+    )]
     #[case::negative_keepalive("DocumentRoot www\nKeepaliveTime -1\n", 2, "is not a number")]
-    #[case::unknown_directive("DocumentRoot www\nServerName x\n", 2, "unknown directive `ServerName`")]
-    #[case::bad_method("DocumentRoot www\nRequestMethodSupport GET FETCH\n", 2, "`FETCH` is not an HTTP method")]
+    #[case::unknown_directive(
+        "DocumentRoot www\nServerName x\n",
+        2,
+        "unknown directive `ServerName`"
+    )]
+    #[case::bad_method(
+        "DocumentRoot www\nRequestMethodSupport GET FETCH\n",
+        2,
+        "`FETCH` is not an HTTP method"
+    )]
     #[case::no_methods("DocumentRoot www\nRequestMethodSupport\n", 2, "lists no method")]
-    #[case::duplicate("DocumentRoot www\nListen 1\nListen 2\n", 3, "duplicate Listen (first given on line 2)")]
-    #[case::empty_index("DocumentRoot www\nDirectoryIndex\n", 2, "DirectoryIndex has no file names")]
+    #[case::duplicate(
+        "DocumentRoot www\nListen 1\nListen 2\n",
+        3,
+        "duplicate Listen (first given on line 2)"
+    )]
+    #[case::empty_index(
+        "DocumentRoot www\nDirectoryIndex\n",
+        2,
+        "DirectoryIndex has no file names"
+    )]
     #[case::bad_ext("DocumentRoot www\n. text/html\n", 2, "is not a file extension")]
     fn bad_files(#[case] text: &str, #[case] line: usize, #[case] message: &str) {
         let (l, _d) = parse_in(text);
         let errs = l.config.expect_err("should not parse");
         assert!(
-            errs.iter().any(|e| e.line == line && e.message.contains(message)),
+            errs.iter()
+                .any(|e| e.line == line && e.message.contains(message)),
             "expected line {line} `{message}`, got {errs:?}"
         );
         let shown = errs[0].to_string();

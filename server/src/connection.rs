@@ -29,6 +29,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 pub const IDLE_FALLBACK: Duration = Duration::from_secs(10);
 /// A write that makes no progress for this long drops the connection.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest time spent discarding input after an answer that closes the connection.
+pub const LINGER: Duration = Duration::from_secs(2);
 /// Largest request body accepted (and read, for POST; discarded for other methods).
 pub const MAX_BODY: u64 = 1024 * 1024;
 
@@ -50,9 +52,21 @@ impl Context {
     pub fn new(config: Option<Config>, access_log: bool) -> Context {
         let allow = config
             .as_ref()
-            .map(|c| c.methods.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", "))
+            .map(|c| {
+                c.methods
+                    .iter()
+                    .map(|m| m.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
             .unwrap_or_default();
-        Context { config, access_log, stopping: AtomicBool::new(false), live: Mutex::new(HashSet::new()), allow }
+        Context {
+            config,
+            access_log,
+            stopping: AtomicBool::new(false),
+            live: Mutex::new(HashSet::new()),
+            allow,
+        }
     }
 
     /// Wakes every connection blocked in a read: they see end-of-file and close, while
@@ -68,7 +82,10 @@ impl Context {
 /// Serves one connection until it closes.
 pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: &Context) {
     let fd = stream.as_raw_fd();
-    ctx.live.lock().unwrap_or_else(|e| e.into_inner()).insert(fd);
+    ctx.live
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(fd);
     if ctx.stopping.load(Ordering::SeqCst) {
         // Registered too late to be woken: do not start reading.
         let _ = stream.shutdown(std::net::Shutdown::Read);
@@ -79,12 +96,19 @@ pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: &Context) {
     }
     // Deregister before the socket closes (when `conn` drops), so the fd is never reused
     // while still listed.
-    ctx.live.lock().unwrap_or_else(|e| e.into_inner()).remove(&fd);
+    ctx.live
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&fd);
     drop(conn);
 }
 
 enum Read1 {
-    Head { start: usize, end: usize, next: usize },
+    Head {
+        start: usize,
+        end: usize,
+        next: usize,
+    },
     /// The peer closed, or stayed idle past the keep-alive time: close quietly.
     Quiet,
     /// Answer with this status and close.
@@ -110,7 +134,16 @@ impl<'a> Conn<'a> {
             _ => IDLE_FALLBACK,
         };
         let request_timeout = idle.min(REQUEST_TIMEOUT);
-        Conn { stream, ctx, peer, idle, request_timeout, read_timeout: None, inbuf: Vec::with_capacity(4096), out: Vec::with_capacity(4096) }
+        Conn {
+            stream,
+            ctx,
+            peer,
+            idle,
+            request_timeout,
+            read_timeout: None,
+            inbuf: Vec::with_capacity(4096),
+            out: Vec::with_capacity(4096),
+        }
     }
 
     fn run(&mut self) -> io::Result<()> {
@@ -130,15 +163,33 @@ impl<'a> Conn<'a> {
             };
             let req = match parse_head(&self.inbuf[start..end]) {
                 Ok(r) => r,
-                Err(Rejection::BadRequest(why)) => return self.fail(&line, Status::BadRequest, &why),
-                Err(Rejection::LineTooLong) => return self.fail(&line, Status::UriTooLong, "request line too long"),
-                Err(Rejection::HeadTooLarge) => return self.fail(&line, Status::HeaderFieldsTooLarge, "request head too large"),
+                Err(Rejection::BadRequest(why)) => {
+                    return self.fail(&line, Status::BadRequest, &why)
+                }
+                Err(Rejection::LineTooLong) => {
+                    return self.fail(&line, Status::UriTooLong, "request line too long")
+                }
+                Err(Rejection::HeadTooLarge) => {
+                    return self.fail(
+                        &line,
+                        Status::HeaderFieldsTooLarge,
+                        "request head too large",
+                    )
+                }
             };
             if req.chunked {
-                return self.fail(&line, Status::NotImplemented, "Transfer-Encoding in requests is not supported");
+                return self.fail(
+                    &line,
+                    Status::NotImplemented,
+                    "Transfer-Encoding in requests is not supported",
+                );
             }
             if req.content_length > MAX_BODY {
-                return self.fail(&line, Status::PayloadTooLarge, "request body larger than 1 MiB");
+                return self.fail(
+                    &line,
+                    Status::PayloadTooLarge,
+                    "request body larger than 1 MiB",
+                );
             }
             let body_end = next + req.content_length as usize;
             if req.expect_continue && self.inbuf.len() < body_end {
@@ -150,14 +201,22 @@ impl<'a> Conn<'a> {
                     None => Ok(()),
                 };
             }
-            let keep = req.keep_alive && !cfg.keepalive.is_zero() && !ctx.stopping.load(Ordering::SeqCst);
-            let persist = if keep { Persist::KeepAlive(cfg.keepalive.as_secs()) } else { Persist::Close };
+            let keep =
+                req.keep_alive && !cfg.keepalive.is_zero() && !ctx.stopping.load(Ordering::SeqCst);
+            let persist = if keep {
+                Persist::KeepAlive(cfg.keepalive.as_secs())
+            } else {
+                Persist::Close
+            };
             let body = self.inbuf[next..body_end].to_vec();
             let (status, sent) = self.answer(cfg, &req, &body, persist)?;
             if self.ctx.access_log {
                 crate::log::access(self.peer, &line, status.code(), sent);
             }
             if persist == Persist::Close {
+                if self.unread_input(body_end) {
+                    self.linger();
+                }
                 return Ok(());
             }
             self.inbuf.drain(..body_end);
@@ -172,14 +231,47 @@ impl<'a> Conn<'a> {
             Some(_) => (status, why),
         };
         self.out.clear();
-        let n = error_page(&mut self.out, status, why, Persist::Close, true);
+        // A response to HEAD never has a body, even when the rest of the request is bad.
+        let body = !line.starts_with(b"HEAD ");
+        let n = error_page(&mut self.out, status, why, Persist::Close, body);
+        let n = if body { n } else { 0 };
         let r = self.stream.write_all(&self.out);
         if self.ctx.access_log {
             crate::log::access(self.peer, line, status.code(), n);
         }
-        // Let the client read the answer before the socket closes (avoid a reset).
-        let _ = self.stream.shutdown(std::net::Shutdown::Write);
+        self.linger();
         r
+    }
+
+    /// Closes our side, then reads and discards what the client still sends for a short while:
+    /// closing a socket with unread input makes the kernel send a reset, which can destroy
+    /// the response before the client reads it ("lingering close", as Apache does).
+    fn linger(&mut self) {
+        let _ = self.stream.shutdown(std::net::Shutdown::Write);
+        let end = Instant::now() + LINGER;
+        let mut sink = [0u8; 8192];
+        let mut drained = 0usize;
+        while drained < (1 << 20) {
+            let left = end.saturating_duration_since(Instant::now());
+            if left.is_zero() || self.stream.set_read_timeout(Some(left)).is_err() {
+                break;
+            }
+            match self.stream.read(&mut sink) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => drained += n,
+            }
+        }
+    }
+
+    /// Whether input is waiting that a plain close would answer with a reset.
+    fn unread_input(&self, consumed: usize) -> bool {
+        if self.inbuf.len() > consumed {
+            return true;
+        }
+        let mut n: libc::c_int = 0;
+        // SAFETY: FIONREAD writes one c_int.
+        let r = unsafe { libc::ioctl(self.stream.as_raw_fd(), libc::FIONREAD, &mut n) };
+        r == 0 && n > 0
     }
 
     /// Reads until a complete head is in `inbuf` (which may already hold pipelined bytes).
@@ -189,26 +281,45 @@ impl<'a> Conn<'a> {
         loop {
             match scan_head(&self.inbuf, resume) {
                 Scan::Complete { start, end, next } => return Read1::Head { start, end, next },
-                Scan::Reject(Rejection::LineTooLong) => return Read1::Fail(Status::UriTooLong, "request line too long"),
-                Scan::Reject(_) => return Read1::Fail(Status::HeaderFieldsTooLarge, "request head too large"),
+                Scan::Reject(Rejection::LineTooLong) => {
+                    return Read1::Fail(Status::UriTooLong, "request line too long")
+                }
+                Scan::Reject(_) => {
+                    return Read1::Fail(Status::HeaderFieldsTooLarge, "request head too large")
+                }
                 Scan::Partial { resume: r } => resume = r,
             }
             let timeout = match deadline {
                 None => self.idle,
                 Some(d) => match d.checked_duration_since(Instant::now()) {
                     Some(t) if !t.is_zero() => t,
-                    _ => return Read1::Fail(Status::RequestTimeout, "the request head did not arrive in time"),
+                    _ => {
+                        return Read1::Fail(
+                            Status::RequestTimeout,
+                            "the request head did not arrive in time",
+                        )
+                    }
                 },
             };
             match self.fill(timeout) {
-                Ok(0) if deadline.is_none() || self.ctx.stopping.load(Ordering::SeqCst) => return Read1::Quiet,
-                Ok(0) => return Read1::Fail(Status::BadRequest, "the connection ended in the middle of a request"),
+                Ok(0) if deadline.is_none() || self.ctx.stopping.load(Ordering::SeqCst) => {
+                    return Read1::Quiet
+                }
+                Ok(0) => {
+                    return Read1::Fail(
+                        Status::BadRequest,
+                        "the connection ended in the middle of a request",
+                    )
+                }
                 Ok(_) => {
                     deadline.get_or_insert_with(|| Instant::now() + self.request_timeout);
                 }
                 Err(e) if is_timeout(&e) && deadline.is_none() => return Read1::Quiet,
                 Err(e) if is_timeout(&e) => {
-                    return Read1::Fail(Status::RequestTimeout, "the request head did not arrive in time")
+                    return Read1::Fail(
+                        Status::RequestTimeout,
+                        "the request head did not arrive in time",
+                    )
                 }
                 Err(_) => return Read1::Quiet,
             }
@@ -255,7 +366,13 @@ impl<'a> Conn<'a> {
     }
 
     /// Answers a well-formed request. Returns the status and the body bytes sent.
-    fn answer(&mut self, cfg: &Config, req: &Request, body: &[u8], persist: Persist) -> io::Result<(Status, u64)> {
+    fn answer(
+        &mut self,
+        cfg: &Config,
+        req: &Request,
+        body: &[u8],
+        persist: Persist,
+    ) -> io::Result<(Status, u64)> {
         self.out.clear();
         let with_body = req.method != Method::Head;
         if !cfg.methods.contains(&req.method) {
@@ -269,21 +386,46 @@ impl<'a> Conn<'a> {
             return Ok((Status::Ok, 0));
         }
         match resolve(&req.target, cfg) {
-            Ok(Resolved::File { path, len, content_type }) => {
-                if req.method == Method::Post && content_type.starts_with("text/html") && len <= MAX_BODY {
+            Ok(Resolved::File {
+                path,
+                len,
+                content_type,
+            }) => {
+                if req.method == Method::Post
+                    && content_type.starts_with("text/html")
+                    && len <= MAX_BODY
+                {
                     let page = crate::post::page_with_data(&std::fs::read(&path)?, body);
-                    head(&mut self.out, Status::Ok, &[("Content-Type", content_type)], page.len() as u64, persist);
+                    head(
+                        &mut self.out,
+                        Status::Ok,
+                        &[("Content-Type", content_type)],
+                        page.len() as u64,
+                        persist,
+                    );
                     self.out.extend_from_slice(&page);
                     self.stream.write_all(&self.out)?;
                     return Ok((Status::Ok, page.len() as u64));
                 }
-                head(&mut self.out, Status::Ok, &[("Content-Type", content_type)], len, persist);
+                head(
+                    &mut self.out,
+                    Status::Ok,
+                    &[("Content-Type", content_type)],
+                    len,
+                    persist,
+                );
                 send_file(&mut self.stream, &mut self.out, &path, len, with_body)?;
                 Ok((Status::Ok, if with_body { len } else { 0 }))
             }
             Ok(Resolved::Redirect(location)) => {
                 let why = format!("moved to {location}");
-                self.send_error(Status::MovedPermanently, &why, &[("Location", &location)], persist, with_body)
+                self.send_error(
+                    Status::MovedPermanently,
+                    &why,
+                    &[("Location", &location)],
+                    persist,
+                    with_body,
+                )
             }
             Err(Miss::NotFound) => {
                 let why = format!("URL does not exist: {}", req.target);
@@ -315,12 +457,22 @@ impl<'a> Conn<'a> {
 }
 
 fn first_line(b: &[u8]) -> &[u8] {
-    let start = b.iter().position(|&c| c != b'\r' && c != b'\n').unwrap_or(b.len());
+    let start = b
+        .iter()
+        .position(|&c| c != b'\r' && c != b'\n')
+        .unwrap_or(b.len());
     let b = &b[start..];
-    let end = b.iter().position(|&c| c == b'\n').unwrap_or(b.len()).min(1024);
+    let end = b
+        .iter()
+        .position(|&c| c == b'\n')
+        .unwrap_or(b.len())
+        .min(1024);
     b[..end].strip_suffix(b"\r").unwrap_or(&b[..end])
 }
 
 fn is_timeout(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }

@@ -20,7 +20,10 @@ thread_local! {
 
 fn with_clock<R>(f: impl FnOnce(&Clock) -> R) -> R {
     let now = SystemTime::now();
-    let second = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let second = now
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     CLOCK.with(|c| {
         let mut c = c.borrow_mut();
         if c.second != second {
@@ -39,7 +42,9 @@ pub fn with_http_date<R>(f: impl FnOnce(&str) -> R) -> R {
 
 /// `22/Nov/2026:03:13:34 +0000` for a Unix time in seconds (UTC).
 pub fn clf_date(secs: u64) -> String {
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
@@ -79,7 +84,15 @@ pub fn access(peer: IpAddr, request_line: &[u8], status: u16, bytes: u64) {
             }
         }
     }
-    let _ = writeln!(line, "\" {status} {}", if bytes == 0 { "-".to_string() } else { bytes.to_string() });
+    let _ = writeln!(
+        line,
+        "\" {status} {}",
+        if bytes == 0 {
+            "-".to_string()
+        } else {
+            bytes.to_string()
+        }
+    );
     let _ = std::io::stdout().lock().write_all(line.as_bytes());
 }
 

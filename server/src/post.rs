@@ -8,10 +8,18 @@ use crate::response::escape_html;
 /// The HTML `page` with the escaped `data` inserted after its `<body ...>` tag (or in front of
 /// everything if it has none).
 pub fn page_with_data(page: &[u8], data: &[u8]) -> Vec<u8> {
-    let block = format!("<pre><h1>{}</h1></pre>\n", escape_html(&String::from_utf8_lossy(data)));
+    let block = format!(
+        "<pre><h1>{}</h1></pre>\n",
+        escape_html(&String::from_utf8_lossy(data))
+    );
     let lower = page.to_ascii_lowercase();
     let at = find(&lower, b"<body")
-        .and_then(|i| lower[i..].iter().position(|&b| b == b'>').map(|j| i + j + 1))
+        .and_then(|i| {
+            lower[i..]
+                .iter()
+                .position(|&b| b == b'>')
+                .map(|j| i + j + 1)
+        })
         .unwrap_or(0);
     let mut out = Vec::with_capacity(page.len() + block.len());
     out.extend_from_slice(&page[..at]);

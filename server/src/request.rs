@@ -52,7 +52,10 @@ impl Method {
 
     /// Whether this server can answer the method when `RequestMethodSupport` lists it.
     pub fn implemented(self) -> bool {
-        matches!(self, Method::Get | Method::Head | Method::Post | Method::Options)
+        matches!(
+            self,
+            Method::Get | Method::Head | Method::Post | Method::Options
+        )
     }
 }
 
@@ -95,9 +98,15 @@ pub enum Rejection {
 pub enum Scan {
     /// The head is `buf[start..end]` (without the line end of its last line nor the empty
     /// line); the request body or the next request starts at `next`.
-    Complete { start: usize, end: usize, next: usize },
+    Complete {
+        start: usize,
+        end: usize,
+        next: usize,
+    },
     /// Need more bytes; resume scanning at `resume`.
-    Partial { resume: usize },
+    Partial {
+        resume: usize,
+    },
     Reject(Rejection),
 }
 
@@ -105,10 +114,15 @@ pub enum Scan {
 /// Leading empty lines (allowed before a request line by RFC 9112 §2.2) are skipped.
 /// `from` is where a previous [`Scan::Partial`] asked to resume (0 at first).
 pub fn scan_head(buf: &[u8], from: usize) -> Scan {
-    let start = buf.iter().position(|&b| b != b'\r' && b != b'\n').unwrap_or(buf.len());
+    let start = buf
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(buf.len());
     match buf[start..].iter().position(|&b| b == b'\n') {
         Some(len) if len > MAX_REQUEST_LINE => return Scan::Reject(Rejection::LineTooLong),
-        None if buf.len() - start > MAX_REQUEST_LINE => return Scan::Reject(Rejection::LineTooLong),
+        None if buf.len() - start > MAX_REQUEST_LINE => {
+            return Scan::Reject(Rejection::LineTooLong)
+        }
         _ => {}
     }
     let mut pos = from.max(start);
@@ -149,7 +163,9 @@ fn partial(buf: &[u8], start: usize, resume: usize) -> Scan {
 /// Parses a complete head (without its terminating empty line) and applies the assignment's
 /// checks in order: method, URL, version, then header syntax.
 pub fn parse_head(head: &[u8]) -> Result<Request, Rejection> {
-    let mut lines = head.split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let mut lines = head
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
     let line = lines.next().unwrap_or(b"");
     let mut parts = line.split(|&b| b == b' ');
     let method_b = parts.next().unwrap_or(b"");
@@ -159,7 +175,8 @@ pub fn parse_head(head: &[u8]) -> Result<Request, Rejection> {
 
     let method = Method::parse(method_b)
         .ok_or_else(|| bad(format!("Invalid Method: {}", show(method_b))))?;
-    let target_b = target_b.ok_or_else(|| bad(format!("Invalid URL: (missing) in {}", show(line))))?;
+    let target_b =
+        target_b.ok_or_else(|| bad(format!("Invalid URL: (missing) in {}", show(line))))?;
     if target_b.first() != Some(&b'/') || !target_b.iter().all(|b| b.is_ascii_graphic()) {
         return Err(bad(format!("Invalid URL: {}", show(target_b))));
     }
@@ -214,7 +231,9 @@ pub fn parse_head(head: &[u8]) -> Result<Request, Rejection> {
             length = Some(n);
         } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
             req.chunked = true;
-        } else if name.eq_ignore_ascii_case(b"expect") && value.eq_ignore_ascii_case(b"100-continue") {
+        } else if name.eq_ignore_ascii_case(b"expect")
+            && value.eq_ignore_ascii_case(b"100-continue")
+        {
             req.expect_continue = true;
         }
     }
@@ -233,8 +252,14 @@ fn is_tchar(b: u8) -> bool {
 }
 
 fn trim(v: &[u8]) -> &[u8] {
-    let s = v.iter().position(|b| !matches!(b, b' ' | b'\t')).unwrap_or(v.len());
-    let e = v.iter().rposition(|b| !matches!(b, b' ' | b'\t')).map_or(s, |e| e + 1);
+    let s = v
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t'))
+        .unwrap_or(v.len());
+    let e = v
+        .iter()
+        .rposition(|b| !matches!(b, b' ' | b'\t'))
+        .map_or(s, |e| e + 1);
     &v[s..e.max(s)]
 }
 
@@ -275,21 +300,50 @@ mod tests {
     #[case::lowercase_version("GET / http/1.1", "Invalid HTTP-Version: http/1.1")]
     #[case::no_version("GET /", "Invalid HTTP-Version: (missing)")]
     #[case::extra_word("GET / HTTP/1.1 x", "Malformed request line")]
-    #[case::header_without_colon("GET / HTTP/1.1\r\nHost localhost", "Malformed header line: Host localhost")]
+    #[case::header_without_colon(
+        "GET / HTTP/1.1\r\nHost localhost",
+        "Malformed header line: Host localhost"
+    )]
     #[case::header_space_before_colon("GET / HTTP/1.1\r\nHost : x", "Malformed header line")]
     #[case::folded_header("GET / HTTP/1.1\r\nA: b\r\n c", "Malformed header line")]
     #[case::bad_length("POST / HTTP/1.1\r\nContent-Length: -1", "Invalid Content-Length: -1")]
-    #[case::conflicting_length("POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2", "Conflicting")]
+    #[case::conflicting_length(
+        "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2",
+        "Conflicting"
+    )]
     fn rejected(#[case] head: &str, #[case] expected: &str) {
         let r = reason(head);
-        assert!(r.starts_with(expected), "{r:?} does not start with {expected:?}");
+        assert!(
+            r.starts_with(expected),
+            "{r:?} does not start with {expected:?}"
+        );
     }
 
     #[rstest]
-    #[case::assignment_style("GET /index.html HTTP/1.1\r\nHost: localhost", Method::Get, Version::Http11, false)]
-    #[case::bare_lf("HEAD / HTTP/1.0\nConnection: Keep-Alive", Method::Head, Version::Http10, true)]
-    #[case::token_list("GET / HTTP/1.1\r\nConnection: foo, KEEP-ALIVE", Method::Get, Version::Http11, true)]
-    #[case::close_wins("GET / HTTP/1.1\r\nConnection: keep-alive, close", Method::Get, Version::Http11, false)]
+    #[case::assignment_style(
+        "GET /index.html HTTP/1.1\r\nHost: localhost",
+        Method::Get,
+        Version::Http11,
+        false
+    )]
+    #[case::bare_lf(
+        "HEAD / HTTP/1.0\nConnection: Keep-Alive",
+        Method::Head,
+        Version::Http10,
+        true
+    )]
+    #[case::token_list(
+        "GET / HTTP/1.1\r\nConnection: foo, KEEP-ALIVE",
+        Method::Get,
+        Version::Http11,
+        true
+    )]
+    #[case::close_wins(
+        "GET / HTTP/1.1\r\nConnection: keep-alive, close",
+        Method::Get,
+        Version::Http11,
+        false
+    )]
     #[case::options("OPTIONS /x HTTP/1.1", Method::Options, Version::Http11, false)]
     #[case::delete("DELETE /x HTTP/1.1", Method::Delete, Version::Http11, false)]
     fn accepted(#[case] head: &str, #[case] m: Method, #[case] v: Version, #[case] ka: bool) {
@@ -303,13 +357,26 @@ mod tests {
     #[case::all_lf(b"GET / HTTP/1.1\nHost: a\n\n", 0, 22, 24)]
     #[case::leading_blank_lines(b"\r\n\r\nGET / HTTP/1.1\r\n\r\n", 4, 19, 22)]
     fn scan_complete(#[case] buf: &[u8], #[case] s: usize, #[case] e: usize, #[case] n: usize) {
-        assert_eq!(scan_head(buf, 0), Scan::Complete { start: s, end: e, next: n });
+        assert_eq!(
+            scan_head(buf, 0),
+            Scan::Complete {
+                start: s,
+                end: e,
+                next: n
+            }
+        );
     }
 
     #[test]
     fn scan_partial_and_limits() {
-        assert!(matches!(scan_head(b"GET / HTTP/1.1\r\nHost: a\r\n", 0), Scan::Partial { .. }));
-        assert!(matches!(scan_head(b"GET / HTTP/1.1\r\n\r", 0), Scan::Partial { .. }));
+        assert!(matches!(
+            scan_head(b"GET / HTTP/1.1\r\nHost: a\r\n", 0),
+            Scan::Partial { .. }
+        ));
+        assert!(matches!(
+            scan_head(b"GET / HTTP/1.1\r\n\r", 0),
+            Scan::Partial { .. }
+        ));
         let long = vec![b'a'; MAX_REQUEST_LINE + 2];
         assert_eq!(scan_head(&long, 0), Scan::Reject(Rejection::LineTooLong));
         let mut big = b"GET / HTTP/1.1\r\n".to_vec();
@@ -318,7 +385,10 @@ mod tests {
         }
         assert_eq!(scan_head(&big, 0), Scan::Reject(Rejection::HeadTooLarge));
         let many: String = (0..=MAX_HEADERS).map(|i| format!("\nX-{i}: y")).collect();
-        assert_eq!(parse_head(format!("GET / HTTP/1.1{many}").as_bytes()), Err(Rejection::HeadTooLarge));
+        assert_eq!(
+            parse_head(format!("GET / HTTP/1.1{many}").as_bytes()),
+            Err(Rejection::HeadTooLarge)
+        );
     }
 
     #[test]
@@ -331,7 +401,14 @@ mod tests {
                 other => panic!("at {n}: {other:?}"),
             }
         }
-        assert_eq!(scan_head(full, resume), Scan::Complete { start: 0, end: 24, next: 27 });
+        assert_eq!(
+            scan_head(full, resume),
+            Scan::Complete {
+                start: 0,
+                end: 24,
+                next: 27
+            }
+        );
     }
 
     proptest! {

@@ -24,7 +24,11 @@ use crate::config::Config;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resolved<'c> {
     /// A regular file inside the root, with its content type from `ws.conf`.
-    File { path: PathBuf, len: u64, content_type: &'c str },
+    File {
+        path: PathBuf,
+        len: u64,
+        content_type: &'c str,
+    },
     /// A folder named without its trailing slash: redirect to this location.
     Redirect(String),
 }
@@ -63,7 +67,10 @@ pub fn resolve<'c>(target: &str, cfg: &'c Config) -> Result<Resolved<'c>, Miss> 
     let mut path = root.clone();
     let mut meta = None; // None: the root itself, a directory
     for seg in segments {
-        if meta.as_ref().is_some_and(|m: &std::fs::Metadata| !m.is_dir()) {
+        if meta
+            .as_ref()
+            .is_some_and(|m: &std::fs::Metadata| !m.is_dir())
+        {
             return Err(Miss::NotFound);
         }
         path.push(seg);
@@ -78,14 +85,18 @@ pub fn resolve<'c>(target: &str, cfg: &'c Config) -> Result<Resolved<'c>, Miss> 
         if !path_part.ends_with('/') {
             return Ok(Resolved::Redirect(format!("{path_part}/{rest}")));
         }
-        let index = cfg.directory_index.iter().filter(|n| !n.contains('/')).find_map(|name| {
-            let mut p = path.join(name);
-            match step(&mut p, root) {
-                Ok(m) if m.is_file() => Some(Ok((p, m))),
-                Err(Miss::Forbidden(why)) => Some(Err(Miss::Forbidden(why))),
-                _ => None,
-            }
-        });
+        let index = cfg
+            .directory_index
+            .iter()
+            .filter(|n| !n.contains('/'))
+            .find_map(|name| {
+                let mut p = path.join(name);
+                match step(&mut p, root) {
+                    Ok(m) if m.is_file() => Some(Ok((p, m))),
+                    Err(Miss::Forbidden(why)) => Some(Err(Miss::Forbidden(why))),
+                    _ => None,
+                }
+            });
         match index {
             Some(Ok((p, m))) => {
                 path = p;
@@ -98,9 +109,18 @@ pub fn resolve<'c>(target: &str, cfg: &'c Config) -> Result<Resolved<'c>, Miss> 
     let Some(meta) = meta.filter(|m| m.is_file()) else {
         return Err(Miss::Forbidden("not a regular file"));
     };
-    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    let content_type = ext.and_then(|e| cfg.content_types.get(&e)).ok_or(Miss::Unmapped)?;
-    Ok(Resolved::File { len: meta.len(), path, content_type })
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let content_type = ext
+        .and_then(|e| cfg.content_types.get(&e))
+        .ok_or(Miss::Unmapped)?;
+    Ok(Resolved::File {
+        len: meta.len(),
+        path,
+        content_type,
+    })
 }
 
 /// Examines the last component of `path` (whose parent is known to be inside `root`).
@@ -112,7 +132,9 @@ fn step(path: &mut PathBuf, root: &Path) -> Result<std::fs::Metadata, Miss> {
     }
     let real = std::fs::canonicalize(&*path).map_err(io_miss)?;
     if !real.starts_with(root) {
-        return Err(Miss::Forbidden("a symbolic link leads outside the document root"));
+        return Err(Miss::Forbidden(
+            "a symbolic link leads outside the document root",
+        ));
     }
     *path = real;
     std::fs::metadata(&*path).map_err(io_miss)
@@ -196,7 +218,10 @@ mod tests {
     #[case("/up/secret.txt")]
     fn refuses_traversal(#[case] target: &str) {
         let (_d, cfg) = site();
-        assert!(matches!(resolve(target, &cfg), Err(Miss::Forbidden(_))), "{target}");
+        assert!(
+            matches!(resolve(target, &cfg), Err(Miss::Forbidden(_))),
+            "{target}"
+        );
     }
 
     #[rstest]

@@ -106,7 +106,13 @@ pub fn head(out: &mut Vec<u8>, status: Status, extra: &[(&str, &str)], len: u64,
 
 /// Appends a small HTML error page (head and body, or head only for HEAD). The `detail` is
 /// escaped; it appears as `Reason: <detail>`. Returns the body length.
-pub fn error_page(out: &mut Vec<u8>, status: Status, detail: &str, persist: Persist, body: bool) -> u64 {
+pub fn error_page(
+    out: &mut Vec<u8>,
+    status: Status,
+    detail: &str,
+    persist: Persist,
+    body: bool,
+) -> u64 {
     error_page_with(out, status, detail, &[], persist, body)
 }
 
@@ -153,7 +159,13 @@ pub fn escape_html(s: &str) -> String {
 /// Writes a 200 response for a file: the head (already in `out`, which is cleared) and, when
 /// `body` is set, `len` bytes of the file. Small files go out in a single write with the head;
 /// larger ones are streamed by the kernel with `sendfile(2)`, never read whole into memory.
-pub fn send_file(sock: &mut TcpStream, out: &mut Vec<u8>, path: &Path, len: u64, body: bool) -> io::Result<()> {
+pub fn send_file(
+    sock: &mut TcpStream,
+    out: &mut Vec<u8>,
+    path: &Path,
+    len: u64,
+    body: bool,
+) -> io::Result<()> {
     if !body || len == 0 {
         sock.write_all(out)?;
         out.clear();
@@ -186,7 +198,12 @@ fn stream_file(sock: &TcpStream, file: &File, len: u64) -> io::Result<()> {
         // SAFETY: both descriptors are open for the duration of the call.
         let n = unsafe { libc::sendfile(sock.as_raw_fd(), file.as_raw_fd(), &mut offset, chunk) };
         match n {
-            0 => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank while being sent")),
+            0 => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "file shrank while being sent",
+                ))
+            }
             n if n > 0 => left -= n as u64,
             _ => {
                 let e = io::Error::last_os_error();
@@ -223,11 +240,19 @@ mod tests {
     #[test]
     fn head_has_every_required_header() {
         let mut out = Vec::new();
-        head(&mut out, Status::Ok, &[("Content-Type", "text/plain")], 1234, Persist::KeepAlive(10));
+        head(
+            &mut out,
+            Status::Ok,
+            &[("Content-Type", "text/plain")],
+            1234,
+            Persist::KeepAlive(10),
+        );
         let s = String::from_utf8(out).unwrap();
         assert!(s.starts_with("HTTP/1.1 200 OK\r\nDate: "), "{s}");
         assert!(s.contains("\r\nServer: ws-reference/"));
-        assert!(s.contains("\r\nContent-Type: text/plain\r\nContent-Length: 1234\r\nConnection: keep-alive\r\n"));
+        assert!(s.contains(
+            "\r\nContent-Type: text/plain\r\nContent-Length: 1234\r\nConnection: keep-alive\r\n"
+        ));
         assert!(s.ends_with("Keep-Alive: timeout=10\r\n\r\n"));
         assert!(!s.replace("\r\n", "").contains('\n'));
     }
@@ -235,7 +260,13 @@ mod tests {
     #[test]
     fn error_page_escapes_and_counts() {
         let mut out = Vec::new();
-        let n = error_page(&mut out, Status::NotFound, "URL does not exist: /<script>", Persist::Close, true);
+        let n = error_page(
+            &mut out,
+            Status::NotFound,
+            "URL does not exist: /<script>",
+            Persist::Close,
+            true,
+        );
         let s = String::from_utf8(out).unwrap();
         let (h, b) = s.split_once("\r\n\r\n").unwrap();
         assert_eq!(b.len() as u64, n);

@@ -43,7 +43,12 @@ pub struct ServerOptions {
 
 impl Default for ServerOptions {
     fn default() -> Self {
-        ServerOptions { config: PathBuf::from("ws.conf"), listen: None, max_connections: 512, access_log: true }
+        ServerOptions {
+            config: PathBuf::from("ws.conf"),
+            listen: None,
+            max_connections: 512,
+            access_log: true,
+        }
     }
 }
 
@@ -54,12 +59,18 @@ pub enum StartError {
         "cannot read the config file `{path}`: {source}\n  \
          hint: run the server from the folder that holds ws.conf, or pass --config PATH"
     )]
-    ConfigUnreadable { path: PathBuf, source: std::io::Error },
+    ConfigUnreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(
         "cannot listen on {addr}: {source}\n  \
          hint: another program may be using that port; change Listen in ws.conf or pass --listen ADDR:PORT"
     )]
-    Bind { addr: String, source: std::io::Error },
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
 }
 
 /// A running server. Dropping it stops it too.
@@ -80,9 +91,14 @@ impl Server {
 
     /// [`Server::start`], calling `on_bound` with the bound address before the first
     /// connection is accepted (the binary prints its `listening on` line there).
-    pub fn start_with(opts: ServerOptions, on_bound: impl FnOnce(SocketAddr)) -> anyhow::Result<Server> {
-        let loaded = config::load(&opts.config)
-            .map_err(|source| StartError::ConfigUnreadable { path: opts.config.clone(), source })?;
+    pub fn start_with(
+        opts: ServerOptions,
+        on_bound: impl FnOnce(SocketAddr),
+    ) -> anyhow::Result<Server> {
+        let loaded = config::load(&opts.config).map_err(|source| StartError::ConfigUnreadable {
+            path: opts.config.clone(),
+            source,
+        })?;
         for w in &loaded.warnings {
             eprintln!("warning: {w}");
         }
@@ -101,8 +117,15 @@ impl Server {
                 None
             }
         };
-        let addr = opts.listen.clone().or(loaded.listen).unwrap_or_else(|| format!("0.0.0.0:{}", config::DEFAULT_PORT));
-        let listener = TcpListener::bind(&addr).map_err(|source| StartError::Bind { addr: addr.clone(), source })?;
+        let addr = opts
+            .listen
+            .clone()
+            .or(loaded.listen)
+            .unwrap_or_else(|| format!("0.0.0.0:{}", config::DEFAULT_PORT));
+        let listener = TcpListener::bind(&addr).map_err(|source| StartError::Bind {
+            addr: addr.clone(),
+            source,
+        })?;
         let local = listener.local_addr()?;
         let ctx = Arc::new(Context::new(config, opts.access_log));
         let pool = Arc::new(Pool::new(opts.max_connections.max(1), ctx.clone()));
@@ -112,7 +135,13 @@ impl Server {
         let accept = std::thread::Builder::new()
             .name("accept".into())
             .spawn(move || accept_loop(listener, &c, &p))?;
-        Ok(Server { addr: local, ctx, pool, listener_fd, accept: Some(accept) })
+        Ok(Server {
+            addr: local,
+            ctx,
+            pool,
+            listener_fd,
+            accept: Some(accept),
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -125,14 +154,20 @@ impl Server {
     }
 
     fn stop(&mut self) {
-        let Some(accept) = self.accept.take() else { return };
+        let Some(accept) = self.accept.take() else {
+            return;
+        };
         self.ctx.stopping.store(true, Ordering::SeqCst);
         // Wakes the blocked accept() on Linux; the connection below covers other systems.
         unsafe { libc::shutdown(self.listener_fd, libc::SHUT_RDWR) };
         if !accept.is_finished() {
             let mut wake = self.addr;
             if wake.ip().is_unspecified() {
-                wake.set_ip(if wake.is_ipv4() { [127, 0, 0, 1].into() } else { std::net::Ipv6Addr::LOCALHOST.into() });
+                wake.set_ip(if wake.is_ipv4() {
+                    [127, 0, 0, 1].into()
+                } else {
+                    std::net::Ipv6Addr::LOCALHOST.into()
+                });
             }
             let _ = TcpStream::connect_timeout(&wake, Duration::from_millis(200));
         }
@@ -163,7 +198,10 @@ fn accept_loop(listener: TcpListener, ctx: &Context, pool: &Arc<Pool>) {
             }
             Err(e) => {
                 // Out of file descriptors or memory: say so and give the system a moment.
-                if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)) {
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+                ) {
                     eprintln!("error: accepting a connection: {e}");
                     std::thread::sleep(Duration::from_millis(50));
                 }
@@ -175,7 +213,13 @@ fn accept_loop(listener: TcpListener, ctx: &Context, pool: &Arc<Pool>) {
 /// Answers 503 to a connection over the cap, without reading its request.
 fn reject_busy(mut stream: TcpStream) {
     let mut out = Vec::with_capacity(512);
-    error_page(&mut out, Status::ServiceUnavailable, "too many connections; try again later", Persist::Close, true);
+    error_page(
+        &mut out,
+        Status::ServiceUnavailable,
+        "too many connections; try again later",
+        Persist::Close,
+        true,
+    );
     let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
     let _ = stream.write_all(&out);
     let _ = stream.shutdown(std::net::Shutdown::Write);
@@ -209,8 +253,20 @@ struct PoolState {
 
 impl Pool {
     fn new(cap: usize, ctx: Arc<Context>) -> Pool {
-        let state = PoolState { queue: VecDeque::new(), idle: 0, busy: 0, threads: 0, closing: false };
-        Pool { state: Mutex::new(state), work: Condvar::new(), done: Condvar::new(), cap, ctx }
+        let state = PoolState {
+            queue: VecDeque::new(),
+            idle: 0,
+            busy: 0,
+            threads: 0,
+            closing: false,
+        };
+        Pool {
+            state: Mutex::new(state),
+            work: Condvar::new(),
+            done: Condvar::new(),
+            cap,
+            ctx,
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, PoolState> {
@@ -218,7 +274,11 @@ impl Pool {
     }
 
     /// Hands a connection to a thread; gives it back if the cap is reached.
-    fn submit(self: &Arc<Self>, stream: TcpStream, peer: SocketAddr) -> Result<(), (TcpStream, SocketAddr)> {
+    fn submit(
+        self: &Arc<Self>,
+        stream: TcpStream,
+        peer: SocketAddr,
+    ) -> Result<(), (TcpStream, SocketAddr)> {
         let mut st = self.lock();
         if st.busy >= self.cap || st.closing {
             return Err((stream, peer));
@@ -232,7 +292,10 @@ impl Pool {
         st.threads += 1;
         drop(st);
         let me = self.clone();
-        let spawned = std::thread::Builder::new().name("conn".into()).stack_size(THREAD_STACK).spawn(move || me.worker());
+        let spawned = std::thread::Builder::new()
+            .name("conn".into())
+            .stack_size(THREAD_STACK)
+            .spawn(move || me.worker());
         if let Err(e) = spawned {
             eprintln!("error: cannot start a connection thread: {e}");
             let mut st = self.lock();
@@ -257,7 +320,10 @@ impl Pool {
                 break;
             }
             st.idle += 1;
-            let (guard, timeout) = self.work.wait_timeout(st, THREAD_IDLE).unwrap_or_else(|e| e.into_inner());
+            let (guard, timeout) = self
+                .work
+                .wait_timeout(st, THREAD_IDLE)
+                .unwrap_or_else(|e| e.into_inner());
             st = guard;
             st.idle -= 1;
             if timeout.timed_out() && st.queue.is_empty() {
@@ -277,10 +343,17 @@ impl Pool {
         while st.threads > 0 {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                eprintln!("warning: {} connection(s) still busy after {grace:?}; leaving them", st.busy);
+                eprintln!(
+                    "warning: {} connection(s) still busy after {grace:?}; leaving them",
+                    st.busy
+                );
                 return;
             }
-            st = self.done.wait_timeout(st, left).unwrap_or_else(|e| e.into_inner()).0;
+            st = self
+                .done
+                .wait_timeout(st, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
     }
 }

@@ -29,40 +29,70 @@ fn defaults() {
 #[test]
 fn start_serve_shutdown() {
     let conf = common::Conf::new(&common::www(), 10, "GET HEAD");
-    let opts = ServerOptions { config: conf.path(), listen: Some("127.0.0.1:0".into()), max_connections: 8, access_log: false };
+    let opts = ServerOptions {
+        config: conf.path(),
+        listen: Some("127.0.0.1:0".into()),
+        max_connections: 8,
+        access_log: false,
+    };
     let server = Server::start(opts).unwrap();
     let addr = server.local_addr();
     assert!(get(addr, "/files/notes.txt").starts_with("HTTP/1.1 200 OK\r\n"));
     // An idle keep-alive connection must not hold shutdown up.
     let mut idle = TcpStream::connect(addr).unwrap();
-    idle.write_all(b"GET / HTTP/1.1\r\nConnection: keep-alive\r\n\r\n").unwrap();
+    idle.write_all(b"GET / HTTP/1.1\r\nConnection: keep-alive\r\n\r\n")
+        .unwrap();
     std::thread::sleep(Duration::from_millis(100));
     let t = Instant::now();
     server.shutdown();
-    assert!(t.elapsed() < Duration::from_secs(3), "shutdown took {:?}", t.elapsed());
-    assert!(TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err(), "still accepting");
+    assert!(
+        t.elapsed() < Duration::from_secs(3),
+        "shutdown took {:?}",
+        t.elapsed()
+    );
+    assert!(
+        TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err(),
+        "still accepting"
+    );
 }
 
 #[test]
 fn drop_stops_the_server() {
     let conf = common::Conf::new(&common::www(), 10, "GET HEAD");
-    let opts = ServerOptions { config: conf.path(), listen: Some("127.0.0.1:0".into()), access_log: false, ..Default::default() };
+    let opts = ServerOptions {
+        config: conf.path(),
+        listen: Some("127.0.0.1:0".into()),
+        access_log: false,
+        ..Default::default()
+    };
     let addr = {
         let server = Server::start(opts).unwrap();
         server.local_addr()
     };
-    assert!(TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err(), "still accepting after drop");
+    assert!(
+        TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err(),
+        "still accepting after drop"
+    );
 }
 
 #[test]
 fn missing_config_is_an_error_and_broken_config_still_starts() {
     let dir = tempfile::tempdir().unwrap();
-    let opts = ServerOptions { config: dir.path().join("nope.conf"), listen: Some("127.0.0.1:0".into()), ..Default::default() };
+    let opts = ServerOptions {
+        config: dir.path().join("nope.conf"),
+        listen: Some("127.0.0.1:0".into()),
+        ..Default::default()
+    };
     let err = Server::start(opts).err().expect("missing config must fail");
     assert!(err.to_string().contains("nope.conf"), "{err}");
 
     let conf = common::Conf::with_text("Listen 8888\nDocumentRoot \"www\"\n");
-    let opts = ServerOptions { config: conf.path(), listen: Some("127.0.0.1:0".into()), access_log: false, ..Default::default() };
+    let opts = ServerOptions {
+        config: conf.path(),
+        listen: Some("127.0.0.1:0".into()),
+        access_log: false,
+        ..Default::default()
+    };
     let server = Server::start(opts).unwrap();
     assert!(get(server.local_addr(), "/").starts_with("HTTP/1.1 500 Internal Server Error\r\n"));
 }

@@ -10,7 +10,12 @@ fn missing_config_file_exits_2_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nope.conf");
     Command::new(env!("CARGO_BIN_EXE_server"))
-        .args(["--config", missing.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .args([
+            "--config",
+            missing.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
         .timeout(std::time::Duration::from_secs(10))
         .assert()
         .code(2)
@@ -38,7 +43,12 @@ fn taken_port_exits_1_and_says_so() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let conf = common::Conf::new(&common::www(), 10, "GET HEAD");
     Command::new(env!("CARGO_BIN_EXE_server"))
-        .args(["--config", conf.path().to_str().unwrap(), "--listen", &taken.local_addr().unwrap().to_string()])
+        .args([
+            "--config",
+            conf.path().to_str().unwrap(),
+            "--listen",
+            &taken.local_addr().unwrap().to_string(),
+        ])
         .timeout(std::time::Duration::from_secs(10))
         .assert()
         .code(1)
@@ -61,5 +71,9 @@ fn help_lists_the_flags() {
         .arg("--help")
         .assert()
         .success()
-        .stdout(predicate::str::contains("--config").and(predicate::str::contains("--listen")).and(predicate::str::contains("--max-connections")));
+        .stdout(
+            predicate::str::contains("--config")
+                .and(predicate::str::contains("--listen"))
+                .and(predicate::str::contains("--max-connections")),
+        );
 }

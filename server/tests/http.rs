@@ -16,7 +16,10 @@ fn site(keepalive: u64, methods: &str) -> (Conf, Running) {
 }
 
 fn client() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder().timeout(Duration::from_secs(10)).build().unwrap()
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
 }
 
 #[rstest]
@@ -38,7 +41,10 @@ fn serves_every_file_with_its_type(#[case] path: &str, #[case] file: &str, #[cas
     assert_eq!(resp.status().as_u16(), 200);
     assert_eq!(resp.headers()["content-type"], ty);
     let expected = std::fs::read(www().join(file)).unwrap();
-    assert_eq!(resp.headers()["content-length"], expected.len().to_string().as_str());
+    assert_eq!(
+        resp.headers()["content-length"],
+        expected.len().to_string().as_str()
+    );
     assert!(resp.headers().contains_key("date") && resp.headers().contains_key("server"));
     assert_eq!(resp.bytes().unwrap().as_ref(), expected.as_slice());
 }
@@ -54,25 +60,64 @@ fn assignment_request_with_bare_lf_gets_200_and_close() {
 }
 
 #[rstest]
-#[case::bad_method(b"GRT /index.html HTTP/1.1\r\nHost: localhost\r\n\n", 400, "Reason: Invalid Method: GRT")]
-#[case::relative_url(b"GET index.html HTTP/1.1\r\nHost: localhost\r\n\r\n", 400, "Reason: Invalid URL: index.html")]
-#[case::bad_version(b"GET /index.html HTTP/2.1\r\nHost: localhost\r\n\r\n", 400, "Reason: Invalid HTTP-Version: HTTP/2.1")]
+#[case::bad_method(
+    b"GRT /index.html HTTP/1.1\r\nHost: localhost\r\n\n",
+    400,
+    "Reason: Invalid Method: GRT"
+)]
+#[case::relative_url(
+    b"GET index.html HTTP/1.1\r\nHost: localhost\r\n\r\n",
+    400,
+    "Reason: Invalid URL: index.html"
+)]
+#[case::bad_version(
+    b"GET /index.html HTTP/2.1\r\nHost: localhost\r\n\r\n",
+    400,
+    "Reason: Invalid HTTP-Version: HTTP/2.1"
+)]
 #[case::method_before_url(b"FOO bar HTTP/7\r\n\r\n", 400, "Invalid Method: FOO")]
 #[case::url_before_version(b"GET bar HTTP/7\r\n\r\n", 400, "Invalid URL: bar")]
-#[case::post_not_supported(b"POST /index.html HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", 501, "Method Not Implemented: POST")]
+#[case::post_not_supported(
+    b"POST /index.html HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc",
+    501,
+    "Method Not Implemented: POST"
+)]
 #[case::delete_not_supported(b"DELETE /index.html HTTP/1.1\r\n\r\n", 501, "Not Implemented")]
 #[case::options_not_supported(b"OPTIONS / HTTP/1.1\r\n\r\n", 501, "Not Implemented")]
-#[case::missing(b"GET /nope.html HTTP/1.1\r\n\r\n", 404, "Reason: URL does not exist: /nope.html")]
-#[case::unmapped_extension(b"GET /files/archive.xyz HTTP/1.1\r\n\r\n", 501, "File type not supported: /files/archive.xyz")]
+#[case::missing(
+    b"GET /nope.html HTTP/1.1\r\n\r\n",
+    404,
+    "Reason: URL does not exist: /nope.html"
+)]
+#[case::unmapped_extension(
+    b"GET /files/archive.xyz HTTP/1.1\r\n\r\n",
+    501,
+    "File type not supported: /files/archive.xyz"
+)]
 #[case::missing_unmapped(b"GET /nope.xyz HTTP/1.1\r\n\r\n", 404, "URL does not exist")]
 #[case::folder_without_slash(b"GET /docs HTTP/1.1\r\n\r\n", 301, "/docs/")]
 #[case::garbage(b"\x00\x01\x02\xff\xfe binary junk\r\n\r\n", 400, "Invalid Method")]
-#[case::bad_header(b"GET / HTTP/1.1\r\nno colon here\r\n\r\n", 400, "Malformed header line")]
-#[case::chunked_body(b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 501, "Transfer-Encoding")]
-#[case::body_too_big(b"GET / HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n", 413, "larger than 1 MiB")]
+#[case::bad_header(
+    b"GET / HTTP/1.1\r\nno colon here\r\n\r\n",
+    400,
+    "Malformed header line"
+)]
+#[case::head_bad_version(b"HEAD / HTTP/3\r\n\r\n", 400, "")]
+#[case::chunked_body(
+    b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    501,
+    "Transfer-Encoding"
+)]
+#[case::body_too_big(
+    b"GET / HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n",
+    413,
+    "larger than 1 MiB"
+)]
 fn classification(#[case] req: &[u8], #[case] status: u16, #[case] text: &str) {
     let (_c, run) = site(10, "GET HEAD");
-    let r = one(&run.exchange(req));
+    let raw = run.exchange(req);
+    let (r, used) = parse_response(&raw, req.starts_with(b"HEAD ")).expect("one response");
+    assert_eq!(used, raw.len(), "bytes after the response");
     assert_well_formed(&r);
     assert_eq!(r.status, status, "{}", r.text());
     assert!(r.text().contains(text), "{:?} lacks {text:?}", r.text());
@@ -113,11 +158,19 @@ fn echoed_text_is_escaped() {
     let (_c, run) = site(10, "GET HEAD");
     let r = one(&run.exchange(b"GET /<script>alert(1)</script> HTTP/1.1\r\n\r\n"));
     assert_eq!(r.status, 404);
-    assert!(r.text().contains("/&lt;script&gt;alert(1)&lt;/script&gt;"), "{}", r.text());
+    assert!(
+        r.text().contains("/&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{}",
+        r.text()
+    );
     assert!(!r.text().contains("<script>"));
     let r = one(&run.exchange(b"<img/src=x> / HTTP/1.1\r\n\r\n"));
     assert_eq!(r.status, 400);
-    assert!(r.text().contains("Invalid Method: &lt;img/src=x&gt;"), "{}", r.text());
+    assert!(
+        r.text().contains("Invalid Method: &lt;img/src=x&gt;"),
+        "{}",
+        r.text()
+    );
 }
 
 #[test]
@@ -139,9 +192,15 @@ fn head_has_the_same_head_and_no_body() {
 #[test]
 fn post_when_supported_shows_the_data_escaped() {
     let (_c, run) = site(10, "GET HEAD POST OPTIONS");
-    let r = one(&run.exchange(b"POST /index.html HTTP/1.1\r\nContent-Length: 13\r\n\r\nname=<b>x</b>"));
+    let r =
+        one(&run.exchange(b"POST /index.html HTTP/1.1\r\nContent-Length: 13\r\n\r\nname=<b>x</b>"));
     assert_eq!(r.status, 200);
-    assert!(r.text().contains("<pre><h1>name=&lt;b&gt;x&lt;/b&gt;</h1></pre>"), "{}", r.text());
+    assert!(
+        r.text()
+            .contains("<pre><h1>name=&lt;b&gt;x&lt;/b&gt;</h1></pre>"),
+        "{}",
+        r.text()
+    );
     assert!(r.text().contains("It works"));
     let r = one(&run.exchange(b"OPTIONS /index.html HTTP/1.1\r\n\r\n"));
     assert_eq!(r.status, 200);
@@ -157,7 +216,10 @@ fn keep_alive_reuses_the_connection_then_closes_when_idle() {
     let mut s = run.connect();
     let mut pending = Vec::new();
     for path in ["/index.html", "/css/style.css", "/files/notes.txt"] {
-        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: Keep-Alive\r\n\r\n").as_bytes()).unwrap();
+        s.write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: Keep-Alive\r\n\r\n").as_bytes(),
+        )
+        .unwrap();
         let r = read_one(&mut s, &mut pending, false);
         assert_well_formed(&r);
         assert_eq!(r.status, 200);
@@ -168,7 +230,10 @@ fn keep_alive_reuses_the_connection_then_closes_when_idle() {
     let rest = read_to_close(&mut s, Duration::from_secs(6));
     let idle = t.elapsed();
     assert!(rest.is_empty(), "unexpected bytes {rest:?}");
-    assert!(idle >= Duration::from_millis(700) && idle < Duration::from_secs(4), "closed after {idle:?}");
+    assert!(
+        idle >= Duration::from_millis(700) && idle < Duration::from_secs(4),
+        "closed after {idle:?}"
+    );
 }
 
 #[rstest]
@@ -177,7 +242,10 @@ fn keep_alive_reuses_the_connection_then_closes_when_idle() {
 #[case::explicit_close(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n", "close")]
 #[case::close_wins(b"GET / HTTP/1.1\r\nConnection: keep-alive, close\r\n\r\n", "close")]
 #[case::http10_keep_alive(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", "keep-alive")]
-#[case::token_list(b"GET / HTTP/1.1\r\nConnection: Upgrade, KEEP-ALIVE\r\n\r\n", "keep-alive")]
+#[case::token_list(
+    b"GET / HTTP/1.1\r\nConnection: Upgrade, KEEP-ALIVE\r\n\r\n",
+    "keep-alive"
+)]
 fn connection_header_decides(#[case] req: &[u8], #[case] expected: &str) {
     let (_c, run) = site(2, "GET HEAD");
     let mut s = run.connect();
@@ -189,9 +257,16 @@ fn connection_header_decides(#[case] req: &[u8], #[case] expected: &str) {
     let rest = read_to_close(&mut s, Duration::from_secs(6));
     assert!(rest.is_empty() && pending.is_empty());
     if expected == "close" {
-        assert!(t.elapsed() < Duration::from_millis(500), "not closed at once");
+        assert!(
+            t.elapsed() < Duration::from_millis(500),
+            "not closed at once"
+        );
     } else {
-        assert!(t.elapsed() > Duration::from_millis(1500), "closed too early: {:?}", t.elapsed());
+        assert!(
+            t.elapsed() > Duration::from_millis(1500),
+            "closed too early: {:?}",
+            t.elapsed()
+        );
     }
 }
 
@@ -220,7 +295,12 @@ fn pipelined_requests_are_answered_in_order() {
     assert_eq!(at, all.len());
     assert_eq!(
         got,
-        vec![(200, "keep-alive".into()), (200, "keep-alive".into()), (404, "keep-alive".into()), (200, "close".into())]
+        vec![
+            (200, "keep-alive".into()),
+            (200, "keep-alive".into()),
+            (404, "keep-alive".into()),
+            (200, "close".into())
+        ]
     );
 }
 
@@ -229,16 +309,25 @@ fn a_stalled_half_request_does_not_block_others_and_times_out() {
     // KeepaliveTime 4: a started request must complete within 4 s.
     let (_c, run) = site(4, "GET HEAD");
     let mut slow = run.connect();
-    slow.write_all(b"GET /index.html HTTP/1.1\r\nHost: x\r\n").unwrap();
+    slow.write_all(b"GET /index.html HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
     let t = Instant::now();
     let r = one(&run.exchange(b"GET /files/notes.txt HTTP/1.1\r\n\r\n"));
     assert_eq!(r.status, 200);
-    assert!(t.elapsed() < Duration::from_secs(3), "second client waited {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(3),
+        "second client waited {:?}",
+        t.elapsed()
+    );
     let raw = read_to_close(&mut slow, Duration::from_secs(10));
     let r = one(&raw);
     assert_eq!(r.status, 408);
     assert_eq!(r.header("Connection"), Some("close"));
-    assert!(t.elapsed() >= Duration::from_millis(3500) && t.elapsed() < Duration::from_secs(9), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() >= Duration::from_millis(3500) && t.elapsed() < Duration::from_secs(9),
+        "{:?}",
+        t.elapsed()
+    );
 }
 
 #[test]
@@ -294,9 +383,15 @@ fn random_garbage_never_kills_the_server() {
 
 #[test]
 fn broken_config_answers_500_to_everything_on_its_port() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let good = std::fs::read_to_string(Conf::new(&www(), 10, "GET HEAD").path()).unwrap();
-    let text = good.replace("Listen 8888", &format!("Listen 127.0.0.1:{port}")).replace(".png image/png\n", ".png\n");
+    let text = good
+        .replace("Listen 8888", &format!("Listen 127.0.0.1:{port}"))
+        .replace(".png image/png\n", ".png\n");
     let conf = Conf::with_text(&text);
     let run = Running::start_args(&["--config", conf.path().to_str().unwrap()]);
     assert_eq!(run.addr.port(), port);
@@ -309,13 +404,23 @@ fn broken_config_answers_500_to_everything_on_its_port() {
         long.as_bytes(),
     ];
     for req in reqs {
-        let r = one(&run.exchange(req));
+        let raw = run.exchange(req);
+        let (r, used) = parse_response(&raw, req.starts_with(b"HEAD")).expect("a response");
+        assert_eq!(
+            used,
+            raw.len(),
+            "extra bytes after the response to {:?}",
+            String::from_utf8_lossy(req)
+        );
         assert_well_formed(&r);
         assert_eq!(r.status, 500);
         assert_eq!(r.header("Connection"), Some("close"));
     }
     let err = run.stderr.lock().unwrap().clone();
-    assert!(err.contains("ws.conf:") && err.contains("content-type line `.png` has no type"), "{err}");
+    assert!(
+        err.contains("ws.conf:") && err.contains("content-type line `.png` has no type"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -342,23 +447,40 @@ fn access_log_lines_are_common_log_format() {
     std::thread::sleep(Duration::from_millis(300));
     let lines = run.stdout.lock().unwrap().clone();
     assert_eq!(lines[0], format!("listening on {}", run.addr));
-    let len = std::fs::metadata(www().join("files/notes.txt")).unwrap().len();
+    let len = std::fs::metadata(www().join("files/notes.txt"))
+        .unwrap()
+        .len();
     assert!(lines[1].starts_with("127.0.0.1 - - ["), "{}", lines[1]);
-    assert!(lines[1].ends_with(&format!(" +0000] \"GET /files/notes.txt HTTP/1.1\" 200 {len}")), "{}", lines[1]);
-    assert!(lines[2].contains("\"GRT /\\\"x HTTP/1.1\" 400 "), "{}", lines[2]);
+    assert!(
+        lines[1].ends_with(&format!(
+            " +0000] \"GET /files/notes.txt HTTP/1.1\" 200 {len}"
+        )),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].contains("\"GRT /\\\"x HTTP/1.1\" 400 "),
+        "{}",
+        lines[2]
+    );
 }
 
 #[test]
 fn sigterm_finishes_and_exits_0() {
     let (_c, mut run) = site(10, "GET HEAD");
     let mut idle = run.connect();
-    idle.write_all(b"GET / HTTP/1.1\r\nConnection: keep-alive\r\n\r\n").unwrap();
+    idle.write_all(b"GET / HTTP/1.1\r\nConnection: keep-alive\r\n\r\n")
+        .unwrap();
     let mut pending = Vec::new();
     assert_eq!(read_one(&mut idle, &mut pending, false).status, 200);
     let t = Instant::now();
     unsafe { libc::kill(run.child.id() as i32, libc::SIGTERM) };
     assert_eq!(run.wait_exit(Duration::from_secs(8)), Some(0));
-    assert!(t.elapsed() < Duration::from_secs(3), "took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        t.elapsed()
+    );
     assert!(read_to_close(&mut idle, Duration::from_secs(2)).is_empty());
 }
 
@@ -373,7 +495,8 @@ fn sigint_exits_0() {
 fn expect_100_continue_is_honoured() {
     let (_c, run) = site(5, "GET HEAD POST");
     let mut s = run.connect();
-    s.write_all(b"POST /index.html HTTP/1.1\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n").unwrap();
+    s.write_all(b"POST /index.html HTTP/1.1\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n")
+        .unwrap();
     let mut buf = [0u8; 25];
     std::io::Read::read_exact(&mut s, &mut buf).unwrap();
     assert_eq!(&buf, b"HTTP/1.1 100 Continue\r\n\r\n");

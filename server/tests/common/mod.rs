@@ -15,7 +15,10 @@ pub const TYPES: &str = ".html text/html\n.htm text/html\n.txt text/plain\n.css 
 
 /// The repository's `www/`.
 pub fn www() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../www").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../www")
+        .canonicalize()
+        .unwrap()
 }
 
 /// A temp folder holding `ws.conf` (and whatever else a test puts there).
@@ -54,7 +57,12 @@ pub struct Running {
 impl Running {
     /// Starts the binary with `--config conf --listen 127.0.0.1:0` plus `extra` args.
     pub fn start(conf: &Path, extra: &[&str]) -> Running {
-        let mut args = vec!["--config", conf.to_str().unwrap(), "--listen", "127.0.0.1:0"];
+        let mut args = vec![
+            "--config",
+            conf.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ];
         args.extend_from_slice(extra);
         Running::start_args(&args)
     }
@@ -86,14 +94,28 @@ impl Running {
                 if n == 0 {
                     break;
                 }
-                errs.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+                errs.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
             }
         });
-        let mut running = Running { child, addr: "127.0.0.1:1".parse().unwrap(), stdout, stderr };
-        let first = rx.recv_timeout(Duration::from_secs(20)).unwrap_or_else(|_| {
-            panic!("no `listening on` line; stderr: {}", running.stderr.lock().unwrap())
-        });
-        let addr = first.strip_prefix("listening on ").unwrap_or_else(|| panic!("first line: {first:?}"));
+        let mut running = Running {
+            child,
+            addr: "127.0.0.1:1".parse().unwrap(),
+            stdout,
+            stderr,
+        };
+        let first = rx
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| {
+                panic!(
+                    "no `listening on` line; stderr: {}",
+                    running.stderr.lock().unwrap()
+                )
+            });
+        let addr = first
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("first line: {first:?}"));
         running.addr = addr.parse().unwrap();
         running
     }
@@ -145,7 +167,14 @@ pub fn read_to_close(s: &mut TcpStream, limit: Duration) -> Vec<u8> {
         match s.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => out.extend_from_slice(&buf[..n]),
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => continue,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                continue
+            }
             Err(_) => break,
         }
     }
@@ -164,7 +193,10 @@ pub struct Resp {
 
 impl Resp {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn text(&self) -> String {
@@ -189,19 +221,36 @@ pub fn parse_response(buf: &[u8], head_request: bool) -> Option<(Resp, usize)> {
     let len: usize = if head_request {
         0
     } else {
-        headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("content-length"))?.1.parse().ok()?
+        headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))?
+            .1
+            .parse()
+            .ok()?
     };
     if buf.len() < end + len {
         return None;
     }
-    let resp = Resp { status_line, status, headers, head_raw: buf[..end].to_vec(), body: buf[end..end + len].to_vec() };
+    let resp = Resp {
+        status_line,
+        status,
+        headers,
+        head_raw: buf[..end].to_vec(),
+        body: buf[end..end + len].to_vec(),
+    };
     Some((resp, end + len))
 }
 
 /// Parses a whole buffer that must hold exactly one response.
 pub fn one(buf: &[u8]) -> Resp {
-    let (r, used) = parse_response(buf, false).unwrap_or_else(|| panic!("no full response in {:?}", String::from_utf8_lossy(buf)));
-    assert_eq!(used, buf.len(), "bytes after the response: {:?}", String::from_utf8_lossy(&buf[used..]));
+    let (r, used) = parse_response(buf, false)
+        .unwrap_or_else(|| panic!("no full response in {:?}", String::from_utf8_lossy(buf)));
+    assert_eq!(
+        used,
+        buf.len(),
+        "bytes after the response: {:?}",
+        String::from_utf8_lossy(&buf[used..])
+    );
     r
 }
 
@@ -214,9 +263,16 @@ pub fn read_one(s: &mut TcpStream, pending: &mut Vec<u8>, head_request: bool) ->
             pending.drain(..used);
             return r;
         }
-        assert!(Instant::now() < end, "no response within 5 s; got {:?}", String::from_utf8_lossy(pending));
+        assert!(
+            Instant::now() < end,
+            "no response within 5 s; got {:?}",
+            String::from_utf8_lossy(pending)
+        );
         match s.read(&mut buf) {
-            Ok(0) => panic!("closed before a full response; got {:?}", String::from_utf8_lossy(pending)),
+            Ok(0) => panic!(
+                "closed before a full response; got {:?}",
+                String::from_utf8_lossy(pending)
+            ),
             Ok(n) => pending.extend_from_slice(&buf[..n]),
             Err(e) => panic!("read error {e}; got {:?}", String::from_utf8_lossy(pending)),
         }
@@ -227,7 +283,10 @@ pub fn read_one(s: &mut TcpStream, pending: &mut Vec<u8>, head_request: bool) ->
 pub fn assert_well_formed(r: &Resp) {
     assert!(r.status_line.starts_with("HTTP/1.1 "), "{}", r.status_line);
     let head = std::str::from_utf8(&r.head_raw).unwrap();
-    assert!(!head.replace("\r\n", "").contains('\n'), "bare LF in head: {head:?}");
+    assert!(
+        !head.replace("\r\n", "").contains('\n'),
+        "bare LF in head: {head:?}"
+    );
     for h in ["Date", "Server", "Content-Length", "Connection"] {
         assert!(r.header(h).is_some(), "missing {h} in {head}");
     }

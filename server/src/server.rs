@@ -56,8 +56,10 @@ impl Default for ServerOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(
-        "cannot read the config file `{path}`: {source}\n  \
-         hint: run the server from the folder that holds ws.conf, or pass --config PATH"
+        "cannot read the config file `{}` (looked for {}): {source}\n  \
+         hint: run the server from the folder that holds ws.conf, or pass --config PATH",
+        .path.display(),
+        absolute(.path)
     )]
     ConfigUnreadable {
         path: PathBuf,
@@ -71,6 +73,11 @@ pub enum StartError {
         addr: String,
         source: std::io::Error,
     },
+}
+
+/// `path` made absolute, for messages.
+fn absolute(path: &std::path::Path) -> String {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()).display().to_string()
 }
 
 /// A running server. Dropping it stops it too.

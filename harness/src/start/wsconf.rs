@@ -359,8 +359,11 @@ mod tests {
         PathBuf::from("/tmp/run/www")
     }
 
+    /// Port, root, keep-alive and content types, as read back.
+    type Settings = (Option<String>, Option<String>, Option<String>, Vec<(String, String)>);
+
     /// The settings a simple positional parser (the usual student one) would read.
-    fn parse_back(text: &str) -> (Option<String>, Option<String>, Option<String>, Vec<(String, String)>) {
+    fn parse_back(text: &str) -> Settings {
         let (mut port, mut root, mut ka, mut types) = (None, None, None, Vec::new());
         for line in text.lines() {
             let w: Vec<&str> = line.split_whitespace().collect();

@@ -3,7 +3,7 @@
 # www/, one server at a time, and prints req/s, throughput, p99 latency, peak RSS and each
 # one's ratio to ours.
 #
-#   bench/run.sh                 # everything, about 3 minutes
+#   bench/run.sh                 # everything: 3 rounds x 4 servers x 3 loads x 5 s, about 4 minutes
 #   BENCH_DURATION=5s bench/run.sh
 #   BENCH_SERVERS="ours lighttpd" bench/run.sh
 #
@@ -13,7 +13,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WWW="$ROOT/www"
-DURATION=${BENCH_DURATION:-10s}
+DURATION=${BENCH_DURATION:-5s}
+ROUNDS=${BENCH_ROUNDS:-3}
 CONNECTIONS=${BENCH_CONNECTIONS:-50}
 THREADS=${BENCH_THREADS:-2}
 PORT=${BENCH_PORT:-18480}
@@ -209,26 +210,41 @@ run_wrk() { # scenario → prints "reqs mb p99 errors"
     reqs=$(echo "$out" | awk '/^Requests\/sec:/ {printf "%.0f", $2}')
     mb=$(to_mb "$(echo "$out" | awk '/^Transfer\/sec:/ {print $2}')")
     p99=$(to_ms "$(echo "$out" | awk '$1 == "99%" {print $2}')")
-    errs=$(echo "$out" | awk '/Socket errors:/ {gsub(",", ""); print $4+$6+$8+$10} /Non-2xx/ {print "non2xx:" $NF}' | paste -sd' ' -)
+    # Socket errors (connect, read, write, timeout) plus non-2xx/3xx answers.
+    errs=$(echo "$out" | awk '/Socket errors:/ {gsub(",", ""); n += $4 + $6 + $8 + $10} /Non-2xx/ {n += $NF} END {print n + 0}')
     echo "${reqs:-0} ${mb:-0} ${p99:-0} ${errs:-0}"
 }
 
+# Rounds interleave the servers, so that a change in the machine's load (other jobs) hits
+# every server alike; each figure is the median over the rounds (peak RSS: the maximum).
 declare -A REQS MB P99 RSS ERRS
-for server in $SERVERS; do
-    for sc in "${SCENARIOS[@]}"; do
-        say "$server: $sc ($DURATION, $CONNECTIONS connections)"
-        start_server "$server"
-        read -r r m p e <<<"$(run_wrk "$sc")"
-        REQS[$server,$sc]=$r MB[$server,$sc]=$m P99[$server,$sc]=$p ERRS[$server,$sc]=$e
-        RSS[$server,$sc]=$(peak_rss_kib "$SERVER_PID")
-        stop_server
+for round in $(seq "$ROUNDS"); do
+    for server in $SERVERS; do
+        for sc in "${SCENARIOS[@]}"; do
+            say "round $round/$ROUNDS, $server: $sc ($DURATION, $CONNECTIONS connections)"
+            start_server "$server"
+            read -r r m p e <<<"$(run_wrk "$sc")"
+            REQS[$server,$sc]+="$r " MB[$server,$sc]+="$m " P99[$server,$sc]+="$p "
+            ERRS[$server,$sc]=$(( ${ERRS[$server,$sc]:-0} + ${e:-0} ))
+            RSS[$server,$sc]+="$(peak_rss_kib "$SERVER_PID") "
+            stop_server
+        done
     done
+done
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+maximum() { tr ' ' '\n' | grep -v '^$' | sort -g | tail -1; }
+for key in "${!REQS[@]}"; do
+    REQS[$key]=$(echo "${REQS[$key]}" | median)
+    MB[$key]=$(echo "${MB[$key]}" | median)
+    P99[$key]=$(echo "${P99[$key]}" | median)
+    RSS[$key]=$(echo "${RSS[$key]}" | maximum)
 done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
 echo
-printf '| scenario | server | req/s | MB/s | p99 ms | peak RSS MiB | req/s vs ours | socket errors |\n'
+printf '| scenario | server | req/s | MB/s | p99 ms | peak RSS MiB | req/s vs ours | errors (all rounds) |\n'
 printf '|---|---|---:|---:|---:|---:|---:|---|\n'
 for sc in "${SCENARIOS[@]}"; do
     for server in $SERVERS; do
@@ -239,5 +255,5 @@ for sc in "${SCENARIOS[@]}"; do
     done
 done
 echo
-echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION; $(nproc) CPUs; pinned: ${PIN_SERVER[*]:-no} / ${PIN_WRK[*]:-no}"
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, median of $ROUNDS interleaved rounds; $(nproc) CPUs; pinned: ${PIN_SERVER[*]:-no} / ${PIN_WRK[*]:-no}"
 echo "1k = www/files/1k.html (1024 bytes), 1m = www/files/big.bin (1 MiB); requests carry 'Connection: keep-alive' (keepalive) or 'Connection: close' (close)"

@@ -233,3 +233,32 @@ fn bad_var_and_target_values_are_usage_errors() {
         .code(2)
         .stderr(predicate::str::contains("variable name"));
 }
+
+#[test]
+fn diff_names_where_two_servers_part_and_exits_0_when_they_agree() {
+    const NOT_FOUND: &[u8] = b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found";
+    let a = Canned::new(OK_RESPONSE);
+    let b = Canned::new(NOT_FOUND);
+    let same = Canned::new(OK_RESPONSE);
+    let dir = case_dir(&[("ok.case", OK_CASE)]);
+    harness()
+        .args(["diff", "--target", &a.target(), "--target", &b.target()])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("differs  ok"))
+        .stdout(predicate::str::contains("status A 200 B 404"))
+        .stdout(predicate::str::contains("1 cases: 1 differ, 0 agree"));
+    harness()
+        .args(["diff", "--target", &a.target(), "--target", &same.target()])
+        .arg(dir.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("0 differ"));
+    harness()
+        .args(["diff", "--target", &a.target()])
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("exactly two servers"));
+}

@@ -10,7 +10,7 @@ use std::time::Duration;
 use harness::case::{parse_case, Case};
 use harness::exec::{RunOptions, Target};
 use harness::outcome::{CaseResult, Verdict};
-use harness::start::process::{self, shell_quote};
+use harness::start::process::shell_quote;
 use harness::start::{run_started_with, ConfigMode, StartEvent, StartSpec};
 
 fn mini() -> String {
@@ -90,20 +90,13 @@ fn run(cases: &[Case], spec: &StartSpec, jobs: usize) -> (Vec<CaseResult>, Vec<u
     (results, done.into_inner().unwrap(), events.into_inner().unwrap())
 }
 
-fn ports(events: &[StartEvent]) -> Vec<u16> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            StartEvent::Started { port, .. } => Some(*port),
-            _ => None,
-        })
-        .collect()
-}
-
-fn assert_all_stopped(events: &[StartEvent]) {
-    for p in ports(events) {
-        assert!(process::port_refused(p, Duration::from_secs(1)), "port {p} still accepts");
+/// Asserts that no process whose command line holds `marker` is left (waiting a little).
+fn assert_all_stopped(marker: &str) {
+    let t = std::time::Instant::now();
+    while !processes_with(marker).is_empty() && t.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(20));
     }
+    assert!(processes_with(marker).is_empty(), "left running: {:?}", processes_with(marker));
 }
 
 /// The running processes whose command line contains `marker`.
@@ -127,7 +120,7 @@ fn processes_with(marker: &str) -> Vec<i32> {
 #[test]
 fn a_crash_costs_one_case_and_configs_get_their_own_instance() {
     let (site, sub) = setup();
-    let marker = "/crash-marker-4411";
+    let marker = &format!("/crash-marker-4411-{}", std::process::id());
     let sp = spec(format!("{} --crash-path {marker}", mini()), sub.path(), site.path());
     let cases = vec![
         index_case("before"),
@@ -166,17 +159,22 @@ fn a_crash_costs_one_case_and_configs_get_their_own_instance() {
         })
         .collect();
     assert_eq!(started, [("default".into(), false), ("default".into(), true), ("broken".into(), false)]);
-    let p = ports(&events);
+    let p: Vec<u16> = events
+        .iter()
+        .filter_map(|e| match e {
+            StartEvent::Started { port, .. } => Some(*port),
+            _ => None,
+        })
+        .collect();
     assert!(p[0] != p[1] && p[1] != p[2], "{p:?}");
     assert!(events.iter().any(|e| matches!(e, StartEvent::Died { case_id, .. } if case_id == "crash")));
-    assert_all_stopped(&events);
-    assert!(processes_with(marker).is_empty());
+    assert_all_stopped(marker);
 }
 
 #[test]
 fn concurrent_workers_restart_a_dead_server_once() {
     let (site, sub) = setup();
-    let marker = "/crash-marker-5522";
+    let marker = &format!("/crash-marker-5522-{}", std::process::id());
     let sp = spec(format!("{} --crash-path {marker}", mini()), sub.path(), site.path());
     let mut cases: Vec<Case> = (0..6).map(|i| index_case(&format!("ok{i}"))).collect();
     cases.insert(3, get_case("crash", marker, "default", 200));
@@ -198,16 +196,16 @@ fn concurrent_workers_restart_a_dead_server_once() {
     }
     // the last cases ran on the restarted server
     assert_eq!(results.last().unwrap().verdict, Verdict::Pass);
-    assert_all_stopped(&events);
-    assert!(processes_with(marker).is_empty());
+    assert_all_stopped(marker);
 }
 
 #[test]
 fn a_server_that_cannot_start_gives_errors_and_refusing_a_config_fails() {
     let (site, sub) = setup();
     // starts with the default config, refuses the broken one (exits), as many submissions do
+    let marker = &format!("/crash-marker-7744-{}", std::process::id());
     let cmd = format!(
-        "if grep -q '^\\.html$' ws.conf; then echo 'bad line in ws.conf' >&2; exit 1; fi; exec {}",
+        "if grep -q '^\\.html$' ws.conf; then echo 'bad line in ws.conf' >&2; exit 1; fi; exec {} --crash-path {marker}",
         mini()
     );
     let sp = spec(cmd, sub.path(), site.path());
@@ -219,7 +217,7 @@ fn a_server_that_cannot_start_gives_errors_and_refusing_a_config_fails() {
     assert!(m.contains("with the `broken` configuration the server did not answer"), "{m}");
     assert!(m.contains("exit status 1") && m.contains("bad line in ws.conf"), "{m}");
     assert!(events.iter().any(|e| matches!(e, StartEvent::StartFailed { variant, .. } if variant == "broken")));
-    assert_all_stopped(&events);
+    assert_all_stopped(marker);
 
     // a server that never starts at all: every case is an error, with its output
     let sp = spec("echo 'make: *** no rule' >&2; exit 2".into(), sub.path(), site.path());
@@ -237,20 +235,19 @@ fn a_server_that_cannot_start_gives_errors_and_refusing_a_config_fails() {
 fn a_restart_that_fails_errors_the_remaining_cases() {
     let (site, sub) = setup();
     // the first start works; after the crash, a flag file makes every later start fail
-    let marker = "/crash-marker-6633";
+    let marker = &format!("/crash-marker-6633-{}", std::process::id());
     let cmd = format!(
         "if [ -e started-once ]; then echo 'refusing to start twice'; exit 9; fi; touch started-once; exec {} --crash-path {marker}",
         mini()
     );
     let sp = spec(cmd, sub.path(), site.path());
     let cases = vec![index_case("a"), get_case("crash", marker, "default", 200), index_case("b"), index_case("c")];
-    let (results, _, events) = run(&cases, &sp, 1);
+    let (results, _, _) = run(&cases, &sp, 1);
     let v: Vec<Verdict> = results.iter().map(|r| r.verdict).collect();
     assert_eq!(v, [Verdict::Pass, Verdict::Fail, Verdict::Error, Verdict::Error], "{results:#?}");
     assert!(results[2].messages[0].contains("could not be restarted"), "{:?}", results[2].messages);
     assert!(results[2].messages[0].contains("exit status 9"), "{:?}", results[2].messages);
-    assert_all_stopped(&events);
-    assert!(processes_with(marker).is_empty());
+    assert_all_stopped(marker);
 }
 
 #[test]
@@ -258,7 +255,8 @@ fn patch_warnings_are_noted_on_failed_cases() {
     let (site, sub) = setup();
     // a submission whose own ws.conf lacks the keep-alive line; the server takes {port}
     std::fs::write(sub.path().join("ws.conf"), "Listen 8888\nDocumentRoot www\n.html text/html\n").unwrap();
-    let sp = spec(format!("{} --port {{port}}", mini()), sub.path(), site.path());
+    let marker = &format!("/crash-marker-8855-{}", std::process::id());
+    let sp = spec(format!("{} --port {{port}} --crash-path {marker}", mini()), sub.path(), site.path());
     let cases = vec![index_case("ok"), get_case("wrong", "/", "default", 418)];
     let (results, _, events) = run(&cases, &sp, 1);
     assert_eq!(results[0].verdict, Verdict::Pass);
@@ -274,5 +272,5 @@ fn patch_warnings_are_noted_on_failed_cases() {
         e => panic!("{e:?}"),
     };
     assert!(notes.contains("patched (2 line(s) changed)"), "{notes}");
-    assert_all_stopped(&events);
+    assert_all_stopped(marker);
 }

@@ -89,8 +89,8 @@ pub fn run(a: DiffArgs) -> anyhow::Result<i32> {
     println!("A: {}", sides[0].describe());
     println!("B: {}", sides[1].describe());
     let mut differing = 0;
-    for (x, y) in ra.iter().zip(&rb) {
-        let mut lines = diff::compare(x, y);
+    for ((x, y), case) in ra.iter().zip(&rb).zip(&cases) {
+        let mut lines = diff::compare(x, y, &diff::fate_checked(case));
         if x.verdict != y.verdict {
             lines.insert(0, format!("verdict A {} B {}", x.verdict, y.verdict));
         }

@@ -274,9 +274,15 @@ impl Instance {
         self.proc_.as_ref().map(|p| p.output_tail()).unwrap_or_default()
     }
 
-    /// The last [`MESSAGE_TAIL`] bytes of output, formatted for a message.
+    /// The last [`MESSAGE_TAIL`] bytes of output, formatted for a message. For a dead server,
+    /// waits a moment (at most 500 ms) for the last of its output to be read.
     pub fn short_tail(&self) -> String {
-        show_tail(&self.proc_.as_ref().map(|p| p.tail_bytes(MESSAGE_TAIL)).unwrap_or_default())
+        let tail = match &self.proc_ {
+            Some(p) if !p.alive() => p.final_tail(MESSAGE_TAIL, Duration::from_millis(500)),
+            Some(p) => p.tail_bytes(MESSAGE_TAIL),
+            None => String::new(),
+        };
+        show_tail(&tail)
     }
 
     pub fn exit_status(&self) -> Option<ExitStatus> {

@@ -13,7 +13,7 @@ use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
@@ -168,6 +168,8 @@ pub struct ServerProcess {
     stdin: Mutex<Option<ChildStdin>>,
     tail: Arc<Mutex<Tail>>,
     stopped: Mutex<bool>,
+    /// How many of the two output readers reached end-of-file.
+    drained: Arc<AtomicUsize>,
     /// Set once the group was seen gone: its id may then be reused, so it is never signalled again.
     gone: AtomicBool,
 }
@@ -205,12 +207,14 @@ impl ServerProcess {
         drop(reg);
 
         let tail = Arc::new(Mutex::new(Tail::default()));
+        let drained = Arc::new(AtomicUsize::new(0));
         let outs: Vec<Box<dyn Read + Send>> = vec![
             Box::new(child.stdout.take().expect("piped stdout")),
             Box::new(child.stderr.take().expect("piped stderr")),
         ];
         for (i, mut out) in outs.into_iter().enumerate() {
             let tail = Arc::clone(&tail);
+            let drained = Arc::clone(&drained);
             // Detached: a reader ends when every holder of the pipe has exited.
             let _ = std::thread::Builder::new().name(format!("server-out-{pgid}-{i}")).spawn(move || {
                 let mut buf = vec![0u8; 16 * 1024];
@@ -222,6 +226,7 @@ impl ServerProcess {
                         Err(_) => break,
                     }
                 }
+                drained.fetch_add(1, Ordering::SeqCst);
             });
         }
         let stdin = child.stdin.take();
@@ -234,6 +239,7 @@ impl ServerProcess {
             stdin: Mutex::new(stdin),
             tail,
             stopped: Mutex::new(false),
+            drained,
             gone: AtomicBool::new(false),
         })
     }
@@ -313,6 +319,16 @@ impl ServerProcess {
         }
     }
 
+    /// At most the last `max` bytes of output, once the output pipes are closed (every writer
+    /// exited) or `limit` has passed: what a dead server printed last is then all there.
+    pub fn final_tail(&self, max: usize, limit: Duration) -> String {
+        let start = Instant::now();
+        while self.drained.load(Ordering::SeqCst) < 2 && start.elapsed() < limit {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.tail_bytes(max)
+    }
+
     /// The total number of bytes the process wrote to stdout and stderr.
     pub fn output_len(&self) -> u64 {
         self.tail.lock().unwrap_or_else(|e| e.into_inner()).total
@@ -329,12 +345,11 @@ impl ServerProcess {
             if !self.alive() {
                 // Let it finish exiting, and the drain threads read what it wrote last.
                 let status = self.settle(Duration::from_secs(1));
-                std::thread::sleep(Duration::from_millis(50));
                 let status = status.map(describe_status).unwrap_or_else(|| "exited".into());
                 return Err(ProcessError::Exited {
                     port: self.port,
                     status,
-                    tail: self.tail_bytes(MESSAGE_TAIL),
+                    tail: self.final_tail(MESSAGE_TAIL, Duration::from_millis(500)),
                 });
             }
             if start.elapsed() >= timeout {
@@ -417,7 +432,22 @@ pub fn group_alive(pgid: i32) -> bool {
     if !Path::new("/proc/self/stat").exists() {
         return true;
     }
-    group_members(pgid).iter().any(|&(_, state)| state != 'Z' && state != 'X')
+    // Listing /proc then reading each entry races with fork: a member seen as a zombie may have
+    // forked a child after the listing was taken. So "only zombies" counts only once a fresh
+    // listing finds the same members.
+    let mut previous: Option<Vec<i32>> = None;
+    for _ in 0..10 {
+        let members = group_members(pgid);
+        if members.iter().any(|&(_, state)| state != 'Z' && state != 'X') {
+            return true;
+        }
+        let pids: Vec<i32> = members.iter().map(|&(pid, _)| pid).collect();
+        if previous.as_ref() == Some(&pids) {
+            return false;
+        }
+        previous = Some(pids);
+    }
+    false
 }
 
 /// The processes of group `pgid` and their states (`R`, `S`, `Z`, ...), read from `/proc`.

@@ -274,3 +274,21 @@ fn patch_warnings_are_noted_on_failed_cases() {
     assert!(notes.contains("patched (2 line(s) changed)"), "{notes}");
     assert_all_stopped(marker);
 }
+
+#[test]
+fn a_server_that_stops_listening_but_runs_is_caught_by_the_next_failing_case() {
+    let (site, sub) = setup();
+    let marker = &format!("/unlisten-marker-9966-{}", std::process::id());
+    let sp = spec(format!("{} --unlisten-path {marker}", mini()), sub.path(), site.path());
+    let cases = vec![get_case("unlisten", marker, "default", 200), index_case("next"), index_case("after")];
+    let (results, _, events) = run(&cases, &sp, 1);
+    let v: Vec<Verdict> = results.iter().map(|r| r.verdict).collect();
+    // the passing case is not probed (no extra connection after a pass); the next one, which
+    // cannot connect, finds the port closed
+    assert_eq!(v, [Verdict::Pass, Verdict::Fail, Verdict::Pass], "{results:#?}");
+    let m = &results[1].messages[0];
+    assert!(m.contains("the process still runs but port") && m.contains("refuses connections"), "{m}");
+    assert!(m.contains("closing the listening socket"), "{m}");
+    assert_eq!(events.iter().filter(|e| matches!(e, StartEvent::Started { restart: true, .. })).count(), 1);
+    assert_all_stopped(marker);
+}

@@ -77,7 +77,10 @@ pub enum StartError {
 
 /// `path` made absolute, for messages.
 fn absolute(path: &std::path::Path) -> String {
-    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()).display().to_string()
+    std::path::absolute(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
 }
 
 /// A running server. Dropping it stops it too.

@@ -505,3 +505,26 @@ fn expect_100_continue_is_honoured() {
     assert_eq!(r.status, 200);
     assert!(r.text().contains("<pre><h1>a=1</h1></pre>"));
 }
+
+#[test]
+fn a_request_body_is_consumed_and_the_connection_goes_on() {
+    let (_c, run) = site(5, "GET HEAD");
+    let mut s = run.connect();
+    s.write_all(
+        b"POST /index.html HTTP/1.1\r\nConnection: keep-alive\r\nContent-Length: 15\r\n\r\nGET /x HTTP/1.1\
+          GET /files/notes.txt HTTP/1.1\r\n\r\n",
+    )
+    .unwrap();
+    let all = read_to_close(&mut s, Duration::from_secs(5));
+    let (first, used) = parse_response(&all, false).expect("first response");
+    assert_eq!(
+        (first.status, first.header("Connection")),
+        (501, Some("keep-alive"))
+    );
+    let second = one(&all[used..]);
+    assert_eq!(second.status, 200);
+    assert_eq!(
+        second.body,
+        std::fs::read(www().join("files/notes.txt")).unwrap()
+    );
+}

@@ -36,7 +36,10 @@ pub enum ConfigMode {
 /// What to start, and how.
 #[derive(Debug, Clone)]
 pub struct StartSpec {
-    /// The shell command, with `{port}`, `{config}`, `{root}`, `{dir}` placeholders.
+    /// The shell command, run by `sh -c` in the instance's folder, with placeholders:
+    /// `{port}` (the free port chosen for this start), `{config}` (the absolute path of the
+    /// `ws.conf` written for it), `{root}` (the copy of the site it must serve) and `{dir}` (the
+    /// instance's folder: the copy of the submission). Paths are shell-quoted when needed.
     pub command: String,
     /// The submission's folder, copied afresh for each instance.
     pub dir: PathBuf,
@@ -304,7 +307,8 @@ impl Instance {
         self.proc_.as_ref().is_some_and(|p| p.alive())
     }
 
-    /// Whether it is dead for the cases: its processes are gone, or its port refuses connections.
+    /// Whether it is dead for the cases: its processes are gone, or its port refuses connections
+    /// (this opens and closes one connection when the processes still run).
     pub fn dead(&self) -> bool {
         !self.alive() || process::port_refused(self.port, Duration::from_secs(1))
     }
@@ -326,9 +330,15 @@ impl Drop for Instance {
 }
 
 /// Copies `from` into the existing folder `to`: files with their permissions, symlinks as
-/// symlinks. Skips [`SKIPPED_DIRS`] and files over [`MAX_FILE_BYTES`], noting each; with
-/// `skip_www`, also a top-level `www` (the bundled site replaces it).
+/// symlinks. Skips [`SKIPPED_DIRS`], files over [`MAX_FILE_BYTES`] and files it cannot read,
+/// noting each; with `skip_www`, also a top-level `www` (the bundled site replaces it). Never
+/// copies `to` into itself (a `--dir` that holds the temporary folder, such as `/tmp`).
 fn copy_tree(from: &Path, to: &Path, skip_www: bool, notes: &mut Vec<String>) -> io::Result<()> {
+    let dest = fs::canonicalize(to)?;
+    copy_dir(from, to, &dest, skip_www, notes)
+}
+
+fn copy_dir(from: &Path, to: &Path, dest: &Path, skip_www: bool, notes: &mut Vec<String>) -> io::Result<()> {
     let mut entries: Vec<_> = fs::read_dir(from)?.collect::<Result<_, _>>()?;
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
@@ -345,8 +355,11 @@ fn copy_tree(from: &Path, to: &Path, skip_www: bool, notes: &mut Vec<String>) ->
                 notes.push("the submission's own www/ is replaced by the bundled site".to_string());
                 continue;
             }
+            if fs::canonicalize(&src).is_ok_and(|c| c == dest) {
+                continue;
+            }
             fs::create_dir(&dst)?;
-            copy_tree(&src, &dst, false, notes)?;
+            copy_dir(&src, &dst, dest, false, notes)?;
         } else if ty.is_symlink() {
             let target = fs::read_link(&src)?;
             std::os::unix::fs::symlink(target, &dst)?;
@@ -356,7 +369,9 @@ fn copy_tree(from: &Path, to: &Path, skip_www: bool, notes: &mut Vec<String>) ->
                 notes.push(format!("not copied (over {} MiB): {}", MAX_FILE_BYTES >> 20, src.display()));
                 continue;
             }
-            fs::copy(&src, &dst)?;
+            if let Err(e) = fs::copy(&src, &dst) {
+                notes.push(format!("warning: not copied ({e}): {}", src.display()));
+            }
         }
         // sockets, fifos, devices: not copied
     }
@@ -392,5 +407,17 @@ mod tests {
         assert!(!d.join(".git").exists() && !d.join("target").exists() && !d.join("www").exists());
         assert!(!d.join("core").exists());
         assert_eq!(notes.len(), 2, "{notes:?}");
+    }
+
+    #[test]
+    fn copy_tree_never_copies_the_destination_into_itself() {
+        let src = tempfile::tempdir().unwrap();
+        fs::write(src.path().join("a"), "a").unwrap();
+        let dst = src.path().join("copy");
+        fs::create_dir(&dst).unwrap();
+        let mut notes = Vec::new();
+        copy_tree(src.path(), &dst, false, &mut notes).unwrap();
+        assert!(dst.join("a").is_file());
+        assert!(!dst.join("copy").exists());
     }
 }

@@ -2,9 +2,10 @@
 //! need (one after another, `default` first), each group's cases on `jobs` workers, and a
 //! restart on a fresh port whenever the server dies, so that one crash costs one case.
 //!
-//! After each case the instance is checked: if its processes are gone or its port refuses
-//! connections, that case fails with "server died during this case", its exit status and output
-//! tail (its own messages kept), and the server is restarted once for that death. A generation
+//! After each case the instance is checked: if its processes are gone (or, after a case that did
+//! not pass, its port refuses connections), that case fails with "server died during this case",
+//! its exit status and output tail (its own messages kept), and the server is restarted once for
+//! that death. A generation
 //! counter under the instance's lock makes sure concurrent workers restart it only once, and that
 //! a case that was running against the dead generation fails the same way.
 
@@ -194,7 +195,7 @@ fn run_group(
                         // It died (and was restarted) while this case ran.
                         let why = sl.deaths.get(&generation).cloned().unwrap_or_default();
                         mark_died(&mut r, &why);
-                    } else if sl.broken.is_none() && sl.inst.dead() {
+                    } else if sl.broken.is_none() && died(&sl.inst, r.verdict) {
                         let why = format!(
                             "server died during this case ({}){}",
                             death_status(&sl.inst),
@@ -229,6 +230,18 @@ fn run_group(
     });
     let sl = slot.into_inner().unwrap_or_else(|e| e.into_inner());
     sl.inst.stop();
+}
+
+/// Whether the instance died during a case that ended with `verdict`. After a pass only the
+/// processes are checked; otherwise a connection to its port is tried too (a server may keep
+/// running with its port closed). Probing after every pass would cost fragile servers, which
+/// crash on a connection closed without a request, far more than the case they were running.
+fn died(inst: &Instance, verdict: Verdict) -> bool {
+    if verdict == Verdict::Pass {
+        !inst.alive()
+    } else {
+        inst.dead()
+    }
 }
 
 /// `exit status N`, `killed by signal ...`, or why a still-running server counts as dead. A

@@ -178,6 +178,28 @@ mod tests {
     use super::*;
     use rstest::rstest;
 
+    fn case(id: &str, tags: &str) -> Case {
+        let src = format!("title: t\ntags: {tags}\n\nsend\n| GET / HTTP/1.1\n|\n\nresponse\nstatus 200\n");
+        crate::case::parse_case(&src, Path::new("x.case"), id).expect("a valid case")
+    }
+
+    #[test]
+    fn later_rules_win_and_unmatched_rules_are_warned() {
+        let text = "points tag:keepalive 4\npoints a/reuse 7\nhidden tag:keepalive\n\
+                    visibility a/reuse after_published\npoints a/nothing 3\n";
+        let r = Rubric::parse(text, "r.txt").unwrap();
+        let mut cases = vec![case("a/reuse", "keepalive"), case("a/idle", "keepalive"), case("a/get", "basic")];
+        let warnings = r.apply_points(&mut cases);
+        let points: Vec<f64> = cases.iter().map(|c| c.points).collect();
+        assert_eq!(points, [7.0, 4.0, 1.0]);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains(":5:"), "{warnings:?}");
+        let v = r.visibility(&cases);
+        assert_eq!(v["a/reuse"], "after_published");
+        assert_eq!(v["a/idle"], "hidden");
+        assert_eq!(v["a/get"], "visible");
+    }
+
     #[rstest]
     #[case("points x", 1, "non-negative number")]
     #[case("points x -3", 1, "non-negative number")]

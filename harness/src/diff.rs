@@ -19,15 +19,26 @@ use crate::exec::response::{parse_response, Parsed};
 use crate::outcome::{escape_bytes, CaseResult, EventKind};
 
 /// The headers whose values are compared (case-insensitively, spaces removed).
-pub const COMPARED_HEADERS: [&str; 6] =
-    ["content-type", "content-length", "connection", "transfer-encoding", "allow", "location"];
+pub const COMPARED_HEADERS: [&str; 6] = [
+    "content-type",
+    "content-length",
+    "connection",
+    "transfer-encoding",
+    "allow",
+    "location",
+];
 
 /// The connections whose fate a case checks.
 pub fn fate_checked(case: &Case) -> Vec<String> {
     let mut conns: Vec<String> = case
         .steps
         .iter()
-        .filter(|s| matches!(s.kind, StepKind::Closed { .. } | StepKind::Open { .. } | StepKind::NoResponse { .. }))
+        .filter(|s| {
+            matches!(
+                s.kind,
+                StepKind::Closed { .. } | StepKind::Open { .. } | StepKind::NoResponse { .. }
+            )
+        })
         .map(|s| s.conn.clone())
         .collect();
     conns.dedup();
@@ -87,17 +98,23 @@ pub fn observe(result: &CaseResult) -> Vec<ConnSeen> {
             order.push(e.conn.clone());
         }
         match &e.kind {
-            EventKind::Sent { data } => sent.entry(e.conn.clone()).or_default().extend_from_slice(data),
-            EventKind::Received { data } => {
-                received.entry(e.conn.clone()).or_default().extend_from_slice(data)
-            }
+            EventKind::Sent { data } => sent
+                .entry(e.conn.clone())
+                .or_default()
+                .extend_from_slice(data),
+            EventKind::Received { data } => received
+                .entry(e.conn.clone())
+                .or_default()
+                .extend_from_slice(data),
             EventKind::Fin => {
                 fates.insert(e.conn.clone(), Fate::Closed);
             }
             EventKind::Reset => {
                 fates.insert(e.conn.clone(), Fate::Reset);
             }
-            EventKind::Note { text } if text.starts_with("transcript cut") => cut.push(e.conn.clone()),
+            EventKind::Note { text } if text.starts_with("transcript cut") => {
+                cut.push(e.conn.clone())
+            }
             _ => {}
         }
     }
@@ -105,11 +122,19 @@ pub fn observe(result: &CaseResult) -> Vec<ConnSeen> {
         .into_iter()
         .map(|name| {
             let methods = request_methods(sent.get(&name).map(Vec::as_slice).unwrap_or(&[]));
-            let (responses, unreadable) =
-                read_all(received.get(&name).map(Vec::as_slice).unwrap_or(&[]), &methods);
+            let (responses, unreadable) = read_all(
+                received.get(&name).map(Vec::as_slice).unwrap_or(&[]),
+                &methods,
+            );
             let fate = fates.get(&name).copied().unwrap_or(Fate::Open);
             let cut = cut.contains(&name);
-            ConnSeen { name, responses, unreadable, fate, cut }
+            ConnSeen {
+                name,
+                responses,
+                unreadable,
+                fate,
+                cut,
+            }
         })
         .collect()
 }
@@ -128,7 +153,11 @@ fn request_methods(sent: &[u8]) -> Vec<String> {
 fn read_all(buf: &[u8], methods: &[String]) -> (Vec<Seen>, Option<String>) {
     let mut seen = Vec::new();
     let mut at = 0;
-    while at < buf.len() && buf[at..].iter().any(|b| !b.is_ascii_whitespace() && *b != 0) {
+    while at < buf.len()
+        && buf[at..]
+            .iter()
+            .any(|b| !b.is_ascii_whitespace() && *b != 0)
+    {
         let head = methods.get(seen.len()).is_some_and(|m| m == "HEAD");
         match parse_response(&buf[at..], true, head) {
             Parsed::Complete { response, consumed } => {
@@ -146,7 +175,11 @@ fn read_all(buf: &[u8], methods: &[String]) -> (Vec<Seen>, Option<String>) {
                         (n, v)
                     })
                     .collect();
-                seen.push(Seen { code: response.code, headers, body: response.body });
+                seen.push(Seen {
+                    code: response.code,
+                    headers,
+                    body: response.body,
+                });
                 at += consumed.max(1);
             }
             Parsed::Malformed { why } => return (seen, Some(why)),
@@ -157,7 +190,10 @@ fn read_all(buf: &[u8], methods: &[String]) -> (Vec<Seen>, Option<String>) {
 }
 
 fn normalize(v: &str) -> String {
-    v.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase()
+    v.chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_lowercase()
 }
 
 /// Every difference between what A and B showed for the same case, as lines of text; empty when
@@ -179,7 +215,10 @@ pub fn compare(a: &CaseResult, b: &CaseResult, fates: &[String]) -> Vec<String> 
         let ca = sa.iter().find(|c| &c.name == name);
         let cb = sb.iter().find(|c| &c.name == name);
         let (Some(ca), Some(cb)) = (ca, cb) else {
-            out.push(format!("@{name}: used by {} only", if ca.is_some() { "A" } else { "B" }));
+            out.push(format!(
+                "@{name}: used by {} only",
+                if ca.is_some() { "A" } else { "B" }
+            ));
             continue;
         };
         let n = ca.responses.len().max(cb.responses.len());
@@ -191,8 +230,14 @@ pub fn compare(a: &CaseResult, b: &CaseResult, fates: &[String]) -> Vec<String> 
                     let partial = (ca.cut || cb.cut) && i + 1 == n;
                     compare_seen(&at, x, y, partial, &mut out)
                 }
-                (Some(x), None) => out.push(format!("{at}: A answered {}, B sent no such response", x.code)),
-                (None, Some(y)) => out.push(format!("{at}: A sent no such response, B answered {}", y.code)),
+                (Some(x), None) => out.push(format!(
+                    "{at}: A answered {}, B sent no such response",
+                    x.code
+                )),
+                (None, Some(y)) => out.push(format!(
+                    "{at}: A sent no such response, B answered {}",
+                    y.code
+                )),
                 (None, None) => {}
             }
         }
@@ -222,7 +267,10 @@ fn compare_seen(at: &str, x: &Seen, y: &Seen, partial: bool, out: &mut Vec<Strin
         }
         let (hx, hy) = (x.headers.get(h), y.headers.get(h));
         if hx != hy {
-            let show = |v: Option<&String>| v.map(|v| format!("\"{v}\"")).unwrap_or_else(|| "absent".into());
+            let show = |v: Option<&String>| {
+                v.map(|v| format!("\"{v}\""))
+                    .unwrap_or_else(|| "absent".into())
+            };
             out.push(format!("{at}: {h} A {} B {}", show(hx), show(hy)));
         }
     }
@@ -233,7 +281,12 @@ fn compare_seen(at: &str, x: &Seen, y: &Seen, partial: bool, out: &mut Vec<Strin
         (&x.body[..], &y.body[..])
     };
     if success && bx != by {
-        let first = x.body.iter().zip(&y.body).position(|(p, q)| p != q).unwrap_or(x.body.len().min(y.body.len()));
+        let first = x
+            .body
+            .iter()
+            .zip(&y.body)
+            .position(|(p, q)| p != q)
+            .unwrap_or(x.body.len().min(y.body.len()));
         let around = |b: &[u8]| escape_bytes(&b[first.min(b.len())..(first + 24).min(b.len())]);
         out.push(format!(
             "{at}: body A {} bytes B {} bytes, first difference at byte {first}: A \"{}\" B \"{}\"",
@@ -265,7 +318,11 @@ mod tests {
             transcript: Transcript {
                 events: events
                     .into_iter()
-                    .map(|(c, kind)| Event { at: Duration::ZERO, conn: c.into(), kind })
+                    .map(|(c, kind)| Event {
+                        at: Duration::ZERO,
+                        conn: c.into(),
+                        kind,
+                    })
                     .collect(),
             },
             reproducer: None,
@@ -274,8 +331,18 @@ mod tests {
 
     fn exchange(request: &str, response: &str, fate: Option<EventKind>) -> CaseResult {
         let mut ev = vec![
-            ("main", EventKind::Sent { data: request.as_bytes().to_vec() }),
-            ("main", EventKind::Received { data: response.as_bytes().to_vec() }),
+            (
+                "main",
+                EventKind::Sent {
+                    data: request.as_bytes().to_vec(),
+                },
+            ),
+            (
+                "main",
+                EventKind::Received {
+                    data: response.as_bytes().to_vec(),
+                },
+            ),
         ];
         if let Some(f) = fate {
             ev.push(("main", f));
@@ -287,32 +354,73 @@ mod tests {
 
     #[test]
     fn date_server_and_reason_phrases_are_tolerated() {
-        let a = exchange(GET, "HTTP/1.1 200 OK\r\nDate: Mon\r\nServer: a\r\nContent-Length: 2\r\n\r\nhi", Some(EventKind::Fin));
-        let b = exchange(GET, "HTTP/1.1 200 Fine\r\nDate: Tue\r\nContent-Length: 2\r\n\r\nhi", Some(EventKind::Fin));
+        let a = exchange(
+            GET,
+            "HTTP/1.1 200 OK\r\nDate: Mon\r\nServer: a\r\nContent-Length: 2\r\n\r\nhi",
+            Some(EventKind::Fin),
+        );
+        let b = exchange(
+            GET,
+            "HTTP/1.1 200 Fine\r\nDate: Tue\r\nContent-Length: 2\r\n\r\nhi",
+            Some(EventKind::Fin),
+        );
         assert_eq!(compare(&a, &b, &[]), Vec::<String>::new());
     }
 
     #[test]
     fn status_headers_body_and_fate_differences_are_named() {
-        let a = exchange(GET, "HTTP/1.1 400 Bad Request\r\nContent-Type: text/html\r\nContent-Length: 2\r\n\r\nno", Some(EventKind::Fin));
+        let a = exchange(
+            GET,
+            "HTTP/1.1 400 Bad Request\r\nContent-Type: text/html\r\nContent-Length: 2\r\n\r\nno",
+            Some(EventKind::Fin),
+        );
         let b = exchange(GET, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nyes", None);
         let d = compare(&a, &b, &["main".to_string()]);
         assert!(d.iter().any(|l| l.contains("status A 400 B 200")), "{d:?}");
-        assert!(d.iter().any(|l| l.contains("content-type A \"text/html\" B absent")), "{d:?}");
-        assert!(d.iter().any(|l| l.contains("A closed by the server, B left open")), "{d:?}");
-        assert!(compare(&a, &b, &[]).iter().all(|l| !l.contains("closed")), "fate unchecked");
+        assert!(
+            d.iter()
+                .any(|l| l.contains("content-type A \"text/html\" B absent")),
+            "{d:?}"
+        );
+        assert!(
+            d.iter()
+                .any(|l| l.contains("A closed by the server, B left open")),
+            "{d:?}"
+        );
+        assert!(
+            compare(&a, &b, &[]).iter().all(|l| !l.contains("closed")),
+            "fate unchecked"
+        );
 
         let a = exchange(GET, "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: 2\r\n\r\nhi", None);
-        let b = exchange(GET, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 3\r\n\r\nyes", None);
+        let b = exchange(
+            GET,
+            "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 3\r\n\r\nyes",
+            None,
+        );
         let d = compare(&a, &b, &[]);
-        assert!(d.iter().any(|l| l.contains("body A 2 bytes B 3 bytes")), "{d:?}");
-        assert!(d.iter().all(|l| !l.contains("content-type")), "parameters are ignored: {d:?}");
+        assert!(
+            d.iter().any(|l| l.contains("body A 2 bytes B 3 bytes")),
+            "{d:?}"
+        );
+        assert!(
+            d.iter().all(|l| !l.contains("content-type")),
+            "parameters are ignored: {d:?}"
+        );
     }
 
     #[test]
     fn error_pages_may_differ_in_wording() {
-        let a = exchange(GET, "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found", None);
-        let b = exchange(GET, "HTTP/1.1 404 Not Found\r\nContent-Length: 22\r\n\r\nURL does not exist: /x", None);
+        let a = exchange(
+            GET,
+            "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found",
+            None,
+        );
+        let b = exchange(
+            GET,
+            "HTTP/1.1 404 Not Found\r\nContent-Length: 22\r\n\r\nURL does not exist: /x",
+            None,
+        );
         assert_eq!(compare(&a, &b, &[]), Vec::<String>::new());
     }
 

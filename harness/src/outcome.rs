@@ -99,7 +99,9 @@ pub enum EventKind {
     /// The connection was reset by the server.
     Reset,
     /// We closed or half-closed, or anything else worth showing in order.
-    Note { text: String },
+    Note {
+        text: String,
+    },
 }
 
 impl Transcript {
@@ -115,7 +117,12 @@ impl Transcript {
                 EventKind::Reset => "reset by server (RST)".to_string(),
                 EventKind::Note { text } => format!("# {text}"),
             };
-            out.push_str(&format!("+{:.3}s @{} {}\n", e.at.as_secs_f64(), e.conn, what));
+            out.push_str(&format!(
+                "+{:.3}s @{} {}\n",
+                e.at.as_secs_f64(),
+                e.conn,
+                what
+            ));
         }
         out
     }
@@ -167,7 +174,14 @@ impl RunReport {
             .filter(|c| c.verdict != Verdict::Skip)
             .map(|c| c.max_points)
             .sum();
-        RunReport { target, score, max_score, duration, cases, notes: Vec::new() }
+        RunReport {
+            target,
+            score,
+            max_score,
+            duration,
+            cases,
+            notes: Vec::new(),
+        }
     }
 
     pub fn count(&self, v: Verdict) -> usize {
@@ -176,7 +190,11 @@ impl RunReport {
 
     /// The process exit code: 0 when nothing failed, 1 when a case failed or errored.
     pub fn exit_code(&self) -> i32 {
-        if self.cases.iter().any(|c| matches!(c.verdict, Verdict::Fail | Verdict::Error)) {
+        if self
+            .cases
+            .iter()
+            .any(|c| matches!(c.verdict, Verdict::Fail | Verdict::Error))
+        {
             1
         } else {
             0

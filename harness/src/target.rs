@@ -98,12 +98,17 @@ pub fn run_at(
         },
         on_note,
     );
-    let again: Vec<usize> = (0..cases.len()).filter(|&i| retryable(i, &results[i])).collect();
+    let again: Vec<usize> = (0..cases.len())
+        .filter(|&i| retryable(i, &results[i]))
+        .collect();
     if again.is_empty() {
         return results;
     }
     let alone_cases: Vec<Case> = again.iter().map(|&i| cases[i].clone()).collect();
-    let alone_settings = Settings { jobs: 1, ..settings.clone() };
+    let alone_settings = Settings {
+        jobs: 1,
+        ..settings.clone()
+    };
     let alone = run_once(server, &alone_cases, &alone_settings, &|_, _| {}, on_note);
     for (k, mut r) in alone.into_iter().enumerate() {
         let i = again[k];
@@ -113,7 +118,8 @@ pub fn run_at(
                 "this case failed while other cases ran beside it ({first}) and passed run alone: \
                  does the server serve one connection at a time?"
             ),
-            _ => "this case failed while other cases ran beside it, and again run alone (shown)".to_string(),
+            _ => "this case failed while other cases ran beside it, and again run alone (shown)"
+                .to_string(),
         });
         on_done(i, &r);
         results[i] = r;
@@ -148,10 +154,16 @@ fn run_once(
             for (j, r) in ran.into_iter().enumerate() {
                 results[runnable[j]] = Some(r);
             }
-            results.into_iter().map(|r| r.expect("every case has a result")).collect()
+            results
+                .into_iter()
+                .map(|r| r.expect("every case has a result"))
+                .collect()
         }
         ServerUnderTest::Start(spec) => {
-            let base = settings.options_for(Target { host: "127.0.0.1".into(), port: 0 });
+            let base = settings.options_for(Target {
+                host: "127.0.0.1".into(),
+                port: 0,
+            });
             start::run_started_with(cases, spec, &base, on_done, &|e| on_note(e.to_string()))
         }
     }

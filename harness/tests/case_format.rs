@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use harness::case::{
-    discover, load, parse_case, Amount, Case, Check, CheckKind, Diagnostic, DurationExpr, DurationTerm, HeaderTest,
-    Level, LoadError, Piece, StepKind, Template, Vars, DEFAULT_CONN,
+    discover, load, parse_case, Amount, Case, Check, CheckKind, Diagnostic, DurationExpr,
+    DurationTerm, HeaderTest, Level, LoadError, Piece, StepKind, Template, Vars, DEFAULT_CONN,
 };
 use harness::outcome::escape_bytes;
 use proptest::prelude::*;
@@ -21,7 +21,13 @@ fn parse(src: &str) -> Result<Case, Vec<Diagnostic>> {
 fn case(body: &str) -> Case {
     match parse(&format!("title: t\n\n{body}")) {
         Ok(c) => c,
-        Err(d) => panic!("{body:?} did not parse:\n{}", d.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n")),
+        Err(d) => panic!(
+            "{body:?} did not parse:\n{}",
+            d.iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
     }
 }
 
@@ -76,8 +82,14 @@ fn render(t: &Template) -> Vec<u8> {
     "send\n| GET /index.html HTTP/1.1\\\n",
     Template::literal("GET /index.html HTTP/1.1")
 )]
-#[case::escaped_backslash_at_the_end_keeps_the_line_end("send\n| a\\\\\n", Template::literal("a\\\r\n"))]
-#[case::half_line_then_rest("send\n| GET / HT\\\n| TP/1.1\n", Template::literal("GET / HTTP/1.1\r\n"))]
+#[case::escaped_backslash_at_the_end_keeps_the_line_end(
+    "send\n| a\\\\\n",
+    Template::literal("a\\\r\n")
+)]
+#[case::half_line_then_rest(
+    "send\n| GET / HT\\\n| TP/1.1\n",
+    Template::literal("GET / HTTP/1.1\r\n")
+)]
 #[case::leading_spaces_count("send raw\n|   x\n", Template::literal("  x"))]
 #[case::escapes(
     "send raw\n| \\r\\n\\t\\0\\x00\\xFF\\\\\\{\\}\\\"|#\n",
@@ -89,7 +101,9 @@ fn render(t: &Template) -> Vec<u8> {
 fn send_blocks(#[case] body: &str, #[case] expected: Template) {
     let c = case(body);
     assert_eq!(c.steps.len(), 1);
-    let StepKind::Send { data, split, delay } = &c.steps[0].kind else { panic!("not a send: {:?}", c.steps[0]) };
+    let StepKind::Send { data, split, delay } = &c.steps[0].kind else {
+        panic!("not a send: {:?}", c.steps[0])
+    };
     assert_eq!(data, &expected);
     assert_eq!(*split, None);
     assert_eq!(delay, &ms(100));
@@ -141,14 +155,31 @@ fn steps(#[case] body: &str, #[case] conn: &str, #[case] expected: StepKind) {
 #[case::body_matches("body matches \"(?i)hello\\\\s+world\"", CheckKind::BodyMatches("(?i)hello\\s+world".into()))]
 #[case::body_file("body file css/style.css", CheckKind::BodyFile("css/style.css".into()))]
 #[case::content_length("content-length", CheckKind::ContentLength)]
-#[case::body_is("body is\n| hello\n|", CheckKind::BodyIs(Template::literal("hello\r\n\r\n")))]
-#[case::body_is_raw("body is raw\n| hello\\n", CheckKind::BodyIs(Template::literal("hello\n")))]
+#[case::body_is(
+    "body is\n| hello\n|",
+    CheckKind::BodyIs(Template::literal("hello\r\n\r\n"))
+)]
+#[case::body_is_raw(
+    "body is raw\n| hello\\n",
+    CheckKind::BodyIs(Template::literal("hello\n"))
+)]
 fn checks(#[case] check: &str, #[case] expected: CheckKind) {
     for (prefix, non_strict) in [("", false), ("non-strict ", true)] {
-        let c = case(&format!("send\n| GET / HTTP/1.1\n|\n\nresponse within 2s\n{prefix}{check}\n"));
-        let StepKind::Response { checks, within } = &c.steps[1].kind else { panic!("not a response") };
+        let c = case(&format!(
+            "send\n| GET / HTTP/1.1\n|\n\nresponse within 2s\n{prefix}{check}\n"
+        ));
+        let StepKind::Response { checks, within } = &c.steps[1].kind else {
+            panic!("not a response")
+        };
         assert_eq!(within, &Some(d("2s")));
-        assert_eq!(checks, &vec![Check { line: 8, non_strict, kind: expected.clone() }]);
+        assert_eq!(
+            checks,
+            &vec![Check {
+                line: 8,
+                non_strict,
+                kind: expected.clone()
+            }]
+        );
     }
 }
 
@@ -166,16 +197,25 @@ fn checks_attach_to_the_response_above_them() {
         })
         .collect();
     assert_eq!(checks, vec![vec![7, 10], vec![15]]);
-    assert_eq!(c.steps.iter().map(|s| s.line).collect::<Vec<_>>(), vec![3, 6, 12, 14]);
+    assert_eq!(
+        c.steps.iter().map(|s| s.line).collect::<Vec<_>>(),
+        vec![3, 6, 12, 14]
+    );
 }
 
 #[test]
 fn metadata_and_defaults() {
     let c = parse("# comment\ntitle: Keep-alive: works\n\nsend\n| x\n").unwrap();
     assert_eq!(c.title, "Keep-alive: works");
-    assert_eq!((c.points, c.timeout, c.level, c.config.as_str()), (1.0, Duration::from_secs(10), Level::Must, "default"));
+    assert_eq!(
+        (c.points, c.timeout, c.level, c.config.as_str()),
+        (1.0, Duration::from_secs(10), Level::Must, "default")
+    );
     assert!(c.tags.is_empty() && c.spec.is_none());
-    assert_eq!((c.id.as_str(), c.path.as_path()), ("t", Path::new("t.case")));
+    assert_eq!(
+        (c.id.as_str(), c.path.as_path()),
+        ("t", Path::new("t.case"))
+    );
 
     let c = parse(
         "title: t\npoints: 0.5\ntags: errors,  method ,x-y\nspec: assignment \"400 Bad Request\"\ntimeout: 1s + 500ms\nlevel: should\nconfig: broken\nsend\n| x\n",
@@ -192,8 +232,16 @@ fn metadata_and_defaults() {
 #[test]
 fn a_hash_after_a_directive_is_not_a_comment() {
     let c = case("send\n| x\nresponse\nheader X: a # b\n");
-    let StepKind::Response { checks, .. } = &c.steps[1].kind else { panic!() };
-    assert_eq!(checks[0].kind, CheckKind::Header { name: "X".into(), test: HeaderTest::Equals("a # b".into()) });
+    let StepKind::Response { checks, .. } = &c.steps[1].kind else {
+        panic!()
+    };
+    assert_eq!(
+        checks[0].kind,
+        CheckKind::Header {
+            name: "X".into(),
+            test: HeaderTest::Equals("a # b".into())
+        }
+    );
     // ... so a `#` after step arguments is an error, not silently ignored.
     let e = errors("title: t\nsend\n| x\nresponse # read it\n");
     assert_eq!((e[0].line, e[0].col), (4, 10));
@@ -203,20 +251,37 @@ fn a_hash_after_a_directive_is_not_a_comment() {
 fn files_without_final_newline_and_with_many_blank_lines() {
     let c = parse("title: t\n\n\n\nsend\n| x").unwrap();
     assert_eq!(c.steps[0].line, 5);
-    assert_eq!(render(match &c.steps[0].kind {
-        StepKind::Send { data, .. } => data,
-        _ => panic!(),
-    }), b"x\r\n");
+    assert_eq!(
+        render(match &c.steps[0].kind {
+            StepKind::Send { data, .. } => data,
+            _ => panic!(),
+        }),
+        b"x\r\n"
+    );
 }
 
 #[test]
 fn readme_examples_parse() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../cases/README.md")).unwrap();
-    let blocks: Vec<&str> = readme.split("```").skip(1).step_by(2).map(|b| b.strip_prefix('\n').unwrap_or(b)).collect();
-    assert!(blocks.iter().filter(|b| b.contains("title:")).count() >= 2, "expected complete examples in cases/README.md");
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../cases/README.md"))
+            .unwrap();
+    let blocks: Vec<&str> = readme
+        .split("```")
+        .skip(1)
+        .step_by(2)
+        .map(|b| b.strip_prefix('\n').unwrap_or(b))
+        .collect();
+    assert!(
+        blocks.iter().filter(|b| b.contains("title:")).count() >= 2,
+        "expected complete examples in cases/README.md"
+    );
     for block in blocks {
         // Fragments (the connections and probe examples) get a title to make a whole case.
-        let src = if block.contains("title:") { block.to_string() } else { format!("title: t\n{block}") };
+        let src = if block.contains("title:") {
+            block.to_string()
+        } else {
+            format!("title: t\n{block}")
+        };
         if let Err(d) = parse(&src) {
             panic!("README example does not parse:\n{src}\n{}", d[0]);
         }
@@ -228,16 +293,36 @@ fn readme_examples_parse() {
 
 #[rstest]
 #[case::unknown_directive("title: t\n\nsned\n", 3, 1, "unknown directive `sned`")]
-#[case::unknown_word_in_line("title: t\nsend\n| x\nrespons within 2s\n", 4, 1, "unknown directive `respons`")]
+#[case::unknown_word_in_line(
+    "title: t\nsend\n| x\nrespons within 2s\n",
+    4,
+    1,
+    "unknown directive `respons`"
+)]
 #[case::duplicate_metadata("title: a\ntitle: b\nsend\n| x\n", 2, 1, "duplicate `title:`")]
-#[case::metadata_after_step("title: t\nsend\n| x\npoints: 2\n", 4, 1, "metadata must come before the first step")]
-#[case::unknown_metadata("title: t\ntitel: x\nsend\n| x\n", 2, 1, "unknown metadata field `titel`")]
+#[case::metadata_after_step(
+    "title: t\nsend\n| x\npoints: 2\n",
+    4,
+    1,
+    "metadata must come before the first step"
+)]
+#[case::unknown_metadata(
+    "title: t\ntitel: x\nsend\n| x\n",
+    2,
+    1,
+    "unknown metadata field `titel`"
+)]
 #[case::missing_title("send\n| x\n", 1, 1, "missing `title:`")]
 #[case::empty_title("title:\nsend\n| x\n", 1, 7, "`title:` needs a value")]
 #[case::no_steps("title: t\n", 1, 9, "no steps")]
 #[case::bad_points("title: t\npoints: -1\nsend\n| x\n", 2, 9, "non-negative number")]
 #[case::bad_level("title: t\nlevel: may\nsend\n| x\n", 2, 8, "`must` or `should`")]
-#[case::timeout_with_var("title: t\ntimeout: {keepalive}s\nsend\n| x\n", 2, 10, "cannot use variables")]
+#[case::timeout_with_var(
+    "title: t\ntimeout: {keepalive}s\nsend\n| x\n",
+    2,
+    10,
+    "cannot use variables"
+)]
 #[case::empty_tag("title: t\ntags: a,,b\nsend\n| x\n", 2, 9, "empty tag")]
 #[case::delay_without_split("title: t\nsend delay=5ms\n| x\n", 2, 6, "`delay=` needs `split=N`")]
 #[case::split_zero("title: t\nsend split=0\n| x\n", 2, 12, "after `split=`")]
@@ -262,21 +347,91 @@ fn readme_examples_parse() {
 #[case::trailing_space_in_block("title: t\nsend\n| x \n", 3, 4, "trailing spaces")]
 #[case::bom("\u{feff}title: t\nsend\n| x\n", 1, 1, "byte order mark")]
 #[case::leading_space("title: t\n send\n| x\n", 2, 1, "must not start with a space")]
-#[case::check_without_response("title: t\nstatus 200\n", 2, 1, "a check must follow a `response` step")]
-#[case::check_after_other_step("title: t\nresponse\nsend\n| x\nstatus 200\n", 5, 1, "a check must follow a `response` step")]
-#[case::status_not_three_digits("title: t\nsend\n| x\nresponse\nstatus 200 20\n", 5, 12, "three-digit")]
+#[case::check_without_response(
+    "title: t\nstatus 200\n",
+    2,
+    1,
+    "a check must follow a `response` step"
+)]
+#[case::check_after_other_step(
+    "title: t\nresponse\nsend\n| x\nstatus 200\n",
+    5,
+    1,
+    "a check must follow a `response` step"
+)]
+#[case::status_not_three_digits(
+    "title: t\nsend\n| x\nresponse\nstatus 200 20\n",
+    5,
+    12,
+    "three-digit"
+)]
 #[case::status_without_code("title: t\nsend\n| x\nresponse\nstatus\n", 5, 7, "at least one code")]
-#[case::header_regex("title: t\nsend\n| x\nresponse\nheader X matches \"a(\"\n", 5, 18, "invalid regex")]
-#[case::body_regex("title: t\nsend\n| x\nresponse\nbody matches \"[z-a]\"\n", 5, 14, "invalid regex")]
-#[case::regex_backslash_must_be_escaped("title: t\nsend\n| x\nresponse\nbody matches \"\\d\"\n", 5, 15, "unknown escape")]
-#[case::unclosed_quote("title: t\nsend\n| x\nresponse\nbody contains \"abc\n", 5, 15, "unclosed quoted string")]
-#[case::unquoted_text("title: t\nsend\n| x\nresponse\nbody contains abc\n", 5, 15, "expected a quoted string")]
-#[case::var_in_quoted("title: t\nsend\n| x\nresponse\nreason \"{x}\"\n", 5, 9, "`{` in a quoted string")]
-#[case::non_strict_non_check("title: t\nsend\n| x\nresponse\nnon-strict sned\n", 5, 12, "must be followed by a check")]
-#[case::body_is_without_block("title: t\nsend\n| x\nresponse\nbody is\nstatus 200\n", 5, 1, "`body is` needs a block")]
-#[case::body_file_escapes_root("title: t\nsend\n| x\nresponse\nbody file ../secret\n", 5, 11, "under the site root")]
-#[case::header_bad_name("title: t\nsend\n| x\nresponse\nheader X(Y)\n", 5, 9, "cannot be part of a header name")]
-#[case::response_junk("title: t\nsend\n| x\nresponse within 2s now\n", 4, 20, "unexpected `now`")]
+#[case::header_regex(
+    "title: t\nsend\n| x\nresponse\nheader X matches \"a(\"\n",
+    5,
+    18,
+    "invalid regex"
+)]
+#[case::body_regex(
+    "title: t\nsend\n| x\nresponse\nbody matches \"[z-a]\"\n",
+    5,
+    14,
+    "invalid regex"
+)]
+#[case::regex_backslash_must_be_escaped(
+    "title: t\nsend\n| x\nresponse\nbody matches \"\\d\"\n",
+    5,
+    15,
+    "unknown escape"
+)]
+#[case::unclosed_quote(
+    "title: t\nsend\n| x\nresponse\nbody contains \"abc\n",
+    5,
+    15,
+    "unclosed quoted string"
+)]
+#[case::unquoted_text(
+    "title: t\nsend\n| x\nresponse\nbody contains abc\n",
+    5,
+    15,
+    "expected a quoted string"
+)]
+#[case::var_in_quoted(
+    "title: t\nsend\n| x\nresponse\nreason \"{x}\"\n",
+    5,
+    9,
+    "`{` in a quoted string"
+)]
+#[case::non_strict_non_check(
+    "title: t\nsend\n| x\nresponse\nnon-strict sned\n",
+    5,
+    12,
+    "must be followed by a check"
+)]
+#[case::body_is_without_block(
+    "title: t\nsend\n| x\nresponse\nbody is\nstatus 200\n",
+    5,
+    1,
+    "`body is` needs a block"
+)]
+#[case::body_file_escapes_root(
+    "title: t\nsend\n| x\nresponse\nbody file ../secret\n",
+    5,
+    11,
+    "under the site root"
+)]
+#[case::header_bad_name(
+    "title: t\nsend\n| x\nresponse\nheader X(Y)\n",
+    5,
+    9,
+    "cannot be part of a header name"
+)]
+#[case::response_junk(
+    "title: t\nsend\n| x\nresponse within 2s now\n",
+    4,
+    20,
+    "unexpected `now`"
+)]
 #[case::response_typo("title: t\nsend\n| x\nresponse witin 2s\n", 4, 10, "expected `within`")]
 #[case::duration_unit("title: t\nsleep 5min\n", 2, 8, "unknown unit `min`")]
 #[case::duration_no_unit("title: t\nsleep 5\n", 2, 7, "needs a unit")]
@@ -286,10 +441,20 @@ fn readme_examples_parse() {
 #[case::bad_conn("title: t\nsend @a!b\n| x\n", 2, 6, "invalid connection name")]
 #[case::empty_conn("title: t\nclose @\n", 2, 7, "invalid connection name")]
 #[case::no_what("title: t\nno body\n", 2, 1, "expected `no response` or `no header`")]
-#[case::closed_order("title: t\nsend\n| x\nclosed after 2s within 1s\n", 4, 14, "not shorter than")]
+#[case::closed_order(
+    "title: t\nsend\n| x\nclosed after 2s within 1s\n",
+    4,
+    14,
+    "not shorter than"
+)]
 #[case::closed_missing("title: t\nclosed\n", 2, 7, "expected `within` or `after`")]
 #[case::open_without_for("title: t\nopen 1s\n", 2, 6, "expected `for`")]
-#[case::metadata_without_colon("title: t\nsend\n| x\npoints 2\n", 4, 1, "unknown directive `points`")]
+#[case::metadata_without_colon(
+    "title: t\nsend\n| x\npoints 2\n",
+    4,
+    1,
+    "unknown directive `points`"
+)]
 fn bad_snippets(#[case] src: &str, #[case] line: usize, #[case] col: usize, #[case] message: &str) {
     let diags = errors(src);
     let first = &diags[0];
@@ -307,7 +472,10 @@ fn bad_snippets(#[case] src: &str, #[case] line: usize, #[case] col: usize, #[ca
 #[rstest]
 #[case::unknown_directive("title: t\nsned\n", "did you mean `send`?")]
 #[case::unknown_directive_lists_all("title: t\nxyzzy\n", "expected one of: connect, send,")]
-#[case::duplicate_points_first_line("title: t\npoints: 1\n\npoints: 2\nsend\n| x\n", "already set on line 2")]
+#[case::duplicate_points_first_line(
+    "title: t\npoints: 1\n\npoints: 2\nsend\n| x\n",
+    "already set on line 2"
+)]
 #[case::metadata_after_step("title: t\n\nsend\n| x\nlevel: should\n", "above line 3")]
 #[case::metadata_typo("title: t\npoint: 2\nsend\n| x\n", "did you mean `points`?")]
 #[case::metadata_without_colon("title: t\nsend\n| x\ntags errors\n", "`tags: VALUE`")]
@@ -318,13 +486,20 @@ fn bad_snippets(#[case] src: &str, #[case] line: usize, #[case] col: usize, #[ca
 #[case::block_after_blank("title: t\nsend\n| a\n\n| b\n", "blank lines")]
 #[case::regex_escape("title: t\nsend\n| x\nresponse\nbody matches \"\\d+\"\n", "`\\\\d`")]
 #[case::var_in_quoted("title: t\nsend\n| x\nresponse\nbody contains \"{host}\"\n", "`\\{`")]
-#[case::check_after_send("title: t\nsend\n| x\nresponse\nsend\n| y\nstatus 200\n", "line 5 is `send`")]
+#[case::check_after_send(
+    "title: t\nsend\n| x\nresponse\nsend\n| y\nstatus 200\n",
+    "line 5 is `send`"
+)]
 #[case::duration_unit("title: t\nsleep 5\n", "`5s` or `5ms`")]
 #[case::send_option_typo("title: t\nsend rwa\n| x\n", "did you mean `raw`?")]
 fn bad_snippets_help(#[case] src: &str, #[case] help: &str) {
     let diags = errors(src);
     let got = diags[0].help.clone().unwrap_or_default();
-    assert!(got.contains(help), "expected help {help:?}, got {got:?}\n{}", diags[0]);
+    assert!(
+        got.contains(help),
+        "expected help {help:?}, got {got:?}\n{}",
+        diags[0]
+    );
 }
 
 #[test]
@@ -339,7 +514,10 @@ fn every_faulty_line_is_reported_once_in_line_order() {
 #[test]
 fn lines_under_a_faulty_directive_are_checked_but_not_called_orphans() {
     let diags = errors("title: t\nsend @!\n| a\\q\n| b\nresponse\nsned\n| c\n| {x\n");
-    assert_eq!(diags.iter().map(|d| (d.line, d.col)).collect::<Vec<_>>(), vec![(2, 6), (3, 4), (6, 1), (8, 3)]);
+    assert_eq!(
+        diags.iter().map(|d| (d.line, d.col)).collect::<Vec<_>>(),
+        vec![(2, 6), (3, 4), (6, 1), (8, 3)]
+    );
 }
 
 #[test]
@@ -350,7 +528,12 @@ fn checks_under_a_faulty_response_are_still_checked_but_not_misattached() {
 
 #[test]
 fn diagnostic_renders_with_a_caret() {
-    let diags = parse_case("title: t\n\nsend\n| GET /\\q HTTP/1.1\n", Path::new("cases/get.case"), "get").unwrap_err();
+    let diags = parse_case(
+        "title: t\n\nsend\n| GET /\\q HTTP/1.1\n",
+        Path::new("cases/get.case"),
+        "get",
+    )
+    .unwrap_err();
     assert_eq!(
         diags[0].to_string(),
         "error: unknown escape `\\q`\n --> cases/get.case:4:8\n  |\n4 | | GET /\\q HTTP/1.1\n  |        ^^\n  = help: valid escapes are \\r \\n \\t \\0 \\xNN \\\\ \\{ \\} \\\"; write a backslash as `\\\\`"
@@ -363,13 +546,52 @@ fn diagnostic_renders_with_a_caret() {
 /// Lines made of pieces of the format, to reach deep into the parser.
 fn fragment() -> impl Strategy<Value = String> {
     let words = prop::sample::select(vec![
-        "title: t", "points: 1.5", "tags: a, b", "timeout: 2s", "level: should", "send", "send raw", "send @a split=1",
-        "send delay=1s", "| GET / HTTP/1.1", "|", "| \\", "| {repeat 3 a}", "| {host", "| \\x4", "response",
-        "response within 1s", "status 200", "header X: y", "header X matches \"(\"", "body is", "body is raw",
-        "non-strict", "no response for 1s", "closed after 1s within", "open for 1s", "sleep", "#", "", " ", "\r",
-        "\t", "@", "{", "}", "\"", "\\", "é", "-", "+",
+        "title: t",
+        "points: 1.5",
+        "tags: a, b",
+        "timeout: 2s",
+        "level: should",
+        "send",
+        "send raw",
+        "send @a split=1",
+        "send delay=1s",
+        "| GET / HTTP/1.1",
+        "|",
+        "| \\",
+        "| {repeat 3 a}",
+        "| {host",
+        "| \\x4",
+        "response",
+        "response within 1s",
+        "status 200",
+        "header X: y",
+        "header X matches \"(\"",
+        "body is",
+        "body is raw",
+        "non-strict",
+        "no response for 1s",
+        "closed after 1s within",
+        "open for 1s",
+        "sleep",
+        "#",
+        "",
+        " ",
+        "\r",
+        "\t",
+        "@",
+        "{",
+        "}",
+        "\"",
+        "\\",
+        "é",
+        "-",
+        "+",
     ]);
-    prop::collection::vec(prop_oneof![words.prop_map(String::from), any::<String>()], 0..4).prop_map(|v| v.join(" "))
+    prop::collection::vec(
+        prop_oneof![words.prop_map(String::from), any::<String>()],
+        0..4,
+    )
+    .prop_map(|v| v.join(" "))
 }
 
 /// Splits escaped text into block lines of at most about 60 characters without cutting an
@@ -380,7 +602,9 @@ fn block_lines(escaped: &str) -> Vec<String> {
     while let Some(c) = chars.next() {
         let atom = match c {
             '\\' => {
-                let e = chars.next().expect("escape_bytes never ends in a lone backslash");
+                let e = chars
+                    .next()
+                    .expect("escape_bytes never ends in a lone backslash");
                 if e == 'x' {
                     format!("\\x{}{}", chars.next().unwrap(), chars.next().unwrap())
                 } else {
@@ -404,12 +628,21 @@ fn block_lines(escaped: &str) -> Vec<String> {
 
 fn term() -> impl Strategy<Value = DurationTerm> {
     let amount = prop_oneof![
-        (0u64..10_000_000, 0u32..4).prop_map(|(n, scale)| Amount::Number(n as f64 / 10f64.powi(scale as i32))),
+        (0u64..10_000_000, 0u32..4)
+            .prop_map(|(n, scale)| Amount::Number(n as f64 / 10f64.powi(scale as i32))),
         (prop::num::f64::POSITIVE | prop::num::f64::ZERO).prop_map(Amount::Number),
         "[a-z_][a-z0-9_]{0,6}".prop_map(Amount::Var),
     ];
-    (any::<bool>(), amount, prop::sample::select(vec![1.0, 1000.0]))
-        .prop_map(|(negative, amount, unit_ms)| DurationTerm { negative, amount, unit_ms })
+    (
+        any::<bool>(),
+        amount,
+        prop::sample::select(vec![1.0, 1000.0]),
+    )
+        .prop_map(|(negative, amount, unit_ms)| DurationTerm {
+            negative,
+            amount,
+            unit_ms,
+        })
 }
 
 proptest! {
@@ -474,7 +707,16 @@ const GOOD: &str = "title: t\nsend\n| GET / HTTP/1.1\n|\nresponse\nstatus 200\n"
 fn discover_walks_folders_in_sorted_order_and_names_cases_by_relative_path() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    for rel in ["z.case", "a/b.case", "a/a.case", "sub/deep/c.case", ".hidden/x.case", ".dot.case", "README.md", "a.case"] {
+    for rel in [
+        "z.case",
+        "a/b.case",
+        "a/a.case",
+        "sub/deep/c.case",
+        ".hidden/x.case",
+        ".dot.case",
+        "README.md",
+        "a.case",
+    ] {
         write(root, rel, GOOD);
     }
     let found = discover(&[root.to_path_buf()]).unwrap();
@@ -508,7 +750,10 @@ fn two_files_with_one_id_are_an_error() {
     match discover(&[a.path().to_path_buf(), b.path().to_path_buf()]) {
         Err(LoadError::DuplicateId { id, first, second }) => {
             assert_eq!(id, "x/get");
-            assert_eq!((first, second), (a.path().join("x/get.case"), b.path().join("x/get.case")));
+            assert_eq!(
+                (first, second),
+                (a.path().join("x/get.case"), b.path().join("x/get.case"))
+            );
         }
         other => panic!("expected a duplicate id, got {other:?}"),
     }
@@ -518,22 +763,35 @@ fn two_files_with_one_id_are_an_error() {
 fn missing_paths_empty_folders_and_other_files_are_errors() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nope");
-    assert!(matches!(discover(std::slice::from_ref(&missing)), Err(LoadError::NotFound(p)) if p == missing));
+    assert!(
+        matches!(discover(std::slice::from_ref(&missing)), Err(LoadError::NotFound(p)) if p == missing)
+    );
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
     write(&empty, "notes.txt", "x");
-    assert!(matches!(discover(std::slice::from_ref(&empty)), Err(LoadError::NoCases(p)) if p == vec![empty.clone()]));
+    assert!(
+        matches!(discover(std::slice::from_ref(&empty)), Err(LoadError::NoCases(p)) if p == vec![empty.clone()])
+    );
     let txt = empty.join("notes.txt");
-    assert!(matches!(discover(std::slice::from_ref(&txt)), Err(LoadError::NotACaseFile(p)) if p == txt));
+    assert!(
+        matches!(discover(std::slice::from_ref(&txt)), Err(LoadError::NotACaseFile(p)) if p == txt)
+    );
 }
 
 #[test]
 fn load_parses_every_file_with_its_id() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "b.case", GOOD);
-    write(dir.path(), "a/one.case", &GOOD.replace("title: t", "title: one"));
+    write(
+        dir.path(),
+        "a/one.case",
+        &GOOD.replace("title: t", "title: one"),
+    );
     let cases = load(&[dir.path().to_path_buf()]).unwrap();
-    let got: Vec<(&str, &str)> = cases.iter().map(|c| (c.id.as_str(), c.title.as_str())).collect();
+    let got: Vec<(&str, &str)> = cases
+        .iter()
+        .map(|c| (c.id.as_str(), c.title.as_str()))
+        .collect();
     assert_eq!(got, vec![("a/one", "one"), ("b", "t")]);
     assert_eq!(cases[0].path, dir.path().join("a/one.case"));
 }
@@ -543,17 +801,38 @@ fn load_reports_the_diagnostics_of_all_files_at_once() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "good.case", GOOD);
     write(dir.path(), "one.case", "title: t\nsned\n");
-    write(dir.path(), "two.case", "title: t\nsend\n| \\q\nresponse\nstatus 2\n");
-    std::fs::write(dir.path().join("three.case"), b"title: t\nsend\n| caf\xe9\n").unwrap();
+    write(
+        dir.path(),
+        "two.case",
+        "title: t\nsend\n| \\q\nresponse\nstatus 2\n",
+    );
+    std::fs::write(
+        dir.path().join("three.case"),
+        b"title: t\nsend\n| caf\xe9\n",
+    )
+    .unwrap();
     let err = load(&[dir.path().to_path_buf()]).unwrap_err();
-    let LoadError::Invalid(diags) = &err else { panic!("expected diagnostics, got {err:?}") };
+    let LoadError::Invalid(diags) = &err else {
+        panic!("expected diagnostics, got {err:?}")
+    };
     let at: Vec<(String, usize, usize)> = diags
         .iter()
-        .map(|d| (d.path.file_name().unwrap().to_string_lossy().into_owned(), d.line, d.col))
+        .map(|d| {
+            (
+                d.path.file_name().unwrap().to_string_lossy().into_owned(),
+                d.line,
+                d.col,
+            )
+        })
         .collect();
     assert_eq!(
         at,
-        vec![("one.case".into(), 2, 1), ("three.case".into(), 3, 6), ("two.case".into(), 3, 3), ("two.case".into(), 5, 8)]
+        vec![
+            ("one.case".into(), 2, 1),
+            ("three.case".into(), 3, 6),
+            ("two.case".into(), 3, 3),
+            ("two.case".into(), 5, 8)
+        ]
     );
     assert!(diags[1].message.contains("not UTF-8"));
     let shown = err.to_string();

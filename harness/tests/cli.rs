@@ -45,7 +45,10 @@ fn check_reports_a_bad_case_at_file_line_col_and_exits_2() {
 
 #[test]
 fn list_shows_ids_points_and_tags() {
-    let dir = case_dir(&[("errors/missing.case", NOT_FOUND_CASE), ("ok.case", OK_CASE)]);
+    let dir = case_dir(&[
+        ("errors/missing.case", NOT_FOUND_CASE),
+        ("ok.case", OK_CASE),
+    ]);
     harness()
         .args(["list"])
         .arg(dir.path())
@@ -59,7 +62,12 @@ fn list_shows_ids_points_and_tags() {
 #[test]
 fn run_without_a_server_is_a_usage_error() {
     let dir = case_dir(&[("ok.case", OK_CASE)]);
-    harness().args(["run"]).arg(dir.path()).assert().code(2).stderr(predicate::str::contains("--target"));
+    harness()
+        .args(["run"])
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--target"));
 }
 
 #[test]
@@ -104,8 +112,17 @@ fn json_report_has_score_and_verdicts() {
     let v: serde_json::Value = serde_json::from_slice(&out).expect("valid json");
     assert_eq!(v["score"], 2.0);
     assert_eq!(v["max_score"], 5.0);
-    let verdicts: Vec<&str> = v["cases"].as_array().unwrap().iter().map(|c| c["verdict"].as_str().unwrap()).collect();
-    assert_eq!(verdicts, ["fail", "pass"], "cases come in id order: missing, ok");
+    let verdicts: Vec<&str> = v["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["verdict"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        verdicts,
+        ["fail", "pass"],
+        "cases come in id order: missing, ok"
+    );
     assert!(v["cases"][0]["transcript"].is_object() || v["cases"][0]["transcript"].is_array());
 }
 
@@ -125,7 +142,14 @@ fn a_bare_lf_response_is_non_strict_and_earns_points_only_when_lenient() {
     assert!(msgs.contains("LF"), "the reason names the bare LF: {msgs}");
 
     let lenient = harness()
-        .args(["run", "--lenient", "--format", "json", "--target", &srv.target()])
+        .args([
+            "run",
+            "--lenient",
+            "--format",
+            "json",
+            "--target",
+            &srv.target(),
+        ])
         .arg(dir.path())
         .output()
         .unwrap();
@@ -140,7 +164,14 @@ fn tap_and_junit_reports_are_written_to_a_file() {
     let out = tempfile::tempdir().unwrap();
     let tap = out.path().join("r.tap");
     harness()
-        .args(["run", "--format", "tap", "--target", &srv.target(), "--output"])
+        .args([
+            "run",
+            "--format",
+            "tap",
+            "--target",
+            &srv.target(),
+            "--output",
+        ])
         .arg(&tap)
         .arg(dir.path())
         .assert()
@@ -152,7 +183,14 @@ fn tap_and_junit_reports_are_written_to_a_file() {
 
     let junit = out.path().join("r.xml");
     harness()
-        .args(["run", "--format", "junit", "--target", &srv.target(), "--output"])
+        .args([
+            "run",
+            "--format",
+            "junit",
+            "--target",
+            &srv.target(),
+            "--output",
+        ])
         .arg(&junit)
         .arg(dir.path())
         .assert()
@@ -167,14 +205,22 @@ fn an_unreachable_target_is_an_error_verdict_not_a_hang() {
     let dir = case_dir(&[("ok.case", OK_CASE)]);
     let t = std::time::Instant::now();
     let out = harness()
-        .args(["run", "--format", "json", "--target", &format!("127.0.0.1:{}", closed_port())])
+        .args([
+            "run",
+            "--format",
+            "json",
+            "--target",
+            &format!("127.0.0.1:{}", closed_port()),
+        ])
         .arg(dir.path())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["cases"][0]["verdict"], "error");
-    assert!(v["cases"][0]["messages"].to_string().contains("could not connect"));
+    assert!(v["cases"][0]["messages"]
+        .to_string()
+        .contains("could not connect"));
     assert!(t.elapsed() < std::time::Duration::from_secs(20));
 }
 
@@ -193,7 +239,13 @@ fn filter_and_tag_select_cases() {
         .assert()
         .code(1);
     harness()
-        .args(["run", "--filter", "no such thing", "--target", &srv.target()])
+        .args([
+            "run",
+            "--filter",
+            "no such thing",
+            "--target",
+            &srv.target(),
+        ])
         .arg(dir.path())
         .assert()
         .code(2)
@@ -236,7 +288,8 @@ fn bad_var_and_target_values_are_usage_errors() {
 
 #[test]
 fn diff_names_where_two_servers_part_and_exits_0_when_they_agree() {
-    const NOT_FOUND: &[u8] = b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found";
+    const NOT_FOUND: &[u8] =
+        b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found";
     let a = Canned::new(OK_RESPONSE);
     let b = Canned::new(NOT_FOUND);
     let same = Canned::new(OK_RESPONSE);

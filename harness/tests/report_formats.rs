@@ -618,7 +618,10 @@ fn gradescope_failure_scores_zero_and_says_why() {
     assert_eq!(tests[1]["number"], "a/one");
     assert_eq!(tests[1]["name"], "First");
     assert_eq!(tests[2]["number"], "a/two");
-    assert_eq!(tests[2]["name"], "a/two", "a case without a title is named by its id");
+    assert_eq!(
+        tests[2]["name"], "a/two",
+        "a case without a title is named by its id"
+    );
     assert_eq!(tests[2]["max_score"].as_f64(), Some(1.5));
 }
 

@@ -14,7 +14,9 @@ const MARKER: &str = "HARNESS_TEST_MARKER";
 
 fn harness(marker: &str) -> Command {
     let mut c = Command::cargo_bin("harness").unwrap();
-    c.env("NO_COLOR", "1").env(MARKER, marker).current_dir(repo_root());
+    c.env("NO_COLOR", "1")
+        .env(MARKER, marker)
+        .current_dir(repo_root());
     c
 }
 
@@ -35,7 +37,18 @@ fn submission(class: &Path, name: &str, start: &str, with_ws_conf: bool) {
 fn start_runs_the_whole_corpus_at_the_reference_including_the_broken_config() {
     let m = marker("start");
     let out = harness(&m)
-        .args(["run", "cases", "--format", "json", "--var", "keepalive=2", "--dir", ".", "--config", "patch"])
+        .args([
+            "run",
+            "cases",
+            "--format",
+            "json",
+            "--var",
+            "keepalive=2",
+            "--dir",
+            ".",
+            "--config",
+            "patch",
+        ])
         .arg("--start")
         .arg(format!("{} --config {{config}}", server_bin().display()))
         .output()
@@ -48,11 +61,23 @@ fn start_runs_the_whole_corpus_at_the_reference_including_the_broken_config() {
         .filter(|c| c["verdict"] != "pass")
         .map(|c| format!("{} {} {}", c["id"], c["verdict"], c["messages"]))
         .collect();
-    assert!(not_passed.is_empty(), "the reference must pass every case: {not_passed:#?}");
-    assert!(cases.iter().any(|c| c["id"].as_str().unwrap().contains("broken")), "the broken-config case ran");
+    assert!(
+        not_passed.is_empty(),
+        "the reference must pass every case: {not_passed:#?}"
+    );
+    assert!(
+        cases
+            .iter()
+            .any(|c| c["id"].as_str().unwrap().contains("broken")),
+        "the broken-config case ran"
+    );
     assert_eq!(v["score"], v["max_score"]);
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(leftovers(MARKER, &m), vec![], "no process may outlive the harness");
+    assert_eq!(
+        leftovers(MARKER, &m),
+        vec![],
+        "no process may outlive the harness"
+    );
 }
 
 #[test]
@@ -62,15 +87,28 @@ fn a_class_is_graded_and_nothing_is_left_running() {
     let out = tempfile::tempdir().unwrap();
     let server = server_bin();
     let py = flawed_py();
-    submission(class.path(), "reference", &format!("{} --config {{config}}", server.display()), true);
+    submission(
+        class.path(),
+        "reference",
+        &format!("{} --config {{config}}", server.display()),
+        true,
+    );
     submission(
         class.path(),
         "single-threaded",
-        &format!("python3 {} --flaw single-threaded --root {{root}} --keepalive 2 --port {{port}}", py.display()),
+        &format!(
+            "python3 {} --flaw single-threaded --root {{root}} --keepalive 2 --port {{port}}",
+            py.display()
+        ),
         false,
     );
     submission(class.path(), "never-listens", "sleep 60", false);
-    submission(class.path(), "exits-at-once", "echo 'segmentation fault (core dumped)' >&2; exit 139", false);
+    submission(
+        class.path(),
+        "exits-at-once",
+        "echo 'segmentation fault (core dumped)' >&2; exit 139",
+        false,
+    );
     // A server that forks: the child keeps serving the port after the parent exits.
     submission(
         class.path(),
@@ -84,7 +122,16 @@ fn a_class_is_graded_and_nothing_is_left_running() {
     let assert = harness(&m)
         .args(["grade"])
         .arg(class.path())
-        .args(["cases/assignment", "--var", "keepalive=2", "--jobs", "3", "--ready-timeout", "5", "--out"])
+        .args([
+            "cases/assignment",
+            "--var",
+            "keepalive=2",
+            "--jobs",
+            "3",
+            "--ready-timeout",
+            "5",
+            "--out",
+        ])
         .arg(out.path())
         .assert()
         .success();
@@ -94,18 +141,26 @@ fn a_class_is_graded_and_nothing_is_left_running() {
     let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
     assert_eq!(rows[0][..3], ["submission", "score", "max_score"]);
     let score = |name: &str| -> (f64, f64) {
-        let r = rows.iter().find(|r| r[0] == name).unwrap_or_else(|| panic!("{name} in {csv}"));
+        let r = rows
+            .iter()
+            .find(|r| r[0] == name)
+            .unwrap_or_else(|| panic!("{name} in {csv}"));
         (r[1].parse().unwrap(), r[2].parse().unwrap())
     };
     let (s, max) = score("reference");
     assert!(max > 0.0);
     assert_eq!(s, max, "the reference scores full marks\n{stdout}");
     let (s, _) = score("single-threaded");
-    assert!(s > 0.0 && s < max, "single-threaded loses some points, not all: {s}\n{stdout}");
+    assert!(
+        s > 0.0 && s < max,
+        "single-threaded loses some points, not all: {s}\n{stdout}"
+    );
     // Run in parallel, a server that serves one connection at a time would also fail cases that
     // are not about concurrency; those are re-run alone, so it loses only the concurrency cases.
-    let st: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.path().join("single-threaded/report.json")).unwrap()).unwrap();
+    let st: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.path().join("single-threaded/report.json")).unwrap(),
+    )
+    .unwrap();
     let failed: Vec<&str> = st["cases"]
         .as_array()
         .unwrap()
@@ -114,17 +169,31 @@ fn a_class_is_graded_and_nothing_is_left_running() {
         .map(|c| c["id"].as_str().unwrap())
         .collect();
     assert!(!failed.is_empty());
-    assert!(failed.iter().all(|id| id.starts_with("concurrency/")), "{failed:?}");
+    assert!(
+        failed.iter().all(|id| id.starts_with("concurrency/")),
+        "{failed:?}"
+    );
     assert_eq!(score("never-listens").0, 0.0);
     assert_eq!(score("exits-at-once").0, 0.0);
 
     // Gradescope results exist even for a server that never started, and say why.
-    let r: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.path().join("exits-at-once/results.json")).unwrap()).unwrap();
+    let r: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.path().join("exits-at-once/results.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(r["score"], 0.0);
     let text = r.to_string();
-    assert!(text.contains("139") || text.contains("segmentation"), "the reason is shown: {text}");
-    for name in ["reference", "single-threaded", "never-listens", "exits-at-once", "forks-child"] {
+    assert!(
+        text.contains("139") || text.contains("segmentation"),
+        "the reason is shown: {text}"
+    );
+    for name in [
+        "reference",
+        "single-threaded",
+        "never-listens",
+        "exits-at-once",
+        "forks-child",
+    ] {
         for f in ["results.json", "report.json", "report.html"] {
             assert!(out.path().join(name).join(f).is_file(), "{name}/{f}");
         }
@@ -132,5 +201,9 @@ fn a_class_is_graded_and_nothing_is_left_running() {
     let index = std::fs::read_to_string(out.path().join("index.html")).unwrap();
     assert!(index.contains("reference/report.html"));
 
-    assert_eq!(leftovers(MARKER, &m), vec![], "no process may outlive the grading");
+    assert_eq!(
+        leftovers(MARKER, &m),
+        vec![],
+        "no process may outlive the grading"
+    );
 }

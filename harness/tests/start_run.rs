@@ -46,7 +46,10 @@ fn base(jobs: usize) -> RunOptions {
     vars.insert("port".to_string(), "0".to_string());
     vars.insert("keepalive".to_string(), "2".to_string());
     RunOptions {
-        target: Target { host: "127.0.0.1".into(), port: 0 },
+        target: Target {
+            host: "127.0.0.1".into(),
+            port: 0,
+        },
         vars,
         www: "/nonexistent-www".into(),
         strict: false,
@@ -59,7 +62,11 @@ fn base(jobs: usize) -> RunOptions {
 
 fn setup() -> (tempfile::TempDir, tempfile::TempDir) {
     let site = tempfile::tempdir().unwrap();
-    std::fs::write(site.path().join("index.html"), "<h1>the bundled site</h1>\n").unwrap();
+    std::fs::write(
+        site.path().join("index.html"),
+        "<h1>the bundled site</h1>\n",
+    )
+    .unwrap();
     let sub = tempfile::tempdir().unwrap();
     (site, sub)
 }
@@ -77,7 +84,11 @@ fn spec(command: String, sub: &Path, site: &Path) -> StartSpec {
 }
 
 /// Runs and collects results, `on_done` calls and events.
-fn run(cases: &[Case], spec: &StartSpec, jobs: usize) -> (Vec<CaseResult>, Vec<usize>, Vec<StartEvent>) {
+fn run(
+    cases: &[Case],
+    spec: &StartSpec,
+    jobs: usize,
+) -> (Vec<CaseResult>, Vec<usize>, Vec<StartEvent>) {
     let done = Mutex::new(Vec::new());
     let events = Mutex::new(Vec::new());
     let results = run_started_with(
@@ -87,7 +98,11 @@ fn run(cases: &[Case], spec: &StartSpec, jobs: usize) -> (Vec<CaseResult>, Vec<u
         &|i, _r| done.lock().unwrap().push(i),
         &|e| events.lock().unwrap().push(e.clone()),
     );
-    (results, done.into_inner().unwrap(), events.into_inner().unwrap())
+    (
+        results,
+        done.into_inner().unwrap(),
+        events.into_inner().unwrap(),
+    )
 }
 
 /// Asserts that no process whose command line holds `marker` is left (waiting a little).
@@ -96,20 +111,30 @@ fn assert_all_stopped(marker: &str) {
     while !processes_with(marker).is_empty() && t.elapsed() < Duration::from_secs(3) {
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(processes_with(marker).is_empty(), "left running: {:?}", processes_with(marker));
+    assert!(
+        processes_with(marker).is_empty(),
+        "left running: {:?}",
+        processes_with(marker)
+    );
 }
 
 /// The running processes whose command line contains `marker`.
 fn processes_with(marker: &str) -> Vec<i32> {
     let mut out = Vec::new();
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
         if pid == std::process::id() as i32 {
             continue;
         }
-        let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) else { continue };
+        let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let zombie = stat.rsplit_once(')').is_some_and(|(_, r)| r.trim_start().starts_with('Z'));
+        let zombie = stat
+            .rsplit_once(')')
+            .is_some_and(|(_, r)| r.trim_start().starts_with('Z'));
         if !zombie && String::from_utf8_lossy(&cmd).contains(marker) {
             out.push(pid);
         }
@@ -121,7 +146,11 @@ fn processes_with(marker: &str) -> Vec<i32> {
 fn a_crash_costs_one_case_and_configs_get_their_own_instance() {
     let (site, sub) = setup();
     let marker = &format!("/crash-marker-4411-{}", std::process::id());
-    let sp = spec(format!("{} --crash-path {marker}", mini()), sub.path(), site.path());
+    let sp = spec(
+        format!("{} --crash-path {marker}", mini()),
+        sub.path(),
+        site.path(),
+    );
     let cases = vec![
         index_case("before"),
         get_case("crash", marker, "default", 200),
@@ -133,32 +162,68 @@ fn a_crash_costs_one_case_and_configs_get_their_own_instance() {
     let (results, mut done, events) = run(&cases, &sp, 1);
 
     let ids: Vec<&str> = results.iter().map(|r| r.id.as_str()).collect();
-    assert_eq!(ids, ["before", "crash", "broken", "after", "unknown", "missing"], "input order");
+    assert_eq!(
+        ids,
+        ["before", "crash", "broken", "after", "unknown", "missing"],
+        "input order"
+    );
     done.sort();
     assert_eq!(done, [0, 1, 2, 3, 4, 5], "on_done sees every case once");
     let v: Vec<Verdict> = results.iter().map(|r| r.verdict).collect();
     assert_eq!(
         v,
-        [Verdict::Pass, Verdict::Fail, Verdict::Pass, Verdict::Pass, Verdict::Error, Verdict::Pass],
+        [
+            Verdict::Pass,
+            Verdict::Fail,
+            Verdict::Pass,
+            Verdict::Pass,
+            Verdict::Error,
+            Verdict::Pass
+        ],
         "{results:#?}"
     );
 
     let crash = &results[1];
-    assert!(crash.messages[0].starts_with("server died during this case (exit status 3)"), "{:?}", crash.messages);
-    assert!(crash.messages[0].contains(&format!("crashing on {marker}")), "{:?}", crash.messages);
-    assert!(crash.messages.len() > 1, "the case's own messages are kept: {:?}", crash.messages);
+    assert!(
+        crash.messages[0].starts_with("server died during this case (exit status 3)"),
+        "{:?}",
+        crash.messages
+    );
+    assert!(
+        crash.messages[0].contains(&format!("crashing on {marker}")),
+        "{:?}",
+        crash.messages
+    );
+    assert!(
+        crash.messages.len() > 1,
+        "the case's own messages are kept: {:?}",
+        crash.messages
+    );
     assert_eq!(crash.points, 0.0);
-    assert!(results[4].messages[0].contains("unknown server configuration `nosuch`"), "{:?}", results[4].messages);
+    assert!(
+        results[4].messages[0].contains("unknown server configuration `nosuch`"),
+        "{:?}",
+        results[4].messages
+    );
 
     // default, its restart, then broken; each on its own port
     let started: Vec<(String, bool)> = events
         .iter()
         .filter_map(|e| match e {
-            StartEvent::Started { variant, restart, .. } => Some((variant.clone(), *restart)),
+            StartEvent::Started {
+                variant, restart, ..
+            } => Some((variant.clone(), *restart)),
             _ => None,
         })
         .collect();
-    assert_eq!(started, [("default".into(), false), ("default".into(), true), ("broken".into(), false)]);
+    assert_eq!(
+        started,
+        [
+            ("default".into(), false),
+            ("default".into(), true),
+            ("broken".into(), false)
+        ]
+    );
     let p: Vec<u16> = events
         .iter()
         .filter_map(|e| match e {
@@ -167,7 +232,9 @@ fn a_crash_costs_one_case_and_configs_get_their_own_instance() {
         })
         .collect();
     assert!(p[0] != p[1] && p[1] != p[2], "{p:?}");
-    assert!(events.iter().any(|e| matches!(e, StartEvent::Died { case_id, .. } if case_id == "crash")));
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, StartEvent::Died { case_id, .. } if case_id == "crash")));
     assert_all_stopped(marker);
 }
 
@@ -175,22 +242,34 @@ fn a_crash_costs_one_case_and_configs_get_their_own_instance() {
 fn concurrent_workers_restart_a_dead_server_once() {
     let (site, sub) = setup();
     let marker = &format!("/crash-marker-5522-{}", std::process::id());
-    let sp = spec(format!("{} --crash-path {marker}", mini()), sub.path(), site.path());
+    let sp = spec(
+        format!("{} --crash-path {marker}", mini()),
+        sub.path(),
+        site.path(),
+    );
     let mut cases: Vec<Case> = (0..6).map(|i| index_case(&format!("ok{i}"))).collect();
     cases.insert(3, get_case("crash", marker, "default", 200));
     cases.extend((6..10).map(|i| index_case(&format!("ok{i}"))));
     let (results, done, events) = run(&cases, &sp, 3);
     assert_eq!(done.len(), cases.len());
     assert_eq!(results.len(), cases.len());
-    let restarts = events.iter().filter(|e| matches!(e, StartEvent::Started { restart: true, .. })).count();
+    let restarts = events
+        .iter()
+        .filter(|e| matches!(e, StartEvent::Started { restart: true, .. }))
+        .count();
     assert_eq!(restarts, 1, "{events:#?}");
     let crash = results.iter().find(|r| r.id == "crash").unwrap();
     assert_eq!(crash.verdict, Verdict::Fail);
-    assert!(crash.messages[0].contains("server died during this case"), "{:?}", crash.messages);
+    assert!(
+        crash.messages[0].contains("server died during this case"),
+        "{:?}",
+        crash.messages
+    );
     // every other case either passed or was caught by the same death
     for r in &results {
         assert!(
-            r.verdict == Verdict::Pass || r.messages[0].contains("server died during this case (exit status 3)"),
+            r.verdict == Verdict::Pass
+                || r.messages[0].contains("server died during this case (exit status 3)"),
             "{r:#?}"
         );
     }
@@ -214,20 +293,40 @@ fn a_server_that_cannot_start_gives_errors_and_refusing_a_config_fails() {
     assert_eq!(results[1].verdict, Verdict::Pass, "{:#?}", results[1]);
     assert_eq!(results[0].verdict, Verdict::Fail, "{:#?}", results[0]);
     let m = &results[0].messages[0];
-    assert!(m.contains("with the `broken` configuration the server did not answer"), "{m}");
-    assert!(m.contains("exit status 1") && m.contains("bad line in ws.conf"), "{m}");
-    assert!(events.iter().any(|e| matches!(e, StartEvent::StartFailed { variant, .. } if variant == "broken")));
+    assert!(
+        m.contains("with the `broken` configuration the server did not answer"),
+        "{m}"
+    );
+    assert!(
+        m.contains("exit status 1") && m.contains("bad line in ws.conf"),
+        "{m}"
+    );
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, StartEvent::StartFailed { variant, .. } if variant == "broken")));
     assert_all_stopped(marker);
 
     // a server that never starts at all: every case is an error, with its output
-    let sp = spec("echo 'make: *** no rule' >&2; exit 2".into(), sub.path(), site.path());
+    let sp = spec(
+        "echo 'make: *** no rule' >&2; exit 2".into(),
+        sub.path(),
+        site.path(),
+    );
     let cases = vec![index_case("a"), index_case("b")];
     let (results, _, _) = run(&cases, &sp, 2);
     for r in &results {
         assert_eq!(r.verdict, Verdict::Error);
         assert_eq!(r.max_points, 1.0);
-        assert!(r.messages[0].starts_with("the server could not be started"), "{:?}", r.messages);
-        assert!(r.messages[0].contains("exit status 2") && r.messages[0].contains("no rule"), "{:?}", r.messages);
+        assert!(
+            r.messages[0].starts_with("the server could not be started"),
+            "{:?}",
+            r.messages
+        );
+        assert!(
+            r.messages[0].contains("exit status 2") && r.messages[0].contains("no rule"),
+            "{:?}",
+            r.messages
+        );
     }
 }
 
@@ -241,12 +340,29 @@ fn a_restart_that_fails_errors_the_remaining_cases() {
         mini()
     );
     let sp = spec(cmd, sub.path(), site.path());
-    let cases = vec![index_case("a"), get_case("crash", marker, "default", 200), index_case("b"), index_case("c")];
+    let cases = vec![
+        index_case("a"),
+        get_case("crash", marker, "default", 200),
+        index_case("b"),
+        index_case("c"),
+    ];
     let (results, _, _) = run(&cases, &sp, 1);
     let v: Vec<Verdict> = results.iter().map(|r| r.verdict).collect();
-    assert_eq!(v, [Verdict::Pass, Verdict::Fail, Verdict::Error, Verdict::Error], "{results:#?}");
-    assert!(results[2].messages[0].contains("could not be restarted"), "{:?}", results[2].messages);
-    assert!(results[2].messages[0].contains("exit status 9"), "{:?}", results[2].messages);
+    assert_eq!(
+        v,
+        [Verdict::Pass, Verdict::Fail, Verdict::Error, Verdict::Error],
+        "{results:#?}"
+    );
+    assert!(
+        results[2].messages[0].contains("could not be restarted"),
+        "{:?}",
+        results[2].messages
+    );
+    assert!(
+        results[2].messages[0].contains("exit status 9"),
+        "{:?}",
+        results[2].messages
+    );
     assert_all_stopped(marker);
 }
 
@@ -254,16 +370,27 @@ fn a_restart_that_fails_errors_the_remaining_cases() {
 fn patch_warnings_are_noted_on_failed_cases() {
     let (site, sub) = setup();
     // a submission whose own ws.conf lacks the keep-alive line; the server takes {port}
-    std::fs::write(sub.path().join("ws.conf"), "Listen 8888\nDocumentRoot www\n.html text/html\n").unwrap();
+    std::fs::write(
+        sub.path().join("ws.conf"),
+        "Listen 8888\nDocumentRoot www\n.html text/html\n",
+    )
+    .unwrap();
     let marker = &format!("/crash-marker-8855-{}", std::process::id());
-    let sp = spec(format!("{} --port {{port}} --crash-path {marker}", mini()), sub.path(), site.path());
+    let sp = spec(
+        format!("{} --port {{port}} --crash-path {marker}", mini()),
+        sub.path(),
+        site.path(),
+    );
     let cases = vec![index_case("ok"), get_case("wrong", "/", "default", 418)];
     let (results, _, events) = run(&cases, &sp, 1);
     assert_eq!(results[0].verdict, Verdict::Pass);
     assert!(results[0].messages.is_empty(), "{:?}", results[0].messages);
     assert_eq!(results[1].verdict, Verdict::Fail);
     assert!(
-        results[1].messages.iter().any(|m| m.starts_with("note: warning: no keep-alive time line")),
+        results[1]
+            .messages
+            .iter()
+            .any(|m| m.starts_with("note: warning: no keep-alive time line")),
         "{:?}",
         results[1].messages
     );
@@ -279,16 +406,37 @@ fn patch_warnings_are_noted_on_failed_cases() {
 fn a_server_that_stops_listening_but_runs_is_caught_by_the_next_failing_case() {
     let (site, sub) = setup();
     let marker = &format!("/unlisten-marker-9966-{}", std::process::id());
-    let sp = spec(format!("{} --unlisten-path {marker}", mini()), sub.path(), site.path());
-    let cases = vec![get_case("unlisten", marker, "default", 200), index_case("next"), index_case("after")];
+    let sp = spec(
+        format!("{} --unlisten-path {marker}", mini()),
+        sub.path(),
+        site.path(),
+    );
+    let cases = vec![
+        get_case("unlisten", marker, "default", 200),
+        index_case("next"),
+        index_case("after"),
+    ];
     let (results, _, events) = run(&cases, &sp, 1);
     let v: Vec<Verdict> = results.iter().map(|r| r.verdict).collect();
     // the passing case is not probed (no extra connection after a pass); the next one, which
     // cannot connect, finds the port closed
-    assert_eq!(v, [Verdict::Pass, Verdict::Fail, Verdict::Pass], "{results:#?}");
+    assert_eq!(
+        v,
+        [Verdict::Pass, Verdict::Fail, Verdict::Pass],
+        "{results:#?}"
+    );
     let m = &results[1].messages[0];
-    assert!(m.contains("the process still runs but port") && m.contains("refuses connections"), "{m}");
+    assert!(
+        m.contains("the process still runs but port") && m.contains("refuses connections"),
+        "{m}"
+    );
     assert!(m.contains("closing the listening socket"), "{m}");
-    assert_eq!(events.iter().filter(|e| matches!(e, StartEvent::Started { restart: true, .. })).count(), 1);
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(e, StartEvent::Started { restart: true, .. }))
+            .count(),
+        1
+    );
     assert_all_stopped(marker);
 }

@@ -33,7 +33,12 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A diagnostic for `fault`, found on line `line` (1-based) whose text is `line_text`.
-    pub(crate) fn at(path: &std::path::Path, line: usize, line_text: &str, fault: Fault) -> Diagnostic {
+    pub(crate) fn at(
+        path: &std::path::Path,
+        line: usize,
+        line_text: &str,
+        fault: Fault,
+    ) -> Diagnostic {
         let start = floor_char_boundary(line_text, fault.span.start.min(line_text.len()));
         let end = floor_char_boundary(line_text, fault.span.end.clamp(start, line_text.len()));
         Diagnostic {
@@ -60,12 +65,27 @@ impl fmt::Display for Diagnostic {
         let number = self.line.to_string();
         let pad = " ".repeat(number.len());
         // Control characters would shift the caret; show each as one space.
-        let shown: String = self.line_text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+        let shown: String = self
+            .line_text
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
         writeln!(f, "error: {}", self.message)?;
-        writeln!(f, "{pad}--> {}:{}:{}", self.path.display(), self.line, self.col)?;
+        writeln!(
+            f,
+            "{pad}--> {}:{}:{}",
+            self.path.display(),
+            self.line,
+            self.col
+        )?;
         writeln!(f, "{pad} |")?;
         writeln!(f, "{number} | {shown}")?;
-        write!(f, "{pad} | {}{}", " ".repeat(self.col.saturating_sub(1)), "^".repeat(self.len.max(1)))?;
+        write!(
+            f,
+            "{pad} | {}{}",
+            " ".repeat(self.col.saturating_sub(1)),
+            "^".repeat(self.len.max(1))
+        )?;
         if let Some(help) = &self.help {
             write!(f, "\n{pad} = help: {help}")?;
         }
@@ -85,7 +105,11 @@ pub(crate) struct Fault {
 
 impl Fault {
     pub fn new(span: Range<usize>, message: impl Into<String>) -> Fault {
-        Fault { span, message: message.into(), help: None }
+        Fault {
+            span,
+            message: message.into(),
+            help: None,
+        }
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Fault {
@@ -120,7 +144,9 @@ pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 best = best.min(d[i - 2][j - 2] + 1);
             }
@@ -150,14 +176,27 @@ mod tests {
 
     #[test]
     fn columns_count_characters_and_wide_gutters_align() {
-        let d = Diagnostic::at(std::path::Path::new("x.case"), 120, "é\tab", Fault::new(2..3, "tab"));
+        let d = Diagnostic::at(
+            std::path::Path::new("x.case"),
+            120,
+            "é\tab",
+            Fault::new(2..3, "tab"),
+        );
         assert_eq!((d.col, d.len), (2, 1));
-        assert_eq!(d.to_string(), "error: tab\n   --> x.case:120:2\n    |\n120 | é ab\n    |  ^");
+        assert_eq!(
+            d.to_string(),
+            "error: tab\n   --> x.case:120:2\n    |\n120 | é ab\n    |  ^"
+        );
     }
 
     #[test]
     fn a_point_at_the_end_of_the_line_gets_one_caret() {
-        let d = Diagnostic::at(std::path::Path::new("x.case"), 1, "sleep", Fault::new(5..5, "needs a duration"));
+        let d = Diagnostic::at(
+            std::path::Path::new("x.case"),
+            1,
+            "sleep",
+            Fault::new(5..5, "needs a duration"),
+        );
         assert_eq!((d.col, d.len), (6, 0));
         assert!(d.to_string().ends_with("1 | sleep\n  |      ^"));
     }
@@ -166,7 +205,10 @@ mod tests {
     fn suggestions() {
         assert_eq!(edit_distance("sned", "send"), 1);
         assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(did_you_mean("sned", &["response", "send", "sleep"]), Some("send"));
+        assert_eq!(
+            did_you_mean("sned", &["response", "send", "sleep"]),
+            Some("send")
+        );
         assert_eq!(did_you_mean("Status", &["status"]), Some("status"));
         assert_eq!(did_you_mean("xyz", &["send", "sleep"]), None);
     }

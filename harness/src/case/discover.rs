@@ -15,7 +15,10 @@ use super::parser::parse_case;
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("cannot read {}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{} does not exist", .0.display())]
     NotFound(PathBuf),
     #[error("{} is not a .case file", .0.display())]
@@ -23,7 +26,11 @@ pub enum LoadError {
     #[error("{}", InvalidDisplay(.0))]
     Invalid(Vec<Diagnostic>),
     #[error("two case files have the id `{id}`: {} and {}", first.display(), second.display())]
-    DuplicateId { id: String, first: PathBuf, second: PathBuf },
+    DuplicateId {
+        id: String,
+        first: PathBuf,
+        second: PathBuf,
+    },
     #[error("no .case files found in {}", PathsDisplay(.0))]
     NoCases(Vec<PathBuf>),
 }
@@ -71,12 +78,19 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<(PathBuf, String)>, LoadError> 
     for root in paths {
         let meta = fs::metadata(root).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => LoadError::NotFound(root.clone()),
-            _ => LoadError::Io { path: root.clone(), source: e },
+            _ => LoadError::Io {
+                path: root.clone(),
+                source: e,
+            },
         })?;
         if meta.is_dir() {
             walk(root, root, &mut found)?;
         } else if root.extension().is_some_and(|e| e == "case") {
-            let stem = root.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+            let stem = root
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
             found.push((root.clone(), stem));
         } else {
             return Err(LoadError::NotACaseFile(root.clone()));
@@ -89,7 +103,11 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<(PathBuf, String)>, LoadError> 
             if same_file(first, &path) {
                 continue;
             }
-            return Err(LoadError::DuplicateId { id, first: first.clone(), second: path });
+            return Err(LoadError::DuplicateId {
+                id,
+                first: first.clone(),
+                second: path,
+            });
         }
         by_id.insert(id.clone(), path.clone());
         out.push((path, id));
@@ -126,8 +144,14 @@ fn walk(root: &Path, dir: &Path, found: &mut Vec<(PathBuf, String)>) -> Result<(
         if meta.is_dir() {
             walk(root, &path, found)?;
         } else if path.extension().is_some_and(|e| e == "case") {
-            let rel = path.strip_prefix(root).expect("walked under root").with_extension("");
-            let id: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+            let rel = path
+                .strip_prefix(root)
+                .expect("walked under root")
+                .with_extension("");
+            let id: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
             found.push((path, id.join("/")));
         }
     }
@@ -140,7 +164,10 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<Case>, LoadError> {
     let mut cases = Vec::new();
     let mut diags = Vec::new();
     for (path, id) in discover(paths)? {
-        let bytes = fs::read(&path).map_err(|source| LoadError::Io { path: path.clone(), source })?;
+        let bytes = fs::read(&path).map_err(|source| LoadError::Io {
+            path: path.clone(),
+            source,
+        })?;
         let text = match String::from_utf8(bytes) {
             Ok(text) => text,
             Err(e) => {
@@ -161,13 +188,28 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<Case>, LoadError> {
 
 /// A diagnostic at the first byte that is not UTF-8.
 fn not_utf8(path: &Path, bytes: &[u8], valid_up_to: usize) -> Diagnostic {
-    let line_start = bytes[..valid_up_to].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    let line_end = bytes[valid_up_to..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| valid_up_to + i);
+    let line_start = bytes[..valid_up_to]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line_end = bytes[valid_up_to..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(bytes.len(), |i| valid_up_to + i);
     let line = bytes[..valid_up_to].iter().filter(|&&b| b == b'\n').count() + 1;
     let prefix = std::str::from_utf8(&bytes[line_start..valid_up_to]).expect("valid up to here");
-    let text = format!("{prefix}{}", String::from_utf8_lossy(&bytes[valid_up_to..line_end]));
-    let fault = Fault::new(prefix.len()..prefix.len() + '\u{fffd}'.len_utf8(), "the file is not UTF-8 text")
-        .help(format!("byte \\x{:02x} is not UTF-8; write bytes like it as `\\xNN` escapes", bytes[valid_up_to]));
+    let text = format!(
+        "{prefix}{}",
+        String::from_utf8_lossy(&bytes[valid_up_to..line_end])
+    );
+    let fault = Fault::new(
+        prefix.len()..prefix.len() + '\u{fffd}'.len_utf8(),
+        "the file is not UTF-8 text",
+    )
+    .help(format!(
+        "byte \\x{:02x} is not UTF-8; write bytes like it as `\\xNN` escapes",
+        bytes[valid_up_to]
+    ));
     Diagnostic::at(path, line, &text, fault)
 }
 
@@ -187,6 +229,8 @@ mod tests {
         let d = |p: &str| Diagnostic::at(Path::new(p), 1, "x", Fault::new(0..1, "bad"));
         let e = LoadError::Invalid(vec![d("a.case"), d("b.case"), d("a.case")]);
         assert!(e.to_string().ends_with("\n\n3 errors in 2 files"));
-        assert!(LoadError::Invalid(vec![d("a.case")]).to_string().ends_with("1 error in 1 file"));
+        assert!(LoadError::Invalid(vec![d("a.case")])
+            .to_string()
+            .ends_with("1 error in 1 file"));
     }
 }

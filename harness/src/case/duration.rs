@@ -45,8 +45,11 @@ fn term(cur: &mut Cursor<'_>, negative: bool) -> Result<DurationTerm, Fault> {
         let (_, name) = cur.take_while(|c| c == '_' || c.is_ascii_alphanumeric());
         let valid = name.starts_with(|c: char| c == '_' || c.is_ascii_alphabetic());
         if !valid || !cur.eat("}") {
-            return Err(Fault::new(start..cur.pos + cur.peek().map_or(0, char::len_utf8), "expected a variable `{name}`")
-                .help(HELP));
+            return Err(Fault::new(
+                start..cur.pos + cur.peek().map_or(0, char::len_utf8),
+                "expected a variable `{name}`",
+            )
+            .help(HELP));
         }
         Amount::Var(name.to_string())
     } else {
@@ -63,7 +66,10 @@ fn term(cur: &mut Cursor<'_>, negative: bool) -> Result<DurationTerm, Fault> {
         if cur.eat(".") {
             let (_, frac) = cur.take_while(|c| c.is_ascii_digit());
             if frac.is_empty() {
-                return Err(Fault::new(start..cur.pos, "expected digits after the decimal point").help(HELP));
+                return Err(
+                    Fault::new(start..cur.pos, "expected digits after the decimal point")
+                        .help(HELP),
+                );
             }
         }
         let number: f64 = cur.text[start..cur.pos].parse().expect("digits");
@@ -77,18 +83,37 @@ fn term(cur: &mut Cursor<'_>, negative: bool) -> Result<DurationTerm, Fault> {
         "ms" => 1.0,
         "s" => 1000.0,
         "" => {
-            return Err(Fault::new(start..cur.pos, "a duration needs a unit")
-                .help(format!("write `{}s` or `{}ms`", &cur.text[start..cur.pos], &cur.text[start..cur.pos])))
+            return Err(
+                Fault::new(start..cur.pos, "a duration needs a unit").help(format!(
+                    "write `{}s` or `{}ms`",
+                    &cur.text[start..cur.pos],
+                    &cur.text[start..cur.pos]
+                )),
+            )
         }
         other => {
-            return Err(Fault::new(unit_start..cur.pos, format!("unknown unit `{other}`")).help("use `s` or `ms`"));
+            return Err(
+                Fault::new(unit_start..cur.pos, format!("unknown unit `{other}`"))
+                    .help("use `s` or `ms`"),
+            );
         }
     };
     if !matches!(cur.peek(), None | Some(' ' | '+' | '-')) {
         let end = cur.pos + cur.rest().find(' ').unwrap_or(cur.rest().len());
-        return Err(Fault::new(cur.pos..end, format!("unexpected `{}` after the duration", &cur.text[cur.pos..end])).help(HELP));
+        return Err(Fault::new(
+            cur.pos..end,
+            format!(
+                "unexpected `{}` after the duration",
+                &cur.text[cur.pos..end]
+            ),
+        )
+        .help(HELP));
     }
-    Ok(DurationTerm { negative, amount, unit_ms })
+    Ok(DurationTerm {
+        negative,
+        amount,
+        unit_ms,
+    })
 }
 
 /// True when the expression uses no variables and sums to less than zero.
@@ -138,7 +163,13 @@ mod tests {
         assert_eq!(eval("{keepalive}s - 500ms"), Duration::from_millis(4500));
         assert_eq!(eval("1s+1s-500ms"), Duration::from_millis(1500));
         assert_eq!(eval("-1s + 2s"), Duration::from_secs(1));
-        assert_eq!("{keepalive}s - 500ms".parse::<DurationExpr>().unwrap().to_string(), "{keepalive}s - 500ms");
+        assert_eq!(
+            "{keepalive}s - 500ms"
+                .parse::<DurationExpr>()
+                .unwrap()
+                .to_string(),
+            "{keepalive}s - 500ms"
+        );
     }
 
     #[test]

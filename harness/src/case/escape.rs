@@ -21,7 +21,12 @@ pub(crate) enum Context {
 /// Parses the content of a block line, which starts at byte `base` of its line. Returns the
 /// template and whether the content ended in a lone `\` (no line end wanted, in line mode).
 pub(crate) fn block(text: &str, base: usize) -> Result<(Template, bool), Fault> {
-    let mut p = EscapeParser { text, base, ctx: Context::Block, pos: 0 };
+    let mut p = EscapeParser {
+        text,
+        base,
+        ctx: Context::Block,
+        pos: 0,
+    };
     let (t, end) = p.template(false)?;
     check_size(&t).map_err(|m| Fault::new(base..base + text.len(), m))?;
     Ok((t, end == End::LoneBackslash))
@@ -30,7 +35,12 @@ pub(crate) fn block(text: &str, base: usize) -> Result<(Template, bool), Fault> 
 /// Parses the inside of a quoted string (or an unquoted header value), which starts at byte
 /// `base` of its line, into text. Variables are not available there.
 pub(crate) fn quoted(text: &str, base: usize) -> Result<String, Fault> {
-    let mut p = EscapeParser { text, base, ctx: Context::Quoted, pos: 0 };
+    let mut p = EscapeParser {
+        text,
+        base,
+        ctx: Context::Quoted,
+        pos: 0,
+    };
     let (t, end) = p.template(false)?;
     if end == End::LoneBackslash {
         let at = base + text.len() - 1;
@@ -41,8 +51,11 @@ pub(crate) fn quoted(text: &str, base: usize) -> Result<String, Fault> {
         _ => unreachable!("quoted strings hold only bytes"),
     });
     String::from_utf8(bytes.collect()).map_err(|_| {
-        Fault::new(base..base + text.len(), "a quoted string must be UTF-8 text")
-            .help("`\\xNN` above `\\x7f` makes bytes that are not text here")
+        Fault::new(
+            base..base + text.len(),
+            "a quoted string must be UTF-8 text",
+        )
+        .help("`\\xNN` above `\\x7f` makes bytes that are not text here")
     })
 }
 
@@ -96,7 +109,9 @@ impl EscapeParser<'_> {
                             } else {
                                 ESCAPES_HELP.to_string()
                             };
-                            return Err(self.fault(start, self.pos, format!("unknown escape `\\{e}`")).help(help));
+                            return Err(self
+                                .fault(start, self.pos, format!("unknown escape `\\{e}`"))
+                                .help(help));
                         }
                     };
                     b.bytes(&[byte]);
@@ -115,7 +130,9 @@ impl EscapeParser<'_> {
                     return Ok((b.finish(), End::Closed));
                 }
                 '}' => {
-                    return Err(self.fault(start, start + 1, "unmatched `}`").help("write a literal brace as `\\}`"));
+                    return Err(self
+                        .fault(start, start + 1, "unmatched `}`")
+                        .help("write a literal brace as `\\}`"));
                 }
                 _ => {
                     self.pos += c.len_utf8();
@@ -133,7 +150,11 @@ impl EscapeParser<'_> {
             self.pos += 2;
             return Ok(u8::from_str_radix(&digits, 16).expect("two hex digits"));
         }
-        let bad_len: usize = digits.chars().take_while(|c| !c.is_ascii_whitespace()).map(char::len_utf8).sum();
+        let bad_len: usize = digits
+            .chars()
+            .take_while(|c| !c.is_ascii_whitespace())
+            .map(char::len_utf8)
+            .sum();
         Err(self
             .fault(start, self.pos + bad_len, "`\\x` needs two hex digits")
             .help("e.g. `\\x00` to `\\xff`"))
@@ -154,7 +175,9 @@ impl EscapeParser<'_> {
         match self.text[self.pos..].chars().next() {
             _ if name.is_empty() => Err(self
                 .fault(open, open + 1, "expected a variable name after `{`")
-                .help(format!("a variable is `{{name}}`, a repetition `{{repeat N TEXT}}`; {brace_help}"))),
+                .help(format!(
+                    "a variable is `{{name}}`, a repetition `{{repeat N TEXT}}`; {brace_help}"
+                ))),
             Some('}') => {
                 self.pos += 1;
                 Ok(Piece::Var(name.to_string()))
@@ -168,11 +191,16 @@ impl EscapeParser<'_> {
                 };
                 self.pos += digits.len();
                 let count = digits.parse::<usize>().map_err(|_| {
-                    self.fault(n_start, n_start, "expected a count after `{repeat `").help("e.g. `{repeat 8192 a}`")
+                    self.fault(n_start, n_start, "expected a count after `{repeat `")
+                        .help("e.g. `{repeat 8192 a}`")
                 })?;
                 if !self.text[self.pos..].starts_with(' ') {
                     return Err(self
-                        .fault(self.pos, self.pos, "expected a space and the text to repeat")
+                        .fault(
+                            self.pos,
+                            self.pos,
+                            "expected a space and the text to repeat",
+                        )
                         .help("e.g. `{repeat 8192 a}`"));
                 }
                 self.pos += 1;
@@ -188,8 +216,14 @@ impl EscapeParser<'_> {
                 .fault(open, self.pos, "unclosed `{`")
                 .help(format!("end the variable with `}}`, or {brace_help}"))),
             Some(c) => Err(self
-                .fault(open, self.pos + c.len_utf8(), format!("invalid variable `{{{name}...`"))
-                .help(format!("a variable name is letters, digits and `_`; {brace_help}"))),
+                .fault(
+                    open,
+                    self.pos + c.len_utf8(),
+                    format!("invalid variable `{{{name}...`"),
+                )
+                .help(format!(
+                    "a variable name is letters, digits and `_`; {brace_help}"
+                ))),
         }
     }
 }
@@ -226,7 +260,9 @@ impl Builder {
     }
 
     pub fn finish(self) -> Template {
-        Template { pieces: self.pieces }
+        Template {
+            pieces: self.pieces,
+        }
     }
 }
 
@@ -243,7 +279,10 @@ pub(crate) fn fixed_size(t: &Template) -> usize {
 
 pub(crate) fn check_size(t: &Template) -> Result<(), String> {
     if fixed_size(t) > MAX_REPEAT_BYTES {
-        return Err(format!("`{{repeat ...}}` expands to more than {} MiB", MAX_REPEAT_BYTES >> 20));
+        return Err(format!(
+            "`{{repeat ...}}` expands to more than {} MiB",
+            MAX_REPEAT_BYTES >> 20
+        ));
     }
     Ok(())
 }
@@ -265,8 +304,14 @@ mod tests {
 
     #[test]
     fn lone_backslash_at_the_end_means_no_line_end() {
-        assert_eq!(block(r"GET /\", 0).unwrap(), (Template::literal("GET /"), true));
-        assert_eq!(block(r"GET /\\", 0).unwrap(), (Template::literal("GET /\\"), false));
+        assert_eq!(
+            block(r"GET /\", 0).unwrap(),
+            (Template::literal("GET /"), true)
+        );
+        assert_eq!(
+            block(r"GET /\\", 0).unwrap(),
+            (Template::literal("GET /\\"), false)
+        );
     }
 
     #[test]
@@ -279,13 +324,21 @@ mod tests {
                 Piece::Var("host".into()),
                 bytes(b":"),
                 Piece::Var("port".into()),
-                Piece::Repeat(3, Template { pieces: vec![bytes(b"a}"), Piece::Var("x".into())] }),
+                Piece::Repeat(
+                    3,
+                    Template {
+                        pieces: vec![bytes(b"a}"), Piece::Var("x".into())]
+                    }
+                ),
                 bytes(b"!"),
             ]
         );
         let (t, _) = block("{repeat 2 {repeat 2 ab}}", 0).unwrap();
         assert_eq!(t.render(&Default::default()).unwrap(), b"abababab");
-        assert_eq!(block("{repeat}", 0).unwrap().0.pieces, vec![Piece::Var("repeat".into())]);
+        assert_eq!(
+            block("{repeat}", 0).unwrap().0.pieces,
+            vec![Piece::Var("repeat".into())]
+        );
     }
 
     #[test]
@@ -303,8 +356,14 @@ mod tests {
         assert_eq!(span(r"x{repeat 3 abc\"), 3..17);
         assert_eq!(span("x{repeat x a}"), 11..11);
         assert_eq!(span("x{repeat 3}"), 12..12);
-        assert!(block("{repeat 99999999 {repeat 99999999 a}}", 0).unwrap_err().message.contains("MiB"));
-        assert!(block("{repeat 999999999 {host}}", 0).unwrap_err().message.contains("MiB"));
+        assert!(block("{repeat 99999999 {repeat 99999999 a}}", 0)
+            .unwrap_err()
+            .message
+            .contains("MiB"));
+        assert!(block("{repeat 999999999 {host}}", 0)
+            .unwrap_err()
+            .message
+            .contains("MiB"));
     }
 
     #[test]
@@ -313,7 +372,11 @@ mod tests {
         let f = quoted("{host}", 5).unwrap_err();
         assert_eq!(f.span, 5..6);
         assert!(f.help.unwrap().contains("\\{"));
-        assert!(quoted(r"\d+", 0).unwrap_err().help.unwrap().contains("\\\\d"));
+        assert!(quoted(r"\d+", 0)
+            .unwrap_err()
+            .help
+            .unwrap()
+            .contains("\\\\d"));
         assert!(quoted(r"\xff", 0).unwrap_err().message.contains("UTF-8"));
         assert_eq!(quoted(r"\xc3\xa9", 0).unwrap(), "é");
     }

@@ -44,17 +44,34 @@ pub(crate) fn lines(src: &str) -> Vec<Line<'_>> {
         let kind = classify(text);
         let mut lint = lint(text, kind);
         if i == 0 && text.starts_with('\u{feff}') {
-            lint = Some(Fault::new(0..3, "the file starts with a byte order mark").help("save it as UTF-8 without a BOM"));
+            lint = Some(
+                Fault::new(0..3, "the file starts with a byte order mark")
+                    .help("save it as UTF-8 without a BOM"),
+            );
         }
         if had_cr && crlf_count > 0 {
             let others = crlf_count - 1;
-            let more = if others > 0 { format!(" ({others} more lines end in CR)") } else { String::new() };
-            let fault = Fault::new(text.len()..text.len(), "line ends with a CR byte (CRLF line ends)")
-                .help(format!("save the file with LF line ends; write a CR as `\\r`{more}"));
+            let more = if others > 0 {
+                format!(" ({others} more lines end in CR)")
+            } else {
+                String::new()
+            };
+            let fault = Fault::new(
+                text.len()..text.len(),
+                "line ends with a CR byte (CRLF line ends)",
+            )
+            .help(format!(
+                "save the file with LF line ends; write a CR as `\\r`{more}"
+            ));
             lint = lint.or(Some(fault));
             crlf_count = 0;
         }
-        out.push(Line { number: i + 1, text, kind, lint });
+        out.push(Line {
+            number: i + 1,
+            text,
+            kind,
+            lint,
+        });
     }
     out
 }
@@ -86,7 +103,11 @@ fn lint(text: &str, kind: LineKind<'_>) -> Option<Fault> {
                 return Some(Fault::new(i..i + 1, "raw CR byte").help("write a CR as `\\r`"));
             }
             '\t' => {
-                let help = if escape_help { "write a tab as `\\t`" } else { "use spaces, or write a tab as `\\t`" };
+                let help = if escape_help {
+                    "write a tab as `\\t`"
+                } else {
+                    "use spaces, or write a tab as `\\t`"
+                };
                 return Some(Fault::new(i..i + 1, "tab character").help(help));
             }
             _ => {}
@@ -152,7 +173,10 @@ impl<'a> Cursor<'a> {
     /// Consumes characters while `f` holds; returns their start and text.
     pub fn take_while(&mut self, f: impl Fn(char) -> bool) -> (usize, &'a str) {
         let start = self.pos;
-        let len = self.rest().find(|c: char| !f(c)).unwrap_or(self.rest().len());
+        let len = self
+            .rest()
+            .find(|c: char| !f(c))
+            .unwrap_or(self.rest().len());
         self.pos += len;
         (start, &self.text[start..self.pos])
     }
@@ -218,15 +242,19 @@ impl<'a> Cursor<'a> {
                     let content = &self.text[self.pos..i];
                     self.pos = i + 1;
                     if !matches!(self.peek(), None | Some(' ')) {
-                        return Err(Fault::new(self.pos..self.pos + 1, "expected a space or the end of the line after the closing quote")
-                            .help("write a double quote inside a string as `\\\"`"));
+                        return Err(Fault::new(
+                            self.pos..self.pos + 1,
+                            "expected a space or the end of the line after the closing quote",
+                        )
+                        .help("write a double quote inside a string as `\\\"`"));
                     }
                     return Ok((start..self.pos, content));
                 }
                 _ => i += 1,
             }
         }
-        Err(Fault::new(start..self.text.len(), "unclosed quoted string").help("end it with `\"`; write a double quote inside it as `\\\"`"))
+        Err(Fault::new(start..self.text.len(), "unclosed quoted string")
+            .help("end it with `\"`; write a double quote inside it as `\\\"`"))
     }
 
     /// Fails unless only spaces are left.
@@ -236,7 +264,11 @@ impl<'a> Cursor<'a> {
             return Ok(());
         }
         let start = self.pos;
-        Err(Fault::new(start..self.text.len(), format!("unexpected `{}`", self.rest())).help(format!("usage: {usage}")))
+        Err(Fault::new(
+            start..self.text.len(),
+            format!("unexpected `{}`", self.rest()),
+        )
+        .help(format!("usage: {usage}")))
     }
 }
 
@@ -268,9 +300,23 @@ mod tests {
     fn lints_cr_tab_and_trailing_spaces() {
         let ls = lines("| a\rb\n| a\tb\nsend  \n| \nok\n");
         assert_eq!(ls[0].lint.as_ref().unwrap().span, 3..4);
-        assert!(ls[1].lint.as_ref().unwrap().help.as_deref().unwrap().contains("\\t"));
+        assert!(ls[1]
+            .lint
+            .as_ref()
+            .unwrap()
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("\\t"));
         assert_eq!(ls[2].lint.as_ref().unwrap().span, 4..6);
-        assert!(ls[3].lint.as_ref().unwrap().help.as_deref().unwrap().contains("`|` alone"));
+        assert!(ls[3]
+            .lint
+            .as_ref()
+            .unwrap()
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("`|` alone"));
         assert!(ls[4].lint.is_none());
     }
 
@@ -278,7 +324,14 @@ mod tests {
     fn crlf_is_reported_once() {
         let ls = lines("a\r\nb\r\nc\n");
         assert_eq!(ls[0].text, "a");
-        assert!(ls[0].lint.as_ref().unwrap().help.as_deref().unwrap().contains("1 more"));
+        assert!(ls[0]
+            .lint
+            .as_ref()
+            .unwrap()
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("1 more"));
         assert!(ls[1].lint.is_none());
     }
 
@@ -292,7 +345,10 @@ mod tests {
         assert_eq!(c.quoted().unwrap(), (14..22, "x \\\" y"));
         assert!(c.expect_end("x").is_err());
         assert_eq!(Cursor::new("r @").conn_after_word().unwrap_err().span, 2..3);
-        assert_eq!(Cursor::new("x \"abc").quoted_after_word().unwrap_err().span, 2..6);
+        assert_eq!(
+            Cursor::new("x \"abc").quoted_after_word().unwrap_err().span,
+            2..6
+        );
     }
 
     impl<'a> Cursor<'a> {

@@ -91,7 +91,10 @@ pub enum CheckKind {
     Status(Vec<u16>),
     StatusLine(String),
     Reason(String),
-    Header { name: String, test: HeaderTest },
+    Header {
+        name: String,
+        test: HeaderTest,
+    },
     NoHeader(String),
     BodyIs(Template),
     BodyEmpty,

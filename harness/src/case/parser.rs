@@ -14,17 +14,51 @@ use super::lexer::{self, Cursor, Line, LineKind};
 use super::model::*;
 use super::steps::{self, ParsedCheck, ParsedStep};
 
-const METADATA: &[&str] = &["title", "points", "tags", "spec", "timeout", "level", "config"];
-const STEPS: &[&str] = &["connect", "send", "sleep", "shutdown", "close", "response", "no response", "closed", "open"];
-const CHECKS: &[&str] = &["status", "status-line", "reason", "header", "no header", "body", "content-length"];
+const METADATA: &[&str] = &[
+    "title", "points", "tags", "spec", "timeout", "level", "config",
+];
+const STEPS: &[&str] = &[
+    "connect",
+    "send",
+    "sleep",
+    "shutdown",
+    "close",
+    "response",
+    "no response",
+    "closed",
+    "open",
+];
+const CHECKS: &[&str] = &[
+    "status",
+    "status-line",
+    "reason",
+    "header",
+    "no header",
+    "body",
+    "content-length",
+];
 /// The case time limit when the file sets none.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Every directive, for "expected one of" and "did you mean".
 const DIRECTIVES: &[&str] = &[
-    "connect", "send", "sleep", "shutdown", "close", "response", "no response", "closed", "open", "status",
-    "status-line", "reason", "header", "no header", "body", "content-length", "non-strict",
+    "connect",
+    "send",
+    "sleep",
+    "shutdown",
+    "close",
+    "response",
+    "no response",
+    "closed",
+    "open",
+    "status",
+    "status-line",
+    "reason",
+    "header",
+    "no header",
+    "body",
+    "content-length",
+    "non-strict",
 ];
-
 
 /// Parses one case file's text; `id` and `path` are the caller's. Reports every diagnostic of
 /// the file (at most one per line), in line order.
@@ -76,7 +110,10 @@ enum Last {
 /// Where the `|` lines being read go.
 enum Owner {
     Send(usize),
-    BodyIs { step: usize, check: usize },
+    BodyIs {
+        step: usize,
+        check: usize,
+    },
     Probe(usize),
     /// The directive had a fault (or the lines have no directive): check the lines, keep nothing.
     Discard,
@@ -113,12 +150,19 @@ impl<'a> Parser<'a> {
             return;
         }
         let text = self.texts.get(line.wrapping_sub(1)).copied().unwrap_or("");
-        self.diags.push(Diagnostic::at(self.path, line, text, fault));
+        self.diags
+            .push(Diagnostic::at(self.path, line, text, fault));
     }
 
     /// The `|` lines after line `n` are read silently (its directive had a fault).
     fn discard_block(&mut self, n: usize) {
-        self.block = Some(Block { line: n, owner: Owner::Discard, raw: true, bytes: Builder::default(), count: 1 });
+        self.block = Some(Block {
+            line: n,
+            owner: Owner::Discard,
+            raw: true,
+            bytes: Builder::default(),
+            count: 1,
+        });
     }
 
     fn line(&mut self, line: &Line<'a>) {
@@ -148,7 +192,13 @@ impl<'a> Parser<'a> {
                 line.number,
                 Fault::new(0..1, "a block line must follow `send`, `body is` or `open`").help(help),
             );
-            self.block = Some(Block { line: line.number, owner: Owner::Discard, raw: true, bytes: Builder::default(), count: 1 });
+            self.block = Some(Block {
+                line: line.number,
+                owner: Owner::Discard,
+                raw: true,
+                bytes: Builder::default(),
+                count: 1,
+            });
             return;
         };
         block.count += 1;
@@ -156,8 +206,9 @@ impl<'a> Parser<'a> {
             let end = line.text.chars().nth(1).map_or(1, |c| 1 + c.len_utf8());
             self.error(
                 line.number,
-                Fault::new(0..end, "expected a space after `|`")
-                    .help("a block line is `| ` then its content; a line that is only `|` is empty"),
+                Fault::new(0..end, "expected a space after `|`").help(
+                    "a block line is `| ` then its content; a line that is only `|` is empty",
+                ),
             );
             return;
         };
@@ -175,14 +226,22 @@ impl<'a> Parser<'a> {
     }
 
     fn close_block(&mut self) {
-        let Some(block) = self.block.take() else { return };
+        let Some(block) = self.block.take() else {
+            return;
+        };
         let template = block.bytes.finish();
         let text_len = self.texts.get(block.line - 1).map_or(0, |t| t.len());
         match block.owner {
             Owner::Send(_) | Owner::BodyIs { .. } if block.count == 0 => {
                 let (what, help) = match block.owner {
-                    Owner::Send(_) => ("`send` needs a block", "write the bytes to send on `| ` lines right below it"),
-                    _ => ("`body is` needs a block", "write the body on `| ` lines right below it, or use `body is empty`"),
+                    Owner::Send(_) => (
+                        "`send` needs a block",
+                        "write the bytes to send on `| ` lines right below it",
+                    ),
+                    _ => (
+                        "`body is` needs a block",
+                        "write the body on `| ` lines right below it, or use `body is empty`",
+                    ),
                 };
                 self.error(block.line, Fault::new(0..text_len, what).help(help));
             }
@@ -229,7 +288,8 @@ impl<'a> Parser<'a> {
             return self.error(n, unknown_directive(word, 0..word.len()));
         }
         match name {
-            "connect" | "send" | "sleep" | "shutdown" | "close" | "response" | "closed" | "open" => {
+            "connect" | "send" | "sleep" | "shutdown" | "close" | "response" | "closed"
+            | "open" => {
                 let name = STEPS.iter().find(|s| **s == name).expect("a step");
                 self.step(n, name, name_span, &mut cur);
             }
@@ -262,7 +322,10 @@ impl<'a> Parser<'a> {
                             if let Some(s) = did_you_mean(word, CHECKS) {
                                 help.push_str(&format!(" (did you mean `{s}`?)"));
                             }
-                            let fault = Fault::new(start..start + word.len(), format!("`non-strict` must be followed by a check, found `{word}`"));
+                            let fault = Fault::new(
+                                start..start + word.len(),
+                                format!("`non-strict` must be followed by a check, found `{word}`"),
+                            );
                             self.discard_block(n);
                             return self.error(n, fault.help(help));
                         }
@@ -280,7 +343,13 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn metadata(&mut self, n: usize, name: &str, name_span: std::ops::Range<usize>, mut cur: Cursor<'a>) {
+    fn metadata(
+        &mut self,
+        n: usize,
+        name: &str,
+        name_span: std::ops::Range<usize>,
+        mut cur: Cursor<'a>,
+    ) {
         let Some(&field) = METADATA.iter().find(|m| **m == name) else {
             let mut help = format!("metadata fields are: {}", METADATA.join(", "));
             if let Some(s) = did_you_mean(name, METADATA) {
@@ -288,16 +357,20 @@ impl<'a> Parser<'a> {
             } else if DIRECTIVES.contains(&name) {
                 help = format!("`{name}` is a step or a check: write it without `:`");
             }
-            return self.error(n, Fault::new(name_span, format!("unknown metadata field `{name}`")).help(help));
+            return self.error(
+                n,
+                Fault::new(name_span, format!("unknown metadata field `{name}`")).help(help),
+            );
         };
         if let Some(first) = self.first_step {
-            let fault = Fault::new(name_span, "metadata must come before the first step")
-                .help(format!("move `{field}:` above line {first}, the first step"));
+            let fault = Fault::new(name_span, "metadata must come before the first step").help(
+                format!("move `{field}:` above line {first}, the first step"),
+            );
             return self.error(n, fault);
         }
         if let Some(first) = self.seen.get(field) {
-            let fault =
-                Fault::new(name_span, format!("duplicate `{field}:`")).help(format!("`{field}:` is already set on line {first}"));
+            let fault = Fault::new(name_span, format!("duplicate `{field}:`"))
+                .help(format!("`{field}:` is already set on line {first}"));
             return self.error(n, fault);
         }
         self.seen.insert(field, n);
@@ -305,7 +378,10 @@ impl<'a> Parser<'a> {
         let value_start = cur.pos;
         let value = cur.rest();
         if value.is_empty() {
-            return self.error(n, Fault::new(cur.here(), format!("`{field}:` needs a value")).help(meta_help(field)));
+            return self.error(
+                n,
+                Fault::new(cur.here(), format!("`{field}:` needs a value")).help(meta_help(field)),
+            );
         }
         let span = value_start..value_start + value.len();
         let result = match field {
@@ -322,7 +398,10 @@ impl<'a> Parser<'a> {
                     self.meta.points = Some(p);
                     Ok(())
                 }
-                None => Err(Fault::new(span, format!("expected a non-negative number, found `{value}`"))),
+                None => Err(Fault::new(
+                    span,
+                    format!("expected a non-negative number, found `{value}`"),
+                )),
             },
             "tags" => self.tags(value, value_start),
             "timeout" => self.timeout(&mut cur),
@@ -335,21 +414,34 @@ impl<'a> Parser<'a> {
                 self.meta.level = level;
                 match level {
                     Some(_) => Ok(()),
-                    None => Err(Fault::new(span, format!("expected `must` or `should`, found `{value}`"))),
+                    None => Err(Fault::new(
+                        span,
+                        format!("expected `must` or `should`, found `{value}`"),
+                    )),
                 }
             }
             "config" => {
-                if value.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
+                if value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+                {
                     self.meta.config = Some(value.to_string());
                     Ok(())
                 } else {
-                    Err(Fault::new(span, format!("invalid configuration name `{value}`")))
+                    Err(Fault::new(
+                        span,
+                        format!("invalid configuration name `{value}`"),
+                    ))
                 }
             }
             _ => unreachable!("all metadata fields are handled"),
         };
         if let Err(f) = result {
-            let f = if f.help.is_none() { f.help(meta_help(field)) } else { f };
+            let f = if f.help.is_none() {
+                f.help(meta_help(field))
+            } else {
+                f
+            };
             self.error(n, f);
         }
     }
@@ -361,11 +453,15 @@ impl<'a> Parser<'a> {
             let tag = raw.trim();
             let at = pos + lead;
             if tag.is_empty() {
-                return Err(Fault::new(at..at, "empty tag").help("tags are words separated by commas: `tags: errors, method`"));
+                return Err(Fault::new(at..at, "empty tag")
+                    .help("tags are words separated by commas: `tags: errors, method`"));
             }
             if let Some(i) = tag.find(' ') {
-                return Err(Fault::new(at + i..at + i + 1, format!("a tag cannot contain a space: `{tag}`"))
-                    .help("tags are words separated by commas: `tags: errors, method`"));
+                return Err(Fault::new(
+                    at + i..at + i + 1,
+                    format!("a tag cannot contain a space: `{tag}`"),
+                )
+                .help("tags are words separated by commas: `tags: errors, method`"));
             }
             self.meta.tags.push(tag.to_string());
             pos += raw.len() + 1;
@@ -382,13 +478,23 @@ impl<'a> Parser<'a> {
                 self.meta.timeout = Some(t);
                 Ok(())
             }
-            None if duration::is_negative_constant(&d) => Err(Fault::new(start..cur.pos, "the timeout is negative")),
-            None => Err(Fault::new(start..cur.pos, "`timeout:` cannot use variables")
-                .help("the case timeout is fixed; use variables in step durations instead")),
+            None if duration::is_negative_constant(&d) => {
+                Err(Fault::new(start..cur.pos, "the timeout is negative"))
+            }
+            None => Err(
+                Fault::new(start..cur.pos, "`timeout:` cannot use variables")
+                    .help("the case timeout is fixed; use variables in step durations instead"),
+            ),
         }
     }
 
-    fn step(&mut self, n: usize, name: &'static str, name_span: std::ops::Range<usize>, cur: &mut Cursor<'a>) {
+    fn step(
+        &mut self,
+        n: usize,
+        name: &'static str,
+        name_span: std::ops::Range<usize>,
+        cur: &mut Cursor<'a>,
+    ) {
         self.first_step.get_or_insert(n);
         let index = self.steps.len();
         let result = steps::step(name, name_span, cur);
@@ -400,18 +506,36 @@ impl<'a> Parser<'a> {
                     StepKind::Open { .. } => Some(Owner::Probe(index)),
                     _ => None,
                 };
-                self.steps.push(Step { line: n, conn: conn.unwrap_or_else(|| DEFAULT_CONN.to_string()), kind });
+                self.steps.push(Step {
+                    line: n,
+                    conn: conn.unwrap_or_else(|| DEFAULT_CONN.to_string()),
+                    kind,
+                });
                 if let Some(owner) = owner {
-                    self.block = Some(Block { line: n, owner, raw, bytes: Builder::default(), count: 0 });
+                    self.block = Some(Block {
+                        line: n,
+                        owner,
+                        raw,
+                        bytes: Builder::default(),
+                        count: 0,
+                    });
                 }
-                self.last = if is_response { Last::Response(index) } else { Last::Step(n, name) };
+                self.last = if is_response {
+                    Last::Response(index)
+                } else {
+                    Last::Step(n, name)
+                };
             }
             Err(f) => {
                 self.error(n, f);
                 if matches!(name, "send" | "open") {
                     self.discard_block(n);
                 }
-                self.last = if is_response { Last::FailedResponse } else { Last::Step(n, name) };
+                self.last = if is_response {
+                    Last::FailedResponse
+                } else {
+                    Last::Step(n, name)
+                };
             }
         }
     }
@@ -451,13 +575,21 @@ fn parse_decimal(s: &str) -> Option<f64> {
 }
 
 impl<'a> Parser<'a> {
-    fn check(&mut self, n: usize, non_strict: bool, name: &'static str, name_span: std::ops::Range<usize>, cur: &mut Cursor<'a>) {
+    fn check(
+        &mut self,
+        n: usize,
+        non_strict: bool,
+        name: &'static str,
+        name_span: std::ops::Range<usize>,
+        cur: &mut Cursor<'a>,
+    ) {
         let target = match self.last {
             Last::Response(i) => Some(i),
             Last::FailedResponse => None,
             Last::Nothing => {
-                let fault = Fault::new(name_span, "a check must follow a `response` step")
-                    .help("add a `response` line above it: checks apply to the response read there");
+                let fault = Fault::new(name_span, "a check must follow a `response` step").help(
+                    "add a `response` line above it: checks apply to the response read there",
+                );
                 self.error(n, fault);
                 self.discard_block(n);
                 return;
@@ -476,10 +608,23 @@ impl<'a> Parser<'a> {
                 let StepKind::Response { checks, .. } = &mut self.steps[step].kind else {
                     unreachable!("Last::Response points at a response step")
                 };
-                checks.push(Check { line: n, non_strict, kind });
+                checks.push(Check {
+                    line: n,
+                    non_strict,
+                    kind,
+                });
                 if let Some(raw) = block {
-                    let owner = Owner::BodyIs { step, check: checks.len() - 1 };
-                    self.block = Some(Block { line: n, owner, raw, bytes: Builder::default(), count: 0 });
+                    let owner = Owner::BodyIs {
+                        step,
+                        check: checks.len() - 1,
+                    };
+                    self.block = Some(Block {
+                        line: n,
+                        owner,
+                        raw,
+                        bytes: Builder::default(),
+                        count: 0,
+                    });
                 }
             }
             (Ok(ParsedCheck { block, .. }), None) => {
@@ -496,11 +641,20 @@ impl<'a> Parser<'a> {
 
     fn finish(mut self, id: &str) -> Result<Case, Vec<Diagnostic>> {
         if !self.seen.contains_key("title") {
-            self.error(1, Fault::new(0..0, "missing `title:`").help("every case starts with `title: what it checks`"));
+            self.error(
+                1,
+                Fault::new(0..0, "missing `title:`")
+                    .help("every case starts with `title: what it checks`"),
+            );
         } else if self.steps.is_empty() && self.first_step.is_none() {
             let last = self.texts.len().max(1);
             let end = self.texts.last().map_or(0, |t| t.len());
-            self.error(last, Fault::new(end..end, "the case has no steps").help("add steps after the metadata, e.g. `send` with a `|` block and `response`"));
+            self.error(
+                last,
+                Fault::new(end..end, "the case has no steps").help(
+                    "add steps after the metadata, e.g. `send` with a `|` block and `response`",
+                ),
+            );
         }
         if !self.diags.is_empty() {
             self.diags.sort_by_key(|d| (d.line, d.col));
@@ -538,15 +692,36 @@ mod tests {
     #[test]
     fn every_directive_is_a_step_a_check_or_non_strict() {
         for d in DIRECTIVES {
-            assert!(STEPS.contains(d) || CHECKS.contains(d) || *d == "non-strict", "{d}");
+            assert!(
+                STEPS.contains(d) || CHECKS.contains(d) || *d == "non-strict",
+                "{d}"
+            );
         }
         assert_eq!(DIRECTIVES.len(), STEPS.len() + CHECKS.len() + 1);
     }
 
     #[test]
     fn a_block_belongs_to_the_step_it_follows() {
-        let c = parse_case("title: t\nsend @a\n| x\nopen @a for 1s\n| y\n", Path::new("t.case"), "t").unwrap();
-        assert_eq!(c.steps[0].kind, StepKind::Send { data: Template::literal("x\r\n"), split: None, delay: DurationExpr::from_duration(Duration::from_millis(100)) });
-        assert_eq!(c.steps[1].kind, StepKind::Open { for_: "1s".parse().unwrap(), probe: Some(Template::literal("y\r\n")) });
+        let c = parse_case(
+            "title: t\nsend @a\n| x\nopen @a for 1s\n| y\n",
+            Path::new("t.case"),
+            "t",
+        )
+        .unwrap();
+        assert_eq!(
+            c.steps[0].kind,
+            StepKind::Send {
+                data: Template::literal("x\r\n"),
+                split: None,
+                delay: DurationExpr::from_duration(Duration::from_millis(100))
+            }
+        );
+        assert_eq!(
+            c.steps[1].kind,
+            StepKind::Open {
+                for_: "1s".parse().unwrap(),
+                probe: Some(Template::literal("y\r\n"))
+            }
+        );
     }
 }

@@ -58,7 +58,11 @@ fn usage(name: &str) -> &'static str {
 }
 
 /// Reads the arguments of step `name` (the cursor is after the directive).
-pub(crate) fn step(name: &str, name_span: Range<usize>, cur: &mut Cursor<'_>) -> Result<ParsedStep, Fault> {
+pub(crate) fn step(
+    name: &str,
+    name_span: Range<usize>,
+    cur: &mut Cursor<'_>,
+) -> Result<ParsedStep, Fault> {
     let use_ = usage(name);
     let conn = cur.conn()?;
     let mut raw = false;
@@ -68,7 +72,10 @@ pub(crate) fn step(name: &str, name_span: Range<usize>, cur: &mut Cursor<'_>) ->
         "close" => StepKind::Close,
         "sleep" => {
             if conn.is_some() {
-                return Err(Fault::new(name_span.end + 1..cur.pos, "`sleep` takes no connection").help(format!("usage: {use_}")));
+                return Err(
+                    Fault::new(name_span.end + 1..cur.pos, "`sleep` takes no connection")
+                        .help(format!("usage: {use_}")),
+                );
             }
             StepKind::Sleep(duration_arg(cur, use_)?)
         }
@@ -83,14 +90,22 @@ pub(crate) fn step(name: &str, name_span: Range<usize>, cur: &mut Cursor<'_>) ->
                 Some((_, "within")) => Some(duration_arg(cur, use_)?),
                 Some((start, w)) => return Err(unexpected(start, w, &["within"], use_)),
             };
-            StepKind::Response { within, checks: Vec::new() }
+            StepKind::Response {
+                within,
+                checks: Vec::new(),
+            }
         }
         "no response" => {
             keyword(cur, "for", use_)?;
-            StepKind::NoResponse { for_: duration_arg(cur, use_)? }
+            StepKind::NoResponse {
+                for_: duration_arg(cur, use_)?,
+            }
         }
         "closed" => match cur.word() {
-            Some((_, "within")) => StepKind::Closed { after: None, within: duration_arg(cur, use_)? },
+            Some((_, "within")) => StepKind::Closed {
+                after: None,
+                within: duration_arg(cur, use_)?,
+            },
             Some((_, "after")) => {
                 let after_start = cur.here().start;
                 let after = duration_arg(cur, use_)?;
@@ -99,18 +114,30 @@ pub(crate) fn step(name: &str, name_span: Range<usize>, cur: &mut Cursor<'_>) ->
                 let within = duration_arg(cur, use_)?;
                 if let (Some(a), Some(w)) = (after.constant(), within.constant()) {
                     if a >= w {
-                        return Err(Fault::new(after_start..after_end, format!("`after {after}` is not shorter than `within {within}`"))
-                            .help("the connection must close after D1 and before D2, so D1 < D2"));
+                        return Err(Fault::new(
+                            after_start..after_end,
+                            format!("`after {after}` is not shorter than `within {within}`"),
+                        )
+                        .help("the connection must close after D1 and before D2, so D1 < D2"));
                     }
                 }
-                StepKind::Closed { after: Some(after), within }
+                StepKind::Closed {
+                    after: Some(after),
+                    within,
+                }
             }
             Some((start, w)) => return Err(unexpected(start, w, &["within", "after"], use_)),
-            None => return Err(Fault::new(cur.here(), "expected `within` or `after`").help(format!("usage: {use_}"))),
+            None => {
+                return Err(Fault::new(cur.here(), "expected `within` or `after`")
+                    .help(format!("usage: {use_}")))
+            }
         },
         "open" => {
             keyword(cur, "for", use_)?;
-            StepKind::Open { for_: duration_arg(cur, use_)?, probe: None }
+            StepKind::Open {
+                for_: duration_arg(cur, use_)?,
+                probe: None,
+            }
         }
         _ => unreachable!("not a step: {name}"),
     };
@@ -124,7 +151,15 @@ fn send(cur: &mut Cursor<'_>) -> Result<(StepKind, bool), Fault> {
     let mut delay: Option<(DurationExpr, Range<usize>)> = None;
     while let Some((start, word)) = cur.peek_word() {
         let span = start..start + word.len();
-        let twice = || Fault::new(span.clone(), format!("`{}` is given twice", word.split('=').next().unwrap_or(word)));
+        let twice = || {
+            Fault::new(
+                span.clone(),
+                format!(
+                    "`{}` is given twice",
+                    word.split('=').next().unwrap_or(word)
+                ),
+            )
+        };
         if word == "raw" {
             if raw {
                 return Err(twice());
@@ -138,8 +173,11 @@ fn send(cur: &mut Cursor<'_>) -> Result<(StepKind, bool), Fault> {
             match n.parse::<usize>() {
                 Ok(n) if n > 0 && n.to_string().len() == word.len() - 6 => split = Some(n),
                 _ => {
-                    return Err(Fault::new(start + 6..span.end, "expected a number of bytes (1 or more) after `split=`")
-                        .help("e.g. `split=1` sends one byte at a time"))
+                    return Err(Fault::new(
+                        start + 6..span.end,
+                        "expected a number of bytes (1 or more) after `split=`",
+                    )
+                    .help("e.g. `split=1` sends one byte at a time"))
                 }
             }
             cur.pos = span.end;
@@ -151,36 +189,59 @@ fn send(cur: &mut Cursor<'_>) -> Result<(StepKind, bool), Fault> {
             let d = duration_arg(cur, USAGE_SEND)?;
             delay = Some((d, start..cur.pos));
         } else if word.starts_with('@') {
-            return Err(Fault::new(span, "the connection comes right after `send`").help(format!("usage: {USAGE_SEND}")));
+            return Err(Fault::new(span, "the connection comes right after `send`")
+                .help(format!("usage: {USAGE_SEND}")));
         } else {
-            return Err(unexpected(start, word, &["raw", "split=", "delay="], USAGE_SEND));
+            return Err(unexpected(
+                start,
+                word,
+                &["raw", "split=", "delay="],
+                USAGE_SEND,
+            ));
         }
     }
     if let (Some((_, span)), None) = (&delay, split) {
-        return Err(Fault::new(span.clone(), "`delay=` needs `split=N`")
-            .help("the delay is the pause between the pieces of a split send: `send split=1 delay=50ms`"));
+        return Err(Fault::new(span.clone(), "`delay=` needs `split=N`").help(
+            "the delay is the pause between the pieces of a split send: `send split=1 delay=50ms`",
+        ));
     }
     let delay = delay.map_or_else(|| DurationExpr::from_duration(DEFAULT_DELAY), |(d, _)| d);
-    Ok((StepKind::Send { data: Template::default(), split, delay }, raw))
+    Ok((
+        StepKind::Send {
+            data: Template::default(),
+            split,
+            delay,
+        },
+        raw,
+    ))
 }
 
 /// Reads the arguments of check `name` (the cursor is after the directive).
-pub(crate) fn check(name: &str, name_span: Range<usize>, cur: &mut Cursor<'_>) -> Result<ParsedCheck, Fault> {
+pub(crate) fn check(
+    name: &str,
+    name_span: Range<usize>,
+    cur: &mut Cursor<'_>,
+) -> Result<ParsedCheck, Fault> {
     let use_ = usage(name);
     let mut block = None;
     let kind = match name {
         "status" => {
             let mut codes = Vec::new();
             while let Some((start, w)) = cur.word() {
-                let ok = w.len() == 3 && w.bytes().all(|b| b.is_ascii_digit()) && !w.starts_with('0');
+                let ok =
+                    w.len() == 3 && w.bytes().all(|b| b.is_ascii_digit()) && !w.starts_with('0');
                 if !ok {
-                    return Err(Fault::new(start..start + w.len(), format!("expected a three-digit status code, found `{w}`"))
-                        .help(format!("usage: {use_}")));
+                    return Err(Fault::new(
+                        start..start + w.len(),
+                        format!("expected a three-digit status code, found `{w}`"),
+                    )
+                    .help(format!("usage: {use_}")));
                 }
                 codes.push(w.parse().expect("three digits"));
             }
             if codes.is_empty() {
-                return Err(Fault::new(cur.here(), "`status` needs at least one code").help(format!("usage: {use_}")));
+                return Err(Fault::new(cur.here(), "`status` needs at least one code")
+                    .help(format!("usage: {use_}")));
             }
             CheckKind::Status(codes)
         }
@@ -205,8 +266,11 @@ pub(crate) fn check(name: &str, name_span: Range<usize>, cur: &mut Cursor<'_>) -
                         HeaderTest::Matches(re)
                     }
                     Some((start, w)) => {
-                        return Err(Fault::new(start..start + w.len(), format!("unexpected `{w}` after the header name"))
-                            .help(format!("usage: {use_}")))
+                        return Err(Fault::new(
+                            start..start + w.len(),
+                            format!("unexpected `{w}` after the header name"),
+                        )
+                        .help(format!("usage: {use_}")))
                     }
                 }
             };
@@ -238,17 +302,34 @@ pub(crate) fn check(name: &str, name_span: Range<usize>, cur: &mut Cursor<'_>) -
                 let path = cur.rest();
                 cur.pos = cur.text.len();
                 if path.is_empty() {
-                    return Err(Fault::new(start..start, "`body file` needs a path").help("a path under the site root, e.g. `body file index.html`"));
+                    return Err(Fault::new(start..start, "`body file` needs a path")
+                        .help("a path under the site root, e.g. `body file index.html`"));
                 }
                 let escapes = path.starts_with('/') || path.split(['/', '\\']).any(|c| c == "..");
                 if escapes {
-                    return Err(Fault::new(start..cur.pos, "the path must stay under the site root")
-                        .help("write it relative to `--www`, without `..`: `body file css/style.css`"));
+                    return Err(Fault::new(
+                        start..cur.pos,
+                        "the path must stay under the site root",
+                    )
+                    .help(
+                        "write it relative to `--www`, without `..`: `body file css/style.css`",
+                    ));
                 }
                 CheckKind::BodyFile(path.to_string())
             }
-            Some((start, w)) => return Err(unexpected(start, w, &["is", "contains", "matches", "file"], use_)),
-            None => return Err(Fault::new(cur.here(), "`body` needs a test").help(format!("usage: {use_}"))),
+            Some((start, w)) => {
+                return Err(unexpected(
+                    start,
+                    w,
+                    &["is", "contains", "matches", "file"],
+                    use_,
+                ))
+            }
+            None => {
+                return Err(
+                    Fault::new(cur.here(), "`body` needs a test").help(format!("usage: {use_}"))
+                )
+            }
         },
         "content-length" => CheckKind::ContentLength,
         _ => unreachable!("not a check: {name} at {name_span:?}"),
@@ -260,15 +341,24 @@ pub(crate) fn check(name: &str, name_span: Range<usize>, cur: &mut Cursor<'_>) -
 /// A header field name (an HTTP token).
 fn header_name(cur: &mut Cursor<'_>, use_: &str) -> Result<String, Fault> {
     cur.skip_spaces();
-    let (start, name) = cur.take_while(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c));
+    let (start, name) =
+        cur.take_while(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c));
     if name.is_empty() {
         let end = start + cur.rest().find(' ').unwrap_or(cur.rest().len());
-        let message = if start == end { "expected a header name".to_string() } else { format!("expected a header name, found `{}`", &cur.text[start..end]) };
+        let message = if start == end {
+            "expected a header name".to_string()
+        } else {
+            format!("expected a header name, found `{}`", &cur.text[start..end])
+        };
         return Err(Fault::new(start..end, message).help(format!("usage: {use_}")));
     }
     if !matches!(cur.peek(), None | Some(' ' | ':')) {
         let c = cur.peek().expect("a character");
-        return Err(Fault::new(cur.pos..cur.pos + c.len_utf8(), format!("`{c}` cannot be part of a header name")).help(format!("usage: {use_}")));
+        return Err(Fault::new(
+            cur.pos..cur.pos + c.len_utf8(),
+            format!("`{c}` cannot be part of a header name"),
+        )
+        .help(format!("usage: {use_}")));
     }
     Ok(name.to_string())
 }
@@ -285,7 +375,12 @@ fn quoted_text(cur: &mut Cursor<'_>) -> Result<String, Fault> {
 
 fn regex_fault(span: Range<usize>, e: regex::Error) -> Fault {
     let text = e.to_string();
-    let last = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
     let last = last.strip_prefix("error: ").unwrap_or(last);
     Fault::new(span, format!("invalid regex: {last}"))
         .help("in a quoted string a backslash is written `\\\\`: `\"\\\\d+\"` is the regex `\\d+`")
@@ -296,7 +391,9 @@ fn keyword(cur: &mut Cursor<'_>, kw: &str, use_: &str) -> Result<(), Fault> {
     match cur.word() {
         Some((_, w)) if w == kw => Ok(()),
         Some((start, w)) => Err(unexpected(start, w, &[kw], use_)),
-        None => Err(Fault::new(cur.here(), format!("expected `{kw}`")).help(format!("usage: {use_}"))),
+        None => {
+            Err(Fault::new(cur.here(), format!("expected `{kw}`")).help(format!("usage: {use_}")))
+        }
     }
 }
 
@@ -304,9 +401,18 @@ fn keyword(cur: &mut Cursor<'_>, kw: &str, use_: &str) -> Result<(), Fault> {
 fn duration_arg(cur: &mut Cursor<'_>, use_: &str) -> Result<DurationExpr, Fault> {
     cur.skip_spaces();
     let start = cur.pos;
-    let d = duration::parse(cur).map_err(|f| if cur.text[start..].trim().is_empty() { f.help(format!("usage: {use_}")) } else { f })?;
+    let d = duration::parse(cur).map_err(|f| {
+        if cur.text[start..].trim().is_empty() {
+            f.help(format!("usage: {use_}"))
+        } else {
+            f
+        }
+    })?;
     if duration::is_negative_constant(&d) {
-        return Err(Fault::new(start..cur.pos, format!("the duration `{d}` is negative")));
+        return Err(Fault::new(
+            start..cur.pos,
+            format!("the duration `{d}` is negative"),
+        ));
     }
     Ok(d)
 }
@@ -317,5 +423,9 @@ fn unexpected(start: usize, word: &str, expected: &[&str], use_: &str) -> Fault 
     if let Some(s) = did_you_mean(word, expected) {
         help.push_str(&format!(" (did you mean `{s}`?)"));
     }
-    Fault::new(start..start + word.len(), format!("expected {}, found `{word}`", list.join(" or "))).help(help)
+    Fault::new(
+        start..start + word.len(),
+        format!("expected {}, found `{word}`", list.join(" or ")),
+    )
+    .help(help)
 }

@@ -13,7 +13,9 @@ impl Template {
         if bytes.is_empty() {
             Template::default()
         } else {
-            Template { pieces: vec![Piece::Bytes(bytes)] }
+            Template {
+                pieces: vec![Piece::Bytes(bytes)],
+            }
         }
     }
 
@@ -72,9 +74,17 @@ impl DurationExpr {
     /// A constant duration: whole seconds are written `Ns`, anything else in milliseconds.
     pub fn from_duration(d: Duration) -> DurationExpr {
         let term = if d.subsec_nanos() == 0 {
-            DurationTerm { negative: false, amount: Amount::Number(d.as_secs() as f64), unit_ms: 1000.0 }
+            DurationTerm {
+                negative: false,
+                amount: Amount::Number(d.as_secs() as f64),
+                unit_ms: 1000.0,
+            }
         } else {
-            DurationTerm { negative: false, amount: Amount::Number(d.as_secs_f64() * 1000.0), unit_ms: 1.0 }
+            DurationTerm {
+                negative: false,
+                amount: Amount::Number(d.as_secs_f64() * 1000.0),
+                unit_ms: 1.0,
+            }
         };
         DurationExpr { terms: vec![term] }
     }
@@ -87,11 +97,16 @@ impl DurationExpr {
             let amount = match &term.amount {
                 Amount::Number(n) => *n,
                 Amount::Var(name) => {
-                    let value = vars.get(name).ok_or_else(|| VarError::Unknown(name.clone()))?;
+                    let value = vars
+                        .get(name)
+                        .ok_or_else(|| VarError::Unknown(name.clone()))?;
                     match value.trim().parse::<f64>() {
                         Ok(n) if n.is_finite() => n,
                         _ => {
-                            return Err(VarError::NotANumber { name: name.clone(), value: value.clone() })
+                            return Err(VarError::NotANumber {
+                                name: name.clone(),
+                                value: value.clone(),
+                            })
                         }
                     }
                 }
@@ -107,7 +122,11 @@ impl DurationExpr {
 
     /// The value when the expression uses no variables (`None` if it does).
     pub fn constant(&self) -> Option<Duration> {
-        if self.terms.iter().any(|t| matches!(t.amount, Amount::Var(_))) {
+        if self
+            .terms
+            .iter()
+            .any(|t| matches!(t.amount, Amount::Var(_)))
+        {
             return None;
         }
         self.eval(&Vars::new()).ok()
@@ -149,16 +168,26 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> Vars {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn term(negative: bool, amount: Amount, unit_ms: f64) -> DurationTerm {
-        DurationTerm { negative, amount, unit_ms }
+        DurationTerm {
+            negative,
+            amount,
+            unit_ms,
+        }
     }
 
     #[test]
     fn literal_renders_its_bytes() {
-        assert_eq!(Template::literal("GET /\r\n").render(&Vars::new()).unwrap(), b"GET /\r\n");
+        assert_eq!(
+            Template::literal("GET /\r\n").render(&Vars::new()).unwrap(),
+            b"GET /\r\n"
+        );
         assert_eq!(Template::literal(Vec::new()), Template::default());
     }
 
@@ -170,7 +199,12 @@ mod tests {
                 Piece::Var("host".into()),
                 Piece::Bytes(b":".to_vec()),
                 Piece::Var("port".into()),
-                Piece::Repeat(3, Template { pieces: vec![Piece::Bytes(b"a".to_vec()), Piece::Var("x".into())] }),
+                Piece::Repeat(
+                    3,
+                    Template {
+                        pieces: vec![Piece::Bytes(b"a".to_vec()), Piece::Var("x".into())],
+                    },
+                ),
             ],
         };
         let v = vars(&[("host", "localhost"), ("port", "8080"), ("x", "-")]);
@@ -180,23 +214,44 @@ mod tests {
 
     #[test]
     fn render_unknown_variable_is_an_error() {
-        let t = Template { pieces: vec![Piece::Repeat(2, Template { pieces: vec![Piece::Var("nope".into())] })] };
-        assert_eq!(t.render(&Vars::new()), Err(VarError::Unknown("nope".into())));
+        let t = Template {
+            pieces: vec![Piece::Repeat(
+                2,
+                Template {
+                    pieces: vec![Piece::Var("nope".into())],
+                },
+            )],
+        };
+        assert_eq!(
+            t.render(&Vars::new()),
+            Err(VarError::Unknown("nope".into()))
+        );
     }
 
     #[test]
     fn repeat_zero_times_is_empty() {
-        let t = Template { pieces: vec![Piece::Repeat(0, Template::literal("abc"))] };
+        let t = Template {
+            pieces: vec![Piece::Repeat(0, Template::literal("abc"))],
+        };
         assert_eq!(t.render(&Vars::new()).unwrap(), b"");
     }
 
     #[test]
     fn eval_sums_terms_with_variables() {
         let e = DurationExpr {
-            terms: vec![term(false, Amount::Var("keepalive".into()), 1000.0), term(true, Amount::Number(500.0), 1.0)],
+            terms: vec![
+                term(false, Amount::Var("keepalive".into()), 1000.0),
+                term(true, Amount::Number(500.0), 1.0),
+            ],
         };
-        assert_eq!(e.eval(&vars(&[("keepalive", "5")])).unwrap(), Duration::from_millis(4500));
-        assert_eq!(e.eval(&vars(&[("keepalive", " 1.5 ")])).unwrap(), Duration::from_millis(1000));
+        assert_eq!(
+            e.eval(&vars(&[("keepalive", "5")])).unwrap(),
+            Duration::from_millis(4500)
+        );
+        assert_eq!(
+            e.eval(&vars(&[("keepalive", " 1.5 ")])).unwrap(),
+            Duration::from_millis(1000)
+        );
         assert_eq!(e.to_string(), "{keepalive}s - 500ms");
         assert_eq!(e.constant(), None);
     }
@@ -204,29 +259,55 @@ mod tests {
     #[test]
     fn eval_errors() {
         let e = DurationExpr {
-            terms: vec![term(false, Amount::Var("k".into()), 1000.0), term(true, Amount::Number(2.0), 1000.0)],
+            terms: vec![
+                term(false, Amount::Var("k".into()), 1000.0),
+                term(true, Amount::Number(2.0), 1000.0),
+            ],
         };
         assert_eq!(e.eval(&Vars::new()), Err(VarError::Unknown("k".into())));
         assert_eq!(
             e.eval(&vars(&[("k", "ten")])),
-            Err(VarError::NotANumber { name: "k".into(), value: "ten".into() })
+            Err(VarError::NotANumber {
+                name: "k".into(),
+                value: "ten".into()
+            })
         );
-        assert!(matches!(e.eval(&vars(&[("k", "inf")])), Err(VarError::NotANumber { .. })));
-        assert_eq!(e.eval(&vars(&[("k", "1")])), Err(VarError::Negative("{k}s - 2s".into())));
+        assert!(matches!(
+            e.eval(&vars(&[("k", "inf")])),
+            Err(VarError::NotANumber { .. })
+        ));
+        assert_eq!(
+            e.eval(&vars(&[("k", "1")])),
+            Err(VarError::Negative("{k}s - 2s".into()))
+        );
         assert_eq!(e.eval(&vars(&[("k", "2")])).unwrap(), Duration::ZERO);
     }
 
     #[test]
     fn from_duration_round_trips_through_eval() {
-        for d in [Duration::ZERO, Duration::from_secs(10), Duration::from_millis(1500), Duration::from_micros(1)] {
+        for d in [
+            Duration::ZERO,
+            Duration::from_secs(10),
+            Duration::from_millis(1500),
+            Duration::from_micros(1),
+        ] {
             let e = DurationExpr::from_duration(d);
             let back = e.eval(&Vars::new()).unwrap();
             let diff = (back.as_secs_f64() - d.as_secs_f64()).abs();
             assert!(diff < 2e-9, "{d:?} -> {e} -> {back:?}");
         }
-        assert_eq!(DurationExpr::from_duration(Duration::from_secs(10)).to_string(), "10s");
-        assert_eq!(DurationExpr::from_duration(Duration::from_millis(1500)).to_string(), "1500ms");
-        assert_eq!(DurationExpr::from_duration(Duration::from_millis(100)).constant(), Some(Duration::from_millis(100)));
+        assert_eq!(
+            DurationExpr::from_duration(Duration::from_secs(10)).to_string(),
+            "10s"
+        );
+        assert_eq!(
+            DurationExpr::from_duration(Duration::from_millis(1500)).to_string(),
+            "1500ms"
+        );
+        assert_eq!(
+            DurationExpr::from_duration(Duration::from_millis(100)).constant(),
+            Some(Duration::from_millis(100))
+        );
     }
 
     #[test]

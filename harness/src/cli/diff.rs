@@ -2,13 +2,11 @@
 //! responses differ.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::Args;
 
-use super::{parse_target, run::settings, Selection, Tuning, EXIT_ERROR};
+use super::{parse_target, run::settings, Selection, StartOptions, Tuning, EXIT_ERROR};
 use crate::diff;
-use crate::start::{ConfigMode, StartSpec};
 use crate::target::{run_at, ServerUnderTest};
 
 #[derive(Debug, Args)]
@@ -25,15 +23,8 @@ pub struct DiffArgs {
     /// The folder copied for each --start, in the same order (default: `.`).
     #[arg(long = "dir", value_name = "DIR")]
     pub dirs: Vec<PathBuf>,
-    /// How a started server gets its ws.conf.
-    #[arg(long = "config", value_name = "MODE", value_enum, default_value = "auto")]
-    pub config_mode: ConfigMode,
-    /// The site copied for each started server.
-    #[arg(long, value_name = "DIR", default_value = "www")]
-    pub site: PathBuf,
-    /// Seconds to wait for a started server to accept connections.
-    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
-    pub ready_timeout: f64,
+    #[command(flatten)]
+    pub how: StartOptions,
     /// Cases run at once (at each server).
     #[arg(long, short = 'j', value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub jobs: u16,
@@ -52,14 +43,14 @@ pub fn run(a: DiffArgs) -> anyhow::Result<i32> {
         );
     }
     if a.dirs.len() > a.starts.len() {
-        anyhow::bail!("--dir goes with a --start: {} --dir for {} --start", a.dirs.len(), a.starts.len());
+        anyhow::bail!(
+            "--dir goes with a --start: {} --dir for {} --start",
+            a.dirs.len(),
+            a.starts.len()
+        );
     }
-    let cases = match a.sel.load() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e}");
-            return Ok(EXIT_ERROR);
-        }
+    let Some(cases) = a.sel.load_or_report() else {
+        return Ok(EXIT_ERROR);
     };
     let mut sides = Vec::new();
     for t in &a.targets {
@@ -67,24 +58,16 @@ pub fn run(a: DiffArgs) -> anyhow::Result<i32> {
     }
     for (i, cmd) in a.starts.iter().enumerate() {
         let dir = a.dirs.get(i).cloned().unwrap_or_else(|| PathBuf::from("."));
-        if !dir.is_dir() {
-            anyhow::bail!("--dir {}: no such folder", dir.display());
-        }
-        sides.push(ServerUnderTest::Start(StartSpec {
-            command: cmd.clone(),
-            dir,
-            site: a.site.clone(),
-            config_mode: a.config_mode,
-            keepalive: a.tuning.keepalive()?,
-            ready_timeout: Duration::from_secs_f64(a.ready_timeout.clamp(0.1, 600.0)),
-            grace: Duration::from_secs(2),
-        }));
+        sides.push(ServerUnderTest::Start(a.how.spec(cmd, &dir, &a.tuning)?));
     }
     let settings = settings(&a.tuning, a.jobs as usize);
     let (ra, rb) = std::thread::scope(|s| {
         let ha = s.spawn(|| run_at(&sides[0], &cases, &settings, &|_, _| {}, &|_| {}));
         let hb = s.spawn(|| run_at(&sides[1], &cases, &settings, &|_, _| {}, &|_| {}));
-        (ha.join().expect("side A ran"), hb.join().expect("side B ran"))
+        (
+            ha.join().expect("side A ran"),
+            hb.join().expect("side B ran"),
+        )
     });
     println!("A: {}", sides[0].describe());
     println!("B: {}", sides[1].describe());
@@ -106,6 +89,11 @@ pub fn run(a: DiffArgs) -> anyhow::Result<i32> {
             println!("    {l}");
         }
     }
-    println!("{} cases: {} differ, {} agree", ra.len(), differing, ra.len() - differing);
+    println!(
+        "{} cases: {} differ, {} agree",
+        ra.len(),
+        differing,
+        ra.len() - differing
+    );
     Ok(if differing == 0 { 0 } else { 1 })
 }

@@ -7,11 +7,10 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::{run::settings, Selection, Tuning, EXIT_ERROR};
+use super::{run::settings, Selection, StartOptions, Tuning, EXIT_ERROR};
 use crate::grade::{self, ClassSpec, Graded, Rubric};
 use crate::outcome::Verdict;
 use crate::report::fmt_points;
-use crate::start::ConfigMode;
 
 #[derive(Debug, Args)]
 pub struct GradeArgs {
@@ -42,31 +41,16 @@ pub struct GradeArgs {
     /// A rubric file overriding points and visibility (see `harness grade --help`).
     #[arg(long, value_name = "FILE")]
     pub rubric: Option<PathBuf>,
-    /// How a submission gets its ws.conf: patch its own, generate one, or auto.
-    #[arg(long = "config", value_name = "MODE", value_enum, default_value = "auto")]
-    pub config_mode: ConfigMode,
-    /// The site copied for each started server.
-    #[arg(long, value_name = "DIR", default_value = "www")]
-    pub site: PathBuf,
-    /// Seconds to wait for a started server to accept connections.
-    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
-    pub ready_timeout: f64,
+    #[command(flatten)]
+    pub how: StartOptions,
     #[command(flatten)]
     pub tuning: Tuning,
 }
 
 pub fn run(a: GradeArgs) -> anyhow::Result<i32> {
-    let mut cases = match a.sel.load() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e}");
-            return Ok(EXIT_ERROR);
-        }
-    };
-    if cases.is_empty() {
-        eprintln!("error: no case matches the --filter/--tag given; `harness list` shows them all");
+    let Some(mut cases) = a.sel.load_or_report() else {
         return Ok(EXIT_ERROR);
-    }
+    };
     let rubric = match &a.rubric {
         Some(p) => Rubric::load(p)?,
         None => Rubric::default(),
@@ -75,18 +59,16 @@ pub fn run(a: GradeArgs) -> anyhow::Result<i32> {
         eprintln!("warning: {w}");
     }
     let visibility = rubric.visibility(&cases);
-    if !a.site.is_dir() {
-        anyhow::bail!("--site {}: no such folder (the site copied for each server)", a.site.display());
-    }
+    a.how.check_site()?;
     let subs = grade::submissions(&a.submissions)?;
     let spec = ClassSpec {
         start: a.start.clone(),
         build: a.build.clone(),
         build_timeout: Duration::from_secs(a.build_timeout),
-        site: a.site.clone(),
-        config_mode: a.config_mode,
+        site: a.how.site.clone(),
+        config_mode: a.how.config_mode,
         keepalive: a.tuning.keepalive()?,
-        ready_timeout: Duration::from_secs_f64(a.ready_timeout.clamp(0.1, 600.0)),
+        ready_timeout: a.how.ready_timeout(),
         settings: settings(&a.tuning, a.case_jobs as usize),
         jobs: a.jobs as usize,
     };
@@ -104,11 +86,23 @@ pub fn run(a: GradeArgs) -> anyhow::Result<i32> {
 }
 
 fn print_summary(graded: &[Graded], lenient: bool) {
-    let width = graded.iter().map(|g| g.name.len()).max().unwrap_or(10).max(10);
-    println!("{:<width$}  {:>13}  {:>4} {:>4} {:>4} {:>4}  NOTE", "SUBMISSION", "SCORE", "PASS", "NS", "FAIL", "ERR");
+    let width = graded
+        .iter()
+        .map(|g| g.name.len())
+        .max()
+        .unwrap_or(10)
+        .max(10);
+    println!(
+        "{:<width$}  {:>13}  {:>4} {:>4} {:>4} {:>4}  NOTE",
+        "SUBMISSION", "SCORE", "PASS", "NS", "FAIL", "ERR"
+    );
     for g in graded {
         let r = &g.report;
-        let note = g.zero_reason().as_deref().map(first_line).unwrap_or_default();
+        let note = g
+            .zero_reason()
+            .as_deref()
+            .map(first_line)
+            .unwrap_or_default();
         println!(
             "{:<width$}  {:>13}  {:>4} {:>4} {:>4} {:>4}  {}",
             g.name,
@@ -120,7 +114,10 @@ fn print_summary(graded: &[Graded], lenient: bool) {
             note
         );
     }
-    let non_strict: usize = graded.iter().map(|g| g.report.count(Verdict::NonStrict)).sum();
+    let non_strict: usize = graded
+        .iter()
+        .map(|g| g.report.count(Verdict::NonStrict))
+        .sum();
     if lenient {
         println!("(--lenient: non-strict (NS) verdicts earned their points)");
     } else if non_strict > 0 {
@@ -149,7 +146,11 @@ struct Bar {
 
 impl Bar {
     fn new(total: usize, interactive: bool) -> Bar {
-        let b = Bar { total, done: Mutex::new(0), interactive };
+        let b = Bar {
+            total,
+            done: Mutex::new(0),
+            interactive,
+        };
         b.draw(0, "");
         b
     }

@@ -4,8 +4,8 @@ use clap::{Args, ValueEnum};
 use serde_json::json;
 
 use super::{Selection, EXIT_ERROR};
-use crate::report::fmt_points;
 use crate::case::Level;
+use crate::report::fmt_points;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ListFormat {
@@ -23,12 +23,8 @@ pub struct ListArgs {
 }
 
 pub fn run(a: ListArgs) -> anyhow::Result<i32> {
-    let cases = match a.sel.load() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e}");
-            return Ok(EXIT_ERROR);
-        }
+    let Some(cases) = a.sel.load_or_report() else {
+        return Ok(EXIT_ERROR);
     };
     match a.format {
         ListFormat::Json => {
@@ -55,7 +51,13 @@ pub fn run(a: ListArgs) -> anyhow::Result<i32> {
                 if c.config != "default" {
                     title.push_str(&format!(" [config: {}]", c.config));
                 }
-                println!("{:<width$}  {:>6}  {:<24}  {}", c.id, fmt_points(c.points), c.tags.join(","), title);
+                println!(
+                    "{:<width$}  {:>6}  {:<24}  {}",
+                    c.id,
+                    fmt_points(c.points),
+                    c.tags.join(","),
+                    title
+                );
             }
             let total: f64 = cases.iter().map(|c| c.points).sum();
             println!("{} cases, {} points", cases.len(), fmt_points(total));

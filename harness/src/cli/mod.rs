@@ -17,7 +17,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::case::{self, Case};
-use crate::start::ConfigMode;
+use crate::start::{ConfigMode, StartSpec};
 
 /// Exit code for usage, case-file and harness errors.
 pub const EXIT_ERROR: i32 = 2;
@@ -90,6 +90,22 @@ pub struct Selection {
 }
 
 impl Selection {
+    /// [`Selection::load`], printing what is wrong with the case files, or that no case was
+    /// selected, on stderr: `None` then, for exit code 2.
+    pub fn load_or_report(&self) -> Option<Vec<Case>> {
+        match self.load() {
+            Ok(c) if c.is_empty() => {
+                eprintln!("error: no case matches the --filter/--tag given; `harness list` shows them all");
+                None
+            }
+            Ok(c) => Some(c),
+            Err(e) => {
+                eprintln!("{e}");
+                None
+            }
+        }
+    }
+
     /// Loads every case under the paths (printing diagnostics is the caller's job via the
     /// error's Display) and keeps those the filters select.
     pub fn load(&self) -> Result<Vec<Case>, case::LoadError> {
@@ -165,16 +181,67 @@ pub struct StartArgs {
     /// The submission folder copied for --start.
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub dir: PathBuf,
-    /// How --start gives the server its ws.conf: patch the submission's own, generate one, or
-    /// auto (patch when the submission has a ws.conf).
-    #[arg(long = "config", value_name = "MODE", value_enum, default_value = "auto")]
+    #[command(flatten)]
+    pub how: StartOptions,
+}
+
+/// How every started server is given its configuration and awaited (`run`, `grade`, `diff`).
+#[derive(Debug, Args, Clone)]
+pub struct StartOptions {
+    /// How a started server gets its ws.conf: patch the submission's own, generate one, or auto
+    /// (patch when the submission has a ws.conf).
+    #[arg(
+        long = "config",
+        value_name = "MODE",
+        value_enum,
+        default_value = "auto"
+    )]
     pub config_mode: ConfigMode,
-    /// The site copied for --start (a fresh copy per start).
+    /// The site copied for each started server (a fresh copy per start).
     #[arg(long, value_name = "DIR", default_value = "www")]
     pub site: PathBuf,
     /// Seconds to wait for a started server to accept connections.
     #[arg(long, value_name = "SECS", default_value_t = 10.0)]
     pub ready_timeout: f64,
+}
+
+impl StartOptions {
+    /// A start spec for `cmd` run in a copy of `dir`.
+    pub fn spec(
+        &self,
+        cmd: &str,
+        dir: &std::path::Path,
+        tuning: &Tuning,
+    ) -> anyhow::Result<StartSpec> {
+        if !dir.is_dir() {
+            bail!("--dir {}: no such folder", dir.display());
+        }
+        self.check_site()?;
+        Ok(StartSpec {
+            command: cmd.to_string(),
+            dir: dir.to_path_buf(),
+            site: self.site.clone(),
+            config_mode: self.config_mode,
+            keepalive: tuning.keepalive()?,
+            ready_timeout: self.ready_timeout(),
+            grace: Duration::from_secs(2),
+        })
+    }
+
+    pub fn ready_timeout(&self) -> Duration {
+        Duration::from_secs_f64(self.ready_timeout.clamp(0.1, 600.0))
+    }
+
+    pub fn check_site(&self) -> anyhow::Result<()> {
+        if !self.site.is_dir() {
+            bail!(
+                "--site {}: no such folder (the site copied for each started server; run from the \
+                 repo root or pass --site)",
+                self.site.display()
+            );
+        }
+        Ok(())
+    }
 }
 
 /// `--color`.
@@ -204,10 +271,14 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
         .split_once('=')
         .ok_or_else(|| format!("`{s}` is not NAME=VALUE (e.g. --var keepalive=2)"))?;
     let valid = !k.is_empty()
-        && k.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && k.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !valid {
-        return Err(format!("`{k}` is not a variable name (letters, digits, _; not starting with a digit)"));
+        return Err(format!(
+            "`{k}` is not a variable name (letters, digits, _; not starting with a digit)"
+        ));
     }
     Ok((k.to_string(), v.to_string()))
 }
@@ -226,11 +297,13 @@ pub fn parse_target(s: &str) -> anyhow::Result<crate::exec::Target> {
     if host.is_empty() {
         bail!("--target {s}: the host is empty; e.g. 127.0.0.1:{port}");
     }
-    Ok(crate::exec::Target { host: host.to_string(), port })
+    Ok(crate::exec::Target {
+        host: host.to_string(),
+        port,
+    })
 }
 
 /// Whether stdout is a terminal.
 pub fn stdout_is_terminal() -> bool {
     std::io::stdout().is_terminal()
 }
-

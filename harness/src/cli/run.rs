@@ -10,11 +10,12 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Args;
 
-use super::{parse_target, stdout_is_terminal, ColorChoice, Selection, StartArgs, Tuning, EXIT_ERROR};
+use super::{
+    parse_target, stdout_is_terminal, ColorChoice, Selection, StartArgs, Tuning, EXIT_ERROR,
+};
 use crate::case::Case;
 use crate::outcome::{CaseResult, RunReport};
 use crate::report::{self, Format, Progress, ReportOptions};
-use crate::start::StartSpec;
 use crate::target::{run_at, ServerUnderTest, Settings};
 
 #[derive(Debug, Args)]
@@ -22,7 +23,12 @@ pub struct RunArgs {
     #[command(flatten)]
     pub sel: Selection,
     /// The server under test, already running.
-    #[arg(long, value_name = "HOST:PORT", conflicts_with = "start", required_unless_present = "start")]
+    #[arg(
+        long,
+        value_name = "HOST:PORT",
+        conflicts_with = "start",
+        required_unless_present = "start"
+    )]
     pub target: Option<String>,
     #[command(flatten)]
     pub start: StartArgs,
@@ -43,17 +49,9 @@ pub struct RunArgs {
 }
 
 pub fn run(a: RunArgs) -> anyhow::Result<i32> {
-    let cases = match a.sel.load() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e}");
-            return Ok(EXIT_ERROR);
-        }
-    };
-    if cases.is_empty() {
-        eprintln!("error: no case matches the --filter/--tag given; `harness list` shows them all");
+    let Some(cases) = a.sel.load_or_report() else {
         return Ok(EXIT_ERROR);
-    }
+    };
     let server = server_under_test(a.target.as_deref(), &a.start, &a.tuning)?;
     let settings = settings(&a.tuning, a.jobs as usize);
     let to_stdout = a.output.is_none();
@@ -62,10 +60,15 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
 
     let report = run_with_progress(&server, &cases, &settings, live_on_stdout, color);
 
-    let opts = ReportOptions { color, lenient: settings.lenient, show_transcripts: true };
+    let opts = ReportOptions {
+        color,
+        lenient: settings.lenient,
+        show_transcripts: true,
+    };
     let mut out: Box<dyn Write> = match &a.output {
         Some(p) => Box::new(
-            File::create(p).with_context(|| format!("cannot write the report to {}", p.display()))?,
+            File::create(p)
+                .with_context(|| format!("cannot write the report to {}", p.display()))?,
         ),
         None => Box::new(std::io::stdout().lock()),
     };
@@ -94,31 +97,13 @@ pub fn server_under_test(
 ) -> anyhow::Result<ServerUnderTest> {
     match (target, &start.start) {
         (Some(t), _) => Ok(ServerUnderTest::Address(parse_target(t)?)),
-        (None, Some(cmd)) => Ok(ServerUnderTest::Start(start_spec(cmd, start, tuning)?)),
-        (None, None) => anyhow::bail!("give the server under test: --target HOST:PORT or --start 'CMD'"),
+        (None, Some(cmd)) => Ok(ServerUnderTest::Start(
+            start.how.spec(cmd, &start.dir, tuning)?,
+        )),
+        (None, None) => {
+            anyhow::bail!("give the server under test: --target HOST:PORT or --start 'CMD'")
+        }
     }
-}
-
-/// A start spec for `cmd` with the shared `--dir`, `--config`, `--site` options.
-pub fn start_spec(cmd: &str, start: &StartArgs, tuning: &Tuning) -> anyhow::Result<StartSpec> {
-    if !start.dir.is_dir() {
-        anyhow::bail!("--dir {}: no such folder", start.dir.display());
-    }
-    if !start.site.is_dir() {
-        anyhow::bail!(
-            "--site {}: no such folder (the site copied for the started server; run from the repo root or pass --site)",
-            start.site.display()
-        );
-    }
-    Ok(StartSpec {
-        command: cmd.to_string(),
-        dir: start.dir.clone(),
-        site: start.site.clone(),
-        config_mode: start.config_mode,
-        keepalive: tuning.keepalive()?,
-        ready_timeout: Duration::from_secs_f64(start.ready_timeout.clamp(0.1, 600.0)),
-        grace: Duration::from_secs(2),
-    })
 }
 
 pub fn settings(t: &Tuning, jobs: usize) -> Settings {
@@ -142,12 +127,25 @@ pub fn run_with_progress(
     live_on_stdout: bool,
     color: bool,
 ) -> RunReport {
-    let names: Vec<(String, String)> = cases.iter().map(|c| (c.id.clone(), c.title.clone())).collect();
+    let names: Vec<(String, String)> = cases
+        .iter()
+        .map(|c| (c.id.clone(), c.title.clone()))
+        .collect();
     let progress = if live_on_stdout {
-        Some(Progress::new(names, color, stdout_is_terminal(), Box::new(std::io::stdout())))
+        Some(Progress::new(
+            names,
+            color,
+            stdout_is_terminal(),
+            Box::new(std::io::stdout()),
+        ))
     } else if std::io::stderr().is_terminal() {
         let color = ColorChoice::Auto.enabled(true);
-        Some(Progress::new(names, color, true, Box::new(std::io::stderr())))
+        Some(Progress::new(
+            names,
+            color,
+            true,
+            Box::new(std::io::stderr()),
+        ))
     } else {
         None
     };

@@ -23,7 +23,7 @@ use std::time::Duration;
 use crate::case::{Case, Vars};
 use crate::outcome::{CaseResult, Transcript, Verdict};
 
-pub use pool::run_cases;
+pub use pool::{parallel_map, run_cases};
 pub use runner::run_case;
 
 /// The server under test.
@@ -64,16 +64,22 @@ pub struct RunOptions {
 
 /// A result with `Verdict::Skip` and `reason` as its message.
 pub fn skipped(case: &Case, reason: &str) -> CaseResult {
+    not_run(case, Verdict::Skip, reason)
+}
+
+/// The result of a case that was not run (or not run to its end), with one message: skipped,
+/// or an error such as a server that never started.
+pub fn not_run(case: &Case, verdict: Verdict, message: &str) -> CaseResult {
     CaseResult {
         id: case.id.clone(),
         title: case.title.clone(),
         tags: case.tags.clone(),
         spec: case.spec.clone(),
-        verdict: Verdict::Skip,
+        verdict,
         points: 0.0,
         max_points: case.points,
         duration: Duration::ZERO,
-        messages: vec![reason.to_string()],
+        messages: vec![message.to_string()],
         transcript: Transcript::default(),
         reproducer: None,
     }

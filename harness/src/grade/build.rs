@@ -17,9 +17,19 @@ pub enum BuildError {
     #[error("the build `{cmd}` could not be run: {source}")]
     Spawn { cmd: String, source: std::io::Error },
     #[error("the build `{cmd}` failed ({status}); its last output:\n{tail}")]
-    Failed { cmd: String, status: String, tail: String },
-    #[error("the build `{cmd}` did not finish within {secs}s and was killed; its last output:\n{tail}")]
-    TimedOut { cmd: String, secs: u64, tail: String },
+    Failed {
+        cmd: String,
+        status: String,
+        tail: String,
+    },
+    #[error(
+        "the build `{cmd}` did not finish within {secs}s and was killed; its last output:\n{tail}"
+    )]
+    TimedOut {
+        cmd: String,
+        secs: u64,
+        tail: String,
+    },
 }
 
 /// Runs `cmd` through `sh -c` in `dir`; Ok with the output tail when it exits 0.
@@ -33,11 +43,20 @@ pub fn build(cmd: &str, dir: &Path, limit: Duration) -> Result<String, BuildErro
         .stderr(Stdio::piped())
         .process_group(0)
         .spawn()
-        .map_err(|source| BuildError::Spawn { cmd: cmd.to_string(), source })?;
+        .map_err(|source| BuildError::Spawn {
+            cmd: cmd.to_string(),
+            source,
+        })?;
     let tail = Arc::new(Mutex::new(Vec::<u8>::new()));
     let readers: Vec<_> = [
-        child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
-        child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
     ]
     .into_iter()
     .flatten()
@@ -88,8 +107,16 @@ pub fn build(cmd: &str, dir: &Path, limit: Duration) -> Result<String, BuildErro
     };
     match status {
         Some(s) if s.success() => Ok(tail),
-        Some(s) => Err(BuildError::Failed { cmd: cmd.to_string(), status: s.to_string(), tail }),
-        None => Err(BuildError::TimedOut { cmd: cmd.to_string(), secs: limit.as_secs(), tail }),
+        Some(s) => Err(BuildError::Failed {
+            cmd: cmd.to_string(),
+            status: s.to_string(),
+            tail,
+        }),
+        None => Err(BuildError::TimedOut {
+            cmd: cmd.to_string(),
+            secs: limit.as_secs(),
+            tail,
+        }),
     }
 }
 
@@ -100,8 +127,12 @@ mod tests {
     #[test]
     fn a_failing_build_reports_its_status_and_output() {
         let dir = tempfile::tempdir().unwrap();
-        let e = build("echo compiling; echo 'main.c:3: error' >&2; exit 3", dir.path(), Duration::from_secs(10))
-            .unwrap_err();
+        let e = build(
+            "echo compiling; echo 'main.c:3: error' >&2; exit 3",
+            dir.path(),
+            Duration::from_secs(10),
+        )
+        .unwrap_err();
         let msg = e.to_string();
         assert!(msg.contains("exit status: 3"), "{msg}");
         assert!(msg.contains("main.c:3: error"), "{msg}");
@@ -119,8 +150,12 @@ mod tests {
     #[test]
     fn a_flooding_build_keeps_only_its_tail() {
         let dir = tempfile::tempdir().unwrap();
-        let out = build("head -c 5000000 /dev/zero | tr '\\0' x; echo END", dir.path(), Duration::from_secs(30))
-            .unwrap();
+        let out = build(
+            "head -c 5000000 /dev/zero | tr '\\0' x; echo END",
+            dir.path(),
+            Duration::from_secs(30),
+        )
+        .unwrap();
         assert!(out.len() <= TAIL, "kept {} bytes", out.len());
         assert!(out.ends_with("END\n"));
     }

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use crate::case::Case;
-use crate::outcome::{CaseResult, RunReport, Transcript, Verdict};
+use crate::outcome::{CaseResult, RunReport, Verdict};
 use crate::report::{self, Format, IndexEntry, ReportOptions};
 use crate::start::{ConfigMode, StartSpec};
 use crate::target::{run_at, ServerUnderTest, Settings};
@@ -64,7 +64,9 @@ impl Graded {
         }
         let r = &self.report;
         let all_errors = r.count(Verdict::Error) > 0
-            && r.cases.iter().all(|c| matches!(c.verdict, Verdict::Error | Verdict::Skip));
+            && r.cases
+                .iter()
+                .all(|c| matches!(c.verdict, Verdict::Error | Verdict::Skip));
         if !all_errors {
             return None;
         }
@@ -103,12 +105,19 @@ pub fn submissions(dir: &Path) -> anyhow::Result<Vec<(String, PathBuf)>> {
 pub fn start_command(dir: &Path, default: Option<&str>) -> Result<String, String> {
     let file = dir.join(START_FILE);
     if let Ok(text) = fs::read_to_string(&file) {
-        if let Some(line) = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#')) {
+        if let Some(line) = text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with('#'))
+        {
             return Ok(line.to_string());
         }
     }
     default.map(str::to_string).ok_or_else(|| {
-        format!("no start command: pass --start 'CMD' or put one in {}", file.display())
+        format!(
+            "no start command: pass --start 'CMD' or put one in {}",
+            file.display()
+        )
     })
 }
 
@@ -121,7 +130,10 @@ pub fn grade_one(name: &str, dir: &Path, spec: &ClassSpec, cases: &[Case]) -> Gr
         report: RunReport::new(
             name.to_string(),
             started.elapsed(),
-            cases.iter().map(|c| errored(c, &why)).collect(),
+            cases
+                .iter()
+                .map(|c| crate::exec::not_run(c, Verdict::Error, &why))
+                .collect(),
         ),
         error: Some(why),
     };
@@ -159,7 +171,11 @@ pub fn grade_one(name: &str, dir: &Path, spec: &ClassSpec, cases: &[Case]) -> Gr
     });
     let mut report = RunReport::new(name.to_string(), started.elapsed(), results);
     report.notes = notes.into_inner().unwrap_or_else(|e| e.into_inner());
-    Graded { name: name.to_string(), report, error: None }
+    Graded {
+        name: name.to_string(),
+        report,
+        error: None,
+    }
 }
 
 /// Grades every submission, `spec.jobs` at a time; `on_done` sees each grade as it is made.
@@ -170,25 +186,11 @@ pub fn grade_class(
     cases: &[Case],
     on_done: &(dyn Fn(&Graded) + Sync),
 ) -> Vec<Graded> {
-    let next = Mutex::new(0usize);
-    let graded: Mutex<Vec<Option<Graded>>> = Mutex::new(vec![None; subs.len()]);
-    std::thread::scope(|s| {
-        for _ in 0..spec.jobs.clamp(1, subs.len().max(1)) {
-            s.spawn(|| loop {
-                let i = {
-                    let mut n = next.lock().unwrap();
-                    let i = *n;
-                    *n += 1;
-                    i
-                };
-                let Some((name, dir)) = subs.get(i) else { break };
-                let g = grade_one(name, dir, spec, cases);
-                on_done(&g);
-                graded.lock().unwrap()[i] = Some(g);
-            });
-        }
-    });
-    graded.into_inner().unwrap().into_iter().map(|g| g.expect("every submission graded")).collect()
+    crate::exec::parallel_map(subs, spec.jobs, |_, (name, dir)| {
+        let g = grade_one(name, dir, spec, cases);
+        on_done(&g);
+        g
+    })
 }
 
 /// Writes `out/gradebook.csv`, `out/index.html` and, per submission, `out/NAME/results.json`
@@ -201,7 +203,11 @@ pub fn write_outputs(
     lenient: bool,
 ) -> anyhow::Result<()> {
     fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let opts = ReportOptions { color: false, lenient, show_transcripts: true };
+    let opts = ReportOptions {
+        color: false,
+        lenient,
+        show_transcripts: true,
+    };
     let vis = |c: &CaseResult| visibility.get(&c.id).copied().unwrap_or("visible");
     let mut entries = Vec::new();
     for g in graded {
@@ -210,8 +216,12 @@ pub fn write_outputs(
         write_file(&dir.join("results.json"), |w| {
             report::write_gradescope_with(&g.report, &opts, &vis, w)
         })?;
-        write_file(&dir.join("report.json"), |w| report::write_report(Format::Json, &g.report, &opts, w))?;
-        write_file(&dir.join("report.html"), |w| report::write_report(Format::Html, &g.report, &opts, w))?;
+        write_file(&dir.join("report.json"), |w| {
+            report::write_report(Format::Json, &g.report, &opts, w)
+        })?;
+        write_file(&dir.join("report.html"), |w| {
+            report::write_report(Format::Html, &g.report, &opts, w)
+        })?;
         entries.push(IndexEntry {
             name: g.name.clone(),
             score: g.report.score,
@@ -220,8 +230,12 @@ pub fn write_outputs(
             error: g.zero_reason(),
         });
     }
-    write_file(&out.join("gradebook.csv"), |w| gradebook::write_csv(cases, graded, w))?;
-    write_file(&out.join("index.html"), |w| report::write_html_index("Class grades", &entries, w))?;
+    write_file(&out.join("gradebook.csv"), |w| {
+        gradebook::write_csv(cases, graded, w)
+    })?;
+    write_file(&out.join("index.html"), |w| {
+        report::write_html_index("Class grades", &entries, w)
+    })?;
     Ok(())
 }
 
@@ -231,31 +245,18 @@ fn write_file(
 ) -> anyhow::Result<()> {
     let file = File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
     let mut w = BufWriter::new(file);
-    f(&mut w).and_then(|_| w.flush()).with_context(|| format!("cannot write {}", path.display()))
-}
-
-/// A result for a case that could not be run at all, for the given reason.
-pub fn errored(case: &Case, why: &str) -> CaseResult {
-    CaseResult {
-        id: case.id.clone(),
-        title: case.title.clone(),
-        tags: case.tags.clone(),
-        spec: case.spec.clone(),
-        verdict: Verdict::Error,
-        points: 0.0,
-        max_points: case.points,
-        duration: Duration::ZERO,
-        messages: vec![why.to_string()],
-        transcript: Transcript::default(),
-        reproducer: None,
-    }
+    f(&mut w)
+        .and_then(|_| w.flush())
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Percent-encodes what a folder name may hold that a relative URL may not.
 fn url_segment(name: &str) -> String {
     name.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

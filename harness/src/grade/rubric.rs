@@ -58,7 +58,8 @@ pub struct RubricError {
     pub help: String,
 }
 
-const HELP: &str = "rules are `points SELECTOR N`, `hidden SELECTOR`, `visibility SELECTOR VALUE`; \
+const HELP: &str =
+    "rules are `points SELECTOR N`, `hidden SELECTOR`, `visibility SELECTOR VALUE`; \
     a SELECTOR is a case id or tag:NAME";
 
 impl Rubric {
@@ -104,7 +105,9 @@ impl Rubric {
                         .get(2)
                         .and_then(|n| n.parse::<f64>().ok())
                         .filter(|n| n.is_finite() && *n >= 0.0)
-                        .ok_or_else(|| err("`points` needs a non-negative number after the selector".into()))?;
+                        .ok_or_else(|| {
+                            err("`points` needs a non-negative number after the selector".into())
+                        })?;
                     expect_end(&words, 3).map_err(err)?;
                     Rule::Points(s, n)
                 }
@@ -117,7 +120,10 @@ impl Rubric {
                     let s = selector(words.get(1))?;
                     let v = words.get(2).copied().unwrap_or("");
                     let v = VISIBILITIES.iter().find(|x| **x == v).ok_or_else(|| {
-                        err(format!("`{v}` is not a visibility; one of: {}", VISIBILITIES.join(", ")))
+                        err(format!(
+                            "`{v}` is not a visibility; one of: {}",
+                            VISIBILITIES.join(", ")
+                        ))
                     })?;
                     expect_end(&words, 3).map_err(err)?;
                     Rule::Visibility(s, v)
@@ -144,7 +150,11 @@ impl Rubric {
                 }
             }
             if !hit {
-                let name = self.path.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+                let name = self
+                    .path
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
                 warnings.push(format!("{name}:{line}: this rule matches no selected case"));
             }
         }
@@ -179,7 +189,9 @@ mod tests {
     use rstest::rstest;
 
     fn case(id: &str, tags: &str) -> Case {
-        let src = format!("title: t\ntags: {tags}\n\nsend\n| GET / HTTP/1.1\n|\n\nresponse\nstatus 200\n");
+        let src = format!(
+            "title: t\ntags: {tags}\n\nsend\n| GET / HTTP/1.1\n|\n\nresponse\nstatus 200\n"
+        );
         crate::case::parse_case(&src, Path::new("x.case"), id).expect("a valid case")
     }
 
@@ -188,7 +200,11 @@ mod tests {
         let text = "points tag:keepalive 4\npoints a/reuse 7\nhidden tag:keepalive\n\
                     visibility a/reuse after_published\npoints a/nothing 3\n";
         let r = Rubric::parse(text, "r.txt").unwrap();
-        let mut cases = vec![case("a/reuse", "keepalive"), case("a/idle", "keepalive"), case("a/get", "basic")];
+        let mut cases = vec![
+            case("a/reuse", "keepalive"),
+            case("a/idle", "keepalive"),
+            case("a/get", "basic"),
+        ];
         let warnings = r.apply_points(&mut cases);
         let points: Vec<f64> = cases.iter().map(|c| c.points).collect();
         assert_eq!(points, [7.0, 4.0, 1.0]);

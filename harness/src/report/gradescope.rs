@@ -22,9 +22,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::{
-    counts_as_passed, details_text, fmt_points, tap, Cap, Counts, ReportOptions,
-};
+use super::{counts_as_passed, details_text, fmt_points, tap, Cap, Counts, ReportOptions};
 use crate::outcome::{CaseResult, RunReport, Verdict};
 
 #[derive(Serialize)]
@@ -73,7 +71,11 @@ pub fn write_gradescope_with(
         .map(|c| {
             let skip = c.verdict == Verdict::Skip;
             Test {
-                name: if skip { format!("{} (skipped)", c.title) } else { c.title.clone() },
+                name: if skip {
+                    format!("{} (skipped)", c.title)
+                } else {
+                    c.title.clone()
+                },
                 number: c.id.clone(),
                 score: c.points,
                 max_score: if skip { 0.0 } else { c.max_points },
@@ -151,7 +153,11 @@ pub fn write_gradescope_failure(
     }];
     for (id, title, max) in cases {
         tests.push(Test {
-            name: if title.is_empty() { id.to_string() } else { title.to_string() },
+            name: if title.is_empty() {
+                id.to_string()
+            } else {
+                title.to_string()
+            },
             number: id.to_string(),
             score: 0.0,
             max_score: *max,

@@ -19,7 +19,15 @@ use super::wsconf::{self, UnknownVariant};
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Folders never copied, at any depth.
-pub const SKIPPED_DIRS: &[&str] = &[".git", ".hg", ".svn", "target", "node_modules", "__pycache__", ".venv"];
+pub const SKIPPED_DIRS: &[&str] = &[
+    ".git",
+    ".hg",
+    ".svn",
+    "target",
+    "node_modules",
+    "__pycache__",
+    ".venv",
+];
 
 /// How the started server gets its `ws.conf`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -64,14 +72,24 @@ pub enum StartError {
     #[error("preparing the server's folder: {what}: {source}")]
     Prepare { what: String, source: io::Error },
     #[error("`{command}` (config `{variant}`): {source}")]
-    Process { command: String, variant: String, source: ProcessError },
+    Process {
+        command: String,
+        variant: String,
+        source: ProcessError,
+    },
 }
 
 impl StartError {
     /// Whether the server ran and exited by itself (as opposed to never listening, or the
     /// harness failing to prepare it).
     pub fn server_exited(&self) -> bool {
-        matches!(self, StartError::Process { source: ProcessError::Exited { .. }, .. })
+        matches!(
+            self,
+            StartError::Process {
+                source: ProcessError::Exited { .. },
+                ..
+            }
+        )
     }
 
     /// The server's output tail, if it got that far.
@@ -146,8 +164,10 @@ impl Instance {
         }
         fs::create_dir_all(&root).map_err(prep(format!("creating {}", root.display())))?;
         let mut ignored = Vec::new();
-        copy_tree(&self.spec.site, &root, false, &mut ignored)
-            .map_err(prep(format!("copying the site {}", self.spec.site.display())))?;
+        copy_tree(&self.spec.site, &root, false, &mut ignored).map_err(prep(format!(
+            "copying the site {}",
+            self.spec.site.display()
+        )))?;
 
         let port = process::free_port().map_err(prep("finding a free port"))?;
         self.port = port;
@@ -185,34 +205,53 @@ impl Instance {
 
     /// Writes `ws.conf`: generated or patched per the spec's mode, then the variant applied.
     /// The notes (lines changed, warnings) are recorded on the first start only.
-    fn write_config(&mut self, config: &Path, port: u16, root: &Path, record: bool) -> Result<(), StartError> {
+    fn write_config(
+        &mut self,
+        config: &Path,
+        port: u16,
+        root: &Path,
+        record: bool,
+    ) -> Result<(), StartError> {
         let original = self.spec.dir.join("ws.conf");
         let has_own = original.is_file();
         let patching = match self.spec.config_mode {
             ConfigMode::Generate => false,
-            ConfigMode::Patch if !has_own => return Err(StartError::NothingToPatch(self.spec.dir.clone())),
+            ConfigMode::Patch if !has_own => {
+                return Err(StartError::NothingToPatch(self.spec.dir.clone()))
+            }
             ConfigMode::Patch => true,
             ConfigMode::Auto => has_own,
         };
         let mut notes = Vec::new();
         let text = if patching {
-            let bytes = fs::read(&original).map_err(prep(format!("reading {}", original.display())))?;
+            let bytes =
+                fs::read(&original).map_err(prep(format!("reading {}", original.display())))?;
             let own = match String::from_utf8(bytes) {
                 Ok(s) => s,
                 Err(e) => {
-                    notes.push("warning: ws.conf is not valid UTF-8; invalid bytes were replaced".to_string());
+                    notes.push(
+                        "warning: ws.conf is not valid UTF-8; invalid bytes were replaced"
+                            .to_string(),
+                    );
                     String::from_utf8_lossy(e.as_bytes()).into_owned()
                 }
             };
             let p = wsconf::patch(&own, port, root, self.spec.keepalive);
-            notes.push(format!("ws.conf: the submission's own, patched ({} line(s) changed)", p.changes.len()));
+            notes.push(format!(
+                "ws.conf: the submission's own, patched ({} line(s) changed)",
+                p.changes.len()
+            ));
             notes.extend(p.changes.iter().map(|c| format!("  {c}")));
             notes.extend(p.warnings.iter().map(|w| format!("warning: {w}")));
             p.text
         } else {
             notes.push(format!(
                 "ws.conf: generated{}",
-                if has_own { " (the submission's own is replaced: --config generate)" } else { " (the submission has none)" }
+                if has_own {
+                    " (the submission's own is replaced: --config generate)"
+                } else {
+                    " (the submission has none)"
+                }
             ));
             wsconf::generate(port, root, self.spec.keepalive)
         };
@@ -260,7 +299,11 @@ impl Instance {
 
     /// The warnings among [`Instance::config_notes`].
     pub fn warnings(&self) -> Vec<&str> {
-        self.notes.iter().filter(|n| n.starts_with("warning:")).map(|s| s.as_str()).collect()
+        self.notes
+            .iter()
+            .filter(|n| n.starts_with("warning:"))
+            .map(|s| s.as_str())
+            .collect()
     }
 
     /// How many times it has been started (1, plus one per restart).
@@ -274,7 +317,10 @@ impl Instance {
     }
 
     pub fn output_tail(&self) -> String {
-        self.proc_.as_ref().map(|p| p.output_tail()).unwrap_or_default()
+        self.proc_
+            .as_ref()
+            .map(|p| p.output_tail())
+            .unwrap_or_default()
     }
 
     /// The last [`MESSAGE_TAIL`] bytes of output, formatted for a message. For a dead server,
@@ -299,7 +345,9 @@ impl Instance {
 
     /// `exit status 3`, `killed by signal 11 (SIGSEGV)`, or `still running`.
     pub fn status_text(&self) -> String {
-        self.exit_status().map(describe_status).unwrap_or_else(|| "still running".to_string())
+        self.exit_status()
+            .map(describe_status)
+            .unwrap_or_else(|| "still running".to_string())
     }
 
     /// Whether its process group still runs.
@@ -338,7 +386,13 @@ fn copy_tree(from: &Path, to: &Path, skip_www: bool, notes: &mut Vec<String>) ->
     copy_dir(from, to, &dest, skip_www, notes)
 }
 
-fn copy_dir(from: &Path, to: &Path, dest: &Path, skip_www: bool, notes: &mut Vec<String>) -> io::Result<()> {
+fn copy_dir(
+    from: &Path,
+    to: &Path,
+    dest: &Path,
+    skip_www: bool,
+    notes: &mut Vec<String>,
+) -> io::Result<()> {
     let mut entries: Vec<_> = fs::read_dir(from)?.collect::<Result<_, _>>()?;
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
@@ -366,7 +420,11 @@ fn copy_dir(from: &Path, to: &Path, dest: &Path, skip_www: bool, notes: &mut Vec
         } else if ty.is_file() {
             let len = entry.metadata()?.len();
             if len > MAX_FILE_BYTES {
-                notes.push(format!("not copied (over {} MiB): {}", MAX_FILE_BYTES >> 20, src.display()));
+                notes.push(format!(
+                    "not copied (over {} MiB): {}",
+                    MAX_FILE_BYTES >> 20,
+                    src.display()
+                ));
                 continue;
             }
             if let Err(e) = fs::copy(&src, &dst) {
@@ -402,7 +460,10 @@ mod tests {
         copy_tree(s, dst.path(), true, &mut notes).unwrap();
         let d = dst.path();
         assert!(d.join("server.py").is_file());
-        assert_eq!(fs::read_link(d.join("link.py")).unwrap(), PathBuf::from("server.py"));
+        assert_eq!(
+            fs::read_link(d.join("link.py")).unwrap(),
+            PathBuf::from("server.py")
+        );
         assert!(d.join("src/www/keep").is_file());
         assert!(!d.join(".git").exists() && !d.join("target").exists() && !d.join("www").exists());
         assert!(!d.join("core").exists());

@@ -33,7 +33,11 @@ struct Tail {
 impl Tail {
     fn push(&mut self, data: &[u8]) {
         self.total += data.len() as u64;
-        let data = if data.len() > TAIL_CAP { &data[data.len() - TAIL_CAP..] } else { data };
+        let data = if data.len() > TAIL_CAP {
+            &data[data.len() - TAIL_CAP..]
+        } else {
+            data
+        };
         let over = (self.buf.len() + data.len()).saturating_sub(TAIL_CAP);
         self.buf.drain(..over);
         self.buf.extend(data);
@@ -46,18 +50,27 @@ struct Registry {
     shutting_down: bool,
 }
 
-static REGISTRY: Mutex<Registry> = Mutex::new(Registry { groups: BTreeSet::new(), shutting_down: false });
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    groups: BTreeSet::new(),
+    shutting_down: false,
+});
 
 /// Temporary folders to remove when the harness is interrupted (destructors do not run then).
 static CLEANUP_DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 /// Has `dir` removed by [`kill_all_registered`] (on Ctrl-C) unless unregistered first.
 pub fn register_cleanup_dir(dir: &Path) {
-    CLEANUP_DIRS.lock().unwrap_or_else(|e| e.into_inner()).push(dir.to_path_buf());
+    CLEANUP_DIRS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(dir.to_path_buf());
 }
 
 pub fn unregister_cleanup_dir(dir: &Path) {
-    CLEANUP_DIRS.lock().unwrap_or_else(|e| e.into_inner()).retain(|d| d != dir);
+    CLEANUP_DIRS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|d| d != dir);
 }
 
 fn registry() -> std::sync::MutexGuard<'static, Registry> {
@@ -68,13 +81,24 @@ fn registry() -> std::sync::MutexGuard<'static, Registry> {
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessError {
     #[error("could not run `sh -c {command}`: {source}")]
-    Spawn { command: String, source: std::io::Error },
+    Spawn {
+        command: String,
+        source: std::io::Error,
+    },
     #[error("the harness is shutting down")]
     ShuttingDown,
     #[error("the server exited before listening on port {port} ({status}){}", show_tail(.tail))]
-    Exited { port: u16, status: String, tail: String },
+    Exited {
+        port: u16,
+        status: String,
+        tail: String,
+    },
     #[error("the server did not listen on port {port} within {}s{}", fmt_secs(*.timeout), show_tail(.tail))]
-    NotListening { port: u16, timeout: Duration, tail: String },
+    NotListening {
+        port: u16,
+        timeout: Duration,
+        tail: String,
+    },
 }
 
 impl ProcessError {
@@ -101,7 +125,11 @@ pub fn show_tail(tail: &str) -> String {
     if tail.trim().is_empty() {
         "; it printed nothing".to_string()
     } else {
-        let body: Vec<String> = tail.trim_end().lines().map(|l| format!("  | {l}")).collect();
+        let body: Vec<String> = tail
+            .trim_end()
+            .lines()
+            .map(|l| format!("  | {l}"))
+            .collect();
         format!("; last output:\n{}", body.join("\n"))
     }
 }
@@ -138,7 +166,8 @@ fn signal_name(sig: i32) -> &'static str {
 /// Quotes `s` for `sh` when it holds anything but plain path characters.
 pub fn shell_quote(s: &str) -> String {
     let plain = !s.is_empty()
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-+:,@%=".contains(&b));
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+:,@%=".contains(&b));
     if plain {
         s.to_string()
     } else {
@@ -201,7 +230,10 @@ impl ServerProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|source| ProcessError::Spawn { command: command.to_string(), source })?;
+            .map_err(|source| ProcessError::Spawn {
+                command: command.to_string(),
+                source,
+            })?;
         let pgid = child.id() as i32;
         reg.groups.insert(pgid);
         drop(reg);
@@ -216,18 +248,23 @@ impl ServerProcess {
             let tail = Arc::clone(&tail);
             let drained = Arc::clone(&drained);
             // Detached: a reader ends when every holder of the pipe has exited.
-            let _ = std::thread::Builder::new().name(format!("server-out-{pgid}-{i}")).spawn(move || {
-                let mut buf = vec![0u8; 16 * 1024];
-                loop {
-                    match out.read(&mut buf) {
-                        Ok(0) => break,
-                        Ok(n) => tail.lock().unwrap_or_else(|e| e.into_inner()).push(&buf[..n]),
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                        Err(_) => break,
+            let _ = std::thread::Builder::new()
+                .name(format!("server-out-{pgid}-{i}"))
+                .spawn(move || {
+                    let mut buf = vec![0u8; 16 * 1024];
+                    loop {
+                        match out.read(&mut buf) {
+                            Ok(0) => break,
+                            Ok(n) => tail
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .push(&buf[..n]),
+                            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                            Err(_) => break,
+                        }
                     }
-                }
-                drained.fetch_add(1, Ordering::SeqCst);
-            });
+                    drained.fetch_add(1, Ordering::SeqCst);
+                });
         }
         let stdin = child.stdin.take();
         Ok(ServerProcess {
@@ -262,7 +299,12 @@ impl ServerProcess {
     pub fn exit_status(&self) -> Option<ExitStatus> {
         let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
         if status.is_none() {
-            if let Ok(Some(s)) = self.child.lock().unwrap_or_else(|e| e.into_inner()).try_wait() {
+            if let Ok(Some(s)) = self
+                .child
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .try_wait()
+            {
                 *status = Some(s);
             }
         }
@@ -345,7 +387,9 @@ impl ServerProcess {
             if !self.alive() {
                 // Let it finish exiting, and the drain threads read what it wrote last.
                 let status = self.settle(Duration::from_secs(1));
-                let status = status.map(describe_status).unwrap_or_else(|| "exited".into());
+                let status = status
+                    .map(describe_status)
+                    .unwrap_or_else(|| "exited".into());
                 return Err(ProcessError::Exited {
                     port: self.port,
                     status,
@@ -438,7 +482,10 @@ pub fn group_alive(pgid: i32) -> bool {
     let mut previous: Option<Vec<i32>> = None;
     for _ in 0..10 {
         let members = group_members(pgid);
-        if members.iter().any(|&(_, state)| state != 'Z' && state != 'X') {
+        if members
+            .iter()
+            .any(|&(_, state)| state != 'Z' && state != 'X')
+        {
             return true;
         }
         let pids: Vec<i32> = members.iter().map(|&(pid, _)| pid).collect();
@@ -453,12 +500,24 @@ pub fn group_alive(pgid: i32) -> bool {
 /// The processes of group `pgid` and their states (`R`, `S`, `Z`, ...), read from `/proc`.
 pub fn group_members(pgid: i32) -> Vec<(i32, char)> {
     let mut out = Vec::new();
-    let Ok(dir) = std::fs::read_dir("/proc") else { return out };
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return out;
+    };
     for entry in dir.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
         // pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses.
-        let Some(close) = stat.rfind(')') else { continue };
+        let Some(close) = stat.rfind(')') else {
+            continue;
+        };
         let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
         if fields.len() < 3 {
             continue;

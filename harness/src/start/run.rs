@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use crate::case::Case;
 use crate::exec::{self, RunOptions, Target};
-use crate::outcome::{CaseResult, Transcript, Verdict};
+use crate::outcome::{CaseResult, Verdict};
 
 use super::instance::{Instance, StartError, StartSpec};
 use super::process::install_cleanup_handler;
@@ -30,9 +30,19 @@ const SETTLE: Duration = Duration::from_millis(100);
 #[derive(Debug, Clone, PartialEq)]
 pub enum StartEvent {
     /// An instance listens (`restart`: after a death).
-    Started { variant: String, port: u16, dir: PathBuf, notes: Vec<String>, restart: bool },
+    Started {
+        variant: String,
+        port: u16,
+        dir: PathBuf,
+        notes: Vec<String>,
+        restart: bool,
+    },
     /// An instance died during a case.
-    Died { variant: String, case_id: String, message: String },
+    Died {
+        variant: String,
+        case_id: String,
+        message: String,
+    },
     /// An instance could not be started (all its remaining cases get the message).
     StartFailed { variant: String, message: String },
 }
@@ -40,19 +50,39 @@ pub enum StartEvent {
 impl std::fmt::Display for StartEvent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            StartEvent::Started { variant, port, dir, notes, restart } => {
+            StartEvent::Started {
+                variant,
+                port,
+                dir,
+                notes,
+                restart,
+            } => {
                 let verb = if *restart { "restarted" } else { "started" };
-                write!(f, "server {verb} for config `{variant}` on port {port} in {}", dir.display())?;
+                write!(
+                    f,
+                    "server {verb} for config `{variant}` on port {port} in {}",
+                    dir.display()
+                )?;
                 for n in notes {
                     write!(f, "\n  {n}")?;
                 }
                 Ok(())
             }
-            StartEvent::Died { variant, case_id, message } => {
-                write!(f, "server (config `{variant}`) died during {case_id}: {message}")
+            StartEvent::Died {
+                variant,
+                case_id,
+                message,
+            } => {
+                write!(
+                    f,
+                    "server (config `{variant}`) died during {case_id}: {message}"
+                )
             }
             StartEvent::StartFailed { variant, message } => {
-                write!(f, "server (config `{variant}`) could not be started: {message}")
+                write!(
+                    f,
+                    "server (config `{variant}`) could not be started: {message}"
+                )
             }
         }
     }
@@ -88,16 +118,19 @@ pub fn run_started_with(
     for (variant, idxs) in groups(cases) {
         if let Err(e) = wsconf::apply_variant("", &variant) {
             for &i in &idxs {
-                finish(i, not_run(&cases[i], Verdict::Error, e.to_string()));
+                finish(i, exec::not_run(&cases[i], Verdict::Error, &e.to_string()));
             }
             continue;
         }
         match Instance::start(spec, &variant) {
             Err(e) => {
                 let (verdict, message) = start_failure(&variant, &e);
-                on_event(&StartEvent::StartFailed { variant: variant.clone(), message: e.to_string() });
+                on_event(&StartEvent::StartFailed {
+                    variant: variant.clone(),
+                    message: e.to_string(),
+                });
                 for &i in &idxs {
-                    finish(i, not_run(&cases[i], verdict, message.clone()));
+                    finish(i, exec::not_run(&cases[i], verdict, &message));
                 }
             }
             Ok(inst) => {
@@ -113,7 +146,10 @@ pub fn run_started_with(
         }
     }
     let results = results.into_inner().unwrap_or_else(|e| e.into_inner());
-    results.into_iter().map(|r| r.expect("every case has a result")).collect()
+    results
+        .into_iter()
+        .map(|r| r.expect("every case has a result"))
+        .collect()
 }
 
 /// The distinct configurations, `default` first then in order of first appearance, each with
@@ -140,7 +176,10 @@ fn start_failure(variant: &str, e: &StartError) -> (Verdict, String) {
             format!("with the `{variant}` configuration the server did not answer: it exited at start: {e}"),
         )
     } else {
-        (Verdict::Error, format!("the server could not be started: {e}"))
+        (
+            Verdict::Error,
+            format!("the server could not be started: {e}"),
+        )
     }
 }
 
@@ -164,7 +203,12 @@ fn run_group(
     on_event: &(dyn Fn(&StartEvent) + Sync),
 ) {
     let variant = inst.variant().to_string();
-    let slot = Mutex::new(Slot { inst, generation: 0, deaths: BTreeMap::new(), broken: None });
+    let slot = Mutex::new(Slot {
+        inst,
+        generation: 0,
+        deaths: BTreeMap::new(),
+        broken: None,
+    });
     let lock = || slot.lock().unwrap_or_else(|e| e.into_inner());
     let next = AtomicUsize::new(0);
     let workers = base.jobs.max(1).min(idxs.len());
@@ -178,10 +222,11 @@ fn run_group(
                 let (generation, opts, warnings) = {
                     let sl = lock();
                     if let Some(why) = &sl.broken {
-                        finish(i, not_run(case, Verdict::Error, why.clone()));
+                        finish(i, exec::not_run(case, Verdict::Error, why));
                         continue;
                     }
-                    let warnings: Vec<String> = sl.inst.warnings().iter().map(|w| w.to_string()).collect();
+                    let warnings: Vec<String> =
+                        sl.inst.warnings().iter().map(|w| w.to_string()).collect();
                     (sl.generation, options_for(base, &sl.inst), warnings)
                 };
                 let mut r = exec::run_case(case, &opts);
@@ -201,7 +246,11 @@ fn run_group(
                             death_status(&sl.inst),
                             sl.inst.short_tail()
                         );
-                        on_event(&StartEvent::Died { variant: variant.clone(), case_id: case.id.clone(), message: why.clone() });
+                        on_event(&StartEvent::Died {
+                            variant: variant.clone(),
+                            case_id: case.id.clone(),
+                            message: why.clone(),
+                        });
                         mark_died(&mut r, &why);
                         sl.deaths.insert(generation, why);
                         sl.generation += 1;
@@ -214,14 +263,20 @@ fn run_group(
                                 restart: true,
                             }),
                             Err(e) => {
-                                on_event(&StartEvent::StartFailed { variant: variant.clone(), message: e.to_string() });
-                                sl.broken = Some(format!("the server died and could not be restarted: {e}"));
+                                on_event(&StartEvent::StartFailed {
+                                    variant: variant.clone(),
+                                    message: e.to_string(),
+                                });
+                                sl.broken = Some(format!(
+                                    "the server died and could not be restarted: {e}"
+                                ));
                             }
                         }
                     }
                     drop(sl);
                     if !matches!(r.verdict, Verdict::Pass | Verdict::Skip) {
-                        r.messages.extend(warnings.iter().map(|w| format!("note: {w}")));
+                        r.messages
+                            .extend(warnings.iter().map(|w| format!("note: {w}")));
                     }
                 }
                 finish(i, r);
@@ -249,7 +304,10 @@ fn died(inst: &Instance, verdict: Verdict) -> bool {
 fn death_status(inst: &Instance) -> String {
     match inst.settle(Duration::from_secs(1)) {
         Some(_) => inst.status_text(),
-        None if inst.alive() => format!("the process still runs but port {} refuses connections", inst.port()),
+        None if inst.alive() => format!(
+            "the process still runs but port {} refuses connections",
+            inst.port()
+        ),
         None => "exited; its exit status could not be read".to_string(),
     }
 }
@@ -257,7 +315,10 @@ fn death_status(inst: &Instance) -> String {
 /// The run options for a case on `inst`: its port, its copy of the site.
 fn options_for(base: &RunOptions, inst: &Instance) -> RunOptions {
     let mut o = base.clone();
-    o.target = Target { host: "127.0.0.1".to_string(), port: inst.port() };
+    o.target = Target {
+        host: "127.0.0.1".to_string(),
+        port: inst.port(),
+    };
     o.vars.insert("host".to_string(), "127.0.0.1".to_string());
     o.vars.insert("port".to_string(), inst.port().to_string());
     o.www = inst.root();
@@ -269,23 +330,6 @@ fn mark_died(r: &mut CaseResult, why: &str) {
     r.verdict = Verdict::Fail;
     r.points = 0.0;
     r.messages.insert(0, why.to_string());
-}
-
-/// The result of a case that was not run, with one message.
-fn not_run(case: &Case, verdict: Verdict, message: String) -> CaseResult {
-    CaseResult {
-        id: case.id.clone(),
-        title: case.title.clone(),
-        tags: case.tags.clone(),
-        spec: case.spec.clone(),
-        verdict,
-        points: 0.0,
-        max_points: case.points,
-        duration: Duration::ZERO,
-        messages: vec![message],
-        transcript: Transcript::default(),
-        reproducer: None,
-    }
 }
 
 #[cfg(test)]
@@ -309,21 +353,36 @@ mod tests {
 
     #[test]
     fn groups_put_default_first_and_keep_order() {
-        let cs = [case("a", "broken"), case("b", "default"), case("c", "post"), case("d", "broken")];
+        let cs = [
+            case("a", "broken"),
+            case("b", "default"),
+            case("c", "post"),
+            case("d", "broken"),
+        ];
         let g = groups(&cs);
         assert_eq!(
             g,
-            vec![("default".into(), vec![1]), ("broken".into(), vec![0, 3]), ("post".into(), vec![2])]
+            vec![
+                ("default".into(), vec![1]),
+                ("broken".into(), vec![0, 3]),
+                ("post".into(), vec![2])
+            ]
         );
     }
 
     #[test]
     fn mark_died_keeps_the_case_messages() {
-        let mut r = not_run(&case("a", "default"), Verdict::Pass, "own".into());
+        let mut r = exec::not_run(&case("a", "default"), Verdict::Pass, "own");
         r.points = 1.0;
         mark_died(&mut r, "server died during this case (exit status 1)");
         assert_eq!(r.verdict, Verdict::Fail);
         assert_eq!(r.points, 0.0);
-        assert_eq!(r.messages, vec!["server died during this case (exit status 1)".to_string(), "own".into()]);
+        assert_eq!(
+            r.messages,
+            vec![
+                "server died during this case (exit status 1)".to_string(),
+                "own".into()
+            ]
+        );
     }
 }

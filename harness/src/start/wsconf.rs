@@ -56,7 +56,11 @@ impl fmt::Display for LineChange {
         if self.before.is_empty() {
             write!(f, "line {} added: {:?}", self.line, self.after)
         } else {
-            write!(f, "line {}: {:?} -> {:?}", self.line, self.before, self.after)
+            write!(
+                f,
+                "line {}: {:?} -> {:?}",
+                self.line, self.before, self.after
+            )
         }
     }
 }
@@ -136,7 +140,8 @@ const KEEPALIVE: Setting = Setting {
 
 impl Setting {
     fn regex(&self) -> &'static Regex {
-        self.re.get_or_init(|| Regex::new(self.pattern).expect("valid setting regex"))
+        self.re
+            .get_or_init(|| Regex::new(self.pattern).expect("valid setting regex"))
     }
 }
 
@@ -148,8 +153,11 @@ fn split_lines(text: &str) -> Vec<(&str, &str)> {
     while !rest.is_empty() {
         match rest.find('\n') {
             Some(i) => {
-                let (line, eol_start) =
-                    if i > 0 && rest.as_bytes()[i - 1] == b'\r' { (&rest[..i - 1], i - 1) } else { (&rest[..i], i) };
+                let (line, eol_start) = if i > 0 && rest.as_bytes()[i - 1] == b'\r' {
+                    (&rest[..i - 1], i - 1)
+                } else {
+                    (&rest[..i], i)
+                };
                 out.push((line, &rest[eol_start..=i]));
                 rest = &rest[i + 1..];
             }
@@ -182,8 +190,10 @@ fn file_eol(text: &str) -> &'static str {
 /// ended in `/` keeps a trailing `/`. Every matching line is rewritten (a file may repeat a
 /// setting); a setting found nowhere gets a warning and the file is left without it.
 pub fn patch(original: &str, port: u16, root: &Path, keepalive: u32) -> Patched {
-    let mut lines: Vec<(String, &str)> =
-        split_lines(original).into_iter().map(|(l, e)| (l.to_string(), e)).collect();
+    let mut lines: Vec<(String, &str)> = split_lines(original)
+        .into_iter()
+        .map(|(l, e)| (l.to_string(), e))
+        .collect();
     let mut changes = Vec::new();
     let mut warnings = Vec::new();
     let root_str = root.display().to_string();
@@ -194,7 +204,9 @@ pub fn patch(original: &str, port: u16, root: &Path, keepalive: u32) -> Patched 
             if is_comment(line) {
                 continue;
             }
-            let Some(caps) = setting.regex().captures(line) else { continue };
+            let Some(caps) = setting.regex().captures(line) else {
+                continue;
+            };
             let value = caps.get(2).expect("value group");
             let new_value = match setting.what {
                 "port" => match listen_value(value.as_str(), port) {
@@ -219,7 +231,11 @@ pub fn patch(original: &str, port: u16, root: &Path, keepalive: u32) -> Patched 
             }
             let before = line.clone();
             line.replace_range(value.range(), &new_value);
-            changes.push(LineChange { line: i + 1, before, after: line.clone() });
+            changes.push(LineChange {
+                line: i + 1,
+                before,
+                after: line.clone(),
+            });
         }
         if !found {
             warnings.push(match setting.what {
@@ -237,7 +253,11 @@ pub fn patch(original: &str, port: u16, root: &Path, keepalive: u32) -> Patched 
     }
     changes.sort_by_key(|c| c.line);
     let text = lines.iter().map(|(l, e)| format!("{l}{e}")).collect();
-    Patched { text, changes, warnings }
+    Patched {
+        text,
+        changes,
+        warnings,
+    }
 }
 
 /// The new `Listen` value: the port alone, or the address kept with the new port after its last
@@ -282,18 +302,26 @@ static METHODS_RE: OnceLock<Regex> = OnceLock::new();
 ///   answer 500 as the assignment asks (removing the port instead would only test that it fails
 ///   to start).
 /// - `post`: `RequestMethodSupport` gains `POST` (the line is appended when missing).
-pub fn apply_variant(text: &str, variant: &str) -> Result<(String, Vec<LineChange>), UnknownVariant> {
+pub fn apply_variant(
+    text: &str,
+    variant: &str,
+) -> Result<(String, Vec<LineChange>), UnknownVariant> {
     match variant {
         "default" => Ok((text.to_string(), Vec::new())),
         "broken" => {
             let re = CONTENT_TYPE_RE.get_or_init(|| {
                 Regex::new(r"^(\s*\.[A-Za-z0-9]+)\s+\S.*$").expect("valid content-type regex")
             });
-            Ok(edit_first_or_append(text, |line| re.captures(line).map(|c| c[1].to_string()), ".html"))
+            Ok(edit_first_or_append(
+                text,
+                |line| re.captures(line).map(|c| c[1].to_string()),
+                ".html",
+            ))
         }
         "post" => {
             let re = METHODS_RE.get_or_init(|| {
-                Regex::new(r"(?i)^\s*request[-_ ]?method[-_ ]?support\b").expect("valid methods regex")
+                Regex::new(r"(?i)^\s*request[-_ ]?method[-_ ]?support\b")
+                    .expect("valid methods regex")
             });
             Ok(edit_first_or_append(
                 text,
@@ -301,7 +329,11 @@ pub fn apply_variant(text: &str, variant: &str) -> Result<(String, Vec<LineChang
                     if !re.is_match(line) {
                         return None;
                     }
-                    if line.split_whitespace().skip(1).any(|w| w.eq_ignore_ascii_case("POST")) {
+                    if line
+                        .split_whitespace()
+                        .skip(1)
+                        .any(|w| w.eq_ignore_ascii_case("POST"))
+                    {
                         Some(line.to_string())
                     } else {
                         Some(format!("{} POST", line.trim_end()))
@@ -332,9 +364,19 @@ fn edit_first_or_append(
             let out: String = lines
                 .iter()
                 .enumerate()
-                .map(|(j, (l, e))| if j == i { format!("{new}{e}") } else { format!("{l}{e}") })
+                .map(|(j, (l, e))| {
+                    if j == i {
+                        format!("{new}{e}")
+                    } else {
+                        format!("{l}{e}")
+                    }
+                })
                 .collect();
-            let change = LineChange { line: i + 1, before: line.to_string(), after: new };
+            let change = LineChange {
+                line: i + 1,
+                before: line.to_string(),
+                after: new,
+            };
             return (out, vec![change]);
         }
     }
@@ -346,7 +388,14 @@ fn edit_first_or_append(
     out.push_str(appended);
     out.push_str(eol);
     let line = split_lines(&out).len();
-    (out, vec![LineChange { line, before: String::new(), after: appended.to_string() }])
+    (
+        out,
+        vec![LineChange {
+            line,
+            before: String::new(),
+            after: appended.to_string(),
+        }],
+    )
 }
 
 #[cfg(test)]
@@ -360,7 +409,12 @@ mod tests {
     }
 
     /// Port, root, keep-alive and content types, as read back.
-    type Settings = (Option<String>, Option<String>, Option<String>, Vec<(String, String)>);
+    type Settings = (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Vec<(String, String)>,
+    );
 
     /// The settings a simple positional parser (the usual student one) would read.
     fn parse_back(text: &str) -> Settings {
@@ -417,7 +471,10 @@ mod tests {
     #[case::listen_port("ListenPort 8888", "ListenPort 40123")]
     #[case::listen_upper("LISTEN 8888", "LISTEN 40123")]
     #[case::root_quoted("DocumentRoot \"www\"", "DocumentRoot \"/tmp/run/www\"")]
-    #[case::root_abs_quoted("DocumentRoot \"/home/student/pa2/www\"", "DocumentRoot \"/tmp/run/www\"")]
+    #[case::root_abs_quoted(
+        "DocumentRoot \"/home/student/pa2/www\"",
+        "DocumentRoot \"/tmp/run/www\""
+    )]
     #[case::root_bare("DocumentRoot www", "DocumentRoot /tmp/run/www")]
     #[case::root_slash("DocumentRoot ./www/", "DocumentRoot /tmp/run/www/")]
     #[case::root_single("DocumentRoot\t'www'", "DocumentRoot\t'/tmp/run/www'")]
@@ -433,7 +490,14 @@ mod tests {
         let text = format!("# conf\n{before}\n.html text/html\n");
         let p = patch(&text, 40123, &root(), 2);
         assert_eq!(p.text, format!("# conf\n{after}\n.html text/html\n"));
-        assert_eq!(p.changes, vec![LineChange { line: 2, before: before.into(), after: after.into() }]);
+        assert_eq!(
+            p.changes,
+            vec![LineChange {
+                line: 2,
+                before: before.into(),
+                after: after.into()
+            }]
+        );
         // the two settings this one-line file lacks are warned about, never this one
         assert_eq!(p.warnings.len(), 2, "{:?}", p.warnings);
     }
@@ -470,7 +534,10 @@ mod tests {
     fn patch_whole_files(#[case] text: &str, #[case] changed: &[usize]) {
         let p = patch(text, 40123, &root(), 2);
         assert!(p.warnings.is_empty(), "{:?}", p.warnings);
-        assert_eq!(p.changes.iter().map(|c| c.line).collect::<Vec<_>>(), changed);
+        assert_eq!(
+            p.changes.iter().map(|c| c.line).collect::<Vec<_>>(),
+            changed
+        );
         // every other line is byte-for-byte the same, line ends included
         let (a, b) = (split_lines(text), split_lines(&p.text));
         assert_eq!(a.len(), b.len());
@@ -488,7 +555,10 @@ mod tests {
     fn patch_rewrites_every_repeat_and_skips_unchanged() {
         let text = "Listen 8888\nListen 40123\nDocumentRoot /tmp/run/www\nKeepaliveTime 2\n";
         let p = patch(text, 40123, &root(), 2);
-        assert_eq!(p.text, "Listen 40123\nListen 40123\nDocumentRoot /tmp/run/www\nKeepaliveTime 2\n");
+        assert_eq!(
+            p.text,
+            "Listen 40123\nListen 40123\nDocumentRoot /tmp/run/www\nKeepaliveTime 2\n"
+        );
         assert_eq!(p.changes.len(), 1);
         assert!(p.warnings.is_empty());
     }
@@ -505,16 +575,39 @@ mod tests {
 
     #[test]
     fn patch_warns_for_a_port_that_is_not_a_number() {
-        let p = patch("Listen eighty\nDocumentRoot www\nKeepaliveTime 1\n", 40123, &root(), 2);
+        let p = patch(
+            "Listen eighty\nDocumentRoot www\nKeepaliveTime 1\n",
+            40123,
+            &root(),
+            2,
+        );
         assert!(p.text.starts_with("Listen eighty\n"));
         assert_eq!(p.warnings.len(), 1);
         assert!(p.warnings[0].contains("not a number"), "{:?}", p.warnings);
     }
 
     #[rstest]
-    #[case::first_type(".html text/html\n.txt text/plain\n", ".html\n.txt text/plain\n", 1, ".html text/html", ".html")]
-    #[case::indented("Listen 1\n  .htm\ttext/html\n", "Listen 1\n  .htm\n", 2, "  .htm\ttext/html", "  .htm")]
-    #[case::after_comment("#.png image/png\n.gif image/gif\n", "#.png image/png\n.gif\n", 2, ".gif image/gif", ".gif")]
+    #[case::first_type(
+        ".html text/html\n.txt text/plain\n",
+        ".html\n.txt text/plain\n",
+        1,
+        ".html text/html",
+        ".html"
+    )]
+    #[case::indented(
+        "Listen 1\n  .htm\ttext/html\n",
+        "Listen 1\n  .htm\n",
+        2,
+        "  .htm\ttext/html",
+        "  .htm"
+    )]
+    #[case::after_comment(
+        "#.png image/png\n.gif image/gif\n",
+        "#.png image/png\n.gif\n",
+        2,
+        ".gif image/gif",
+        ".gif"
+    )]
     #[case::none("Listen 1\n", "Listen 1\n.html\n", 2, "", ".html")]
     #[case::none_no_newline("Listen 1", "Listen 1\n.html\n", 2, "", ".html")]
     #[case::none_crlf("Listen 1\r\n", "Listen 1\r\n.html\r\n", 2, "", ".html")]
@@ -528,7 +621,14 @@ mod tests {
     ) {
         let (out, changes) = apply_variant(text, "broken").unwrap();
         assert_eq!(out, want);
-        assert_eq!(changes, vec![LineChange { line, before: before.into(), after: after.into() }]);
+        assert_eq!(
+            changes,
+            vec![LineChange {
+                line,
+                before: before.into(),
+                after: after.into()
+            }]
+        );
     }
 
     #[test]
@@ -538,13 +638,24 @@ mod tests {
         assert_eq!(changes.len(), 1);
         assert_eq!(changes[0].after, ".html");
         let (port, r, ka, types) = parse_back(&out);
-        assert_eq!((port.as_deref(), r.as_deref(), ka.as_deref()), (Some("40123"), Some("/tmp/run/www"), Some("2")));
+        assert_eq!(
+            (port.as_deref(), r.as_deref(), ka.as_deref()),
+            (Some("40123"), Some("/tmp/run/www"), Some("2"))
+        );
         assert_eq!(types.len(), CONTENT_TYPES.len() - 1);
     }
 
     #[rstest]
-    #[case::present("RequestMethodSupport GET HEAD\n", "RequestMethodSupport GET HEAD POST\n", 1)]
-    #[case::already("RequestMethodSupport GET POST\n", "RequestMethodSupport GET POST\n", 0)]
+    #[case::present(
+        "RequestMethodSupport GET HEAD\n",
+        "RequestMethodSupport GET HEAD POST\n",
+        1
+    )]
+    #[case::already(
+        "RequestMethodSupport GET POST\n",
+        "RequestMethodSupport GET POST\n",
+        0
+    )]
     #[case::missing("Listen 1\n", "Listen 1\nRequestMethodSupport GET HEAD POST\n", 1)]
     fn post_variant(#[case] text: &str, #[case] want: &str, #[case] n: usize) {
         let (out, changes) = apply_variant(text, "post").unwrap();
@@ -555,18 +666,32 @@ mod tests {
     #[test]
     fn default_variant_is_identity_and_unknown_lists_known() {
         let text = generate(1, &root(), 2);
-        assert_eq!(apply_variant(&text, "default").unwrap(), (text.clone(), vec![]));
+        assert_eq!(
+            apply_variant(&text, "default").unwrap(),
+            (text.clone(), vec![])
+        );
         let e = apply_variant(&text, "nosuch").unwrap_err();
         assert_eq!(e, UnknownVariant("nosuch".into()));
         let msg = e.to_string();
-        assert!(msg.contains("`nosuch`") && msg.contains("default, broken, post"), "{msg}");
+        assert!(
+            msg.contains("`nosuch`") && msg.contains("default, broken, post"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn line_change_display() {
-        let c = LineChange { line: 3, before: "Listen 1".into(), after: "Listen 2".into() };
+        let c = LineChange {
+            line: 3,
+            before: "Listen 1".into(),
+            after: "Listen 2".into(),
+        };
         assert_eq!(c.to_string(), "line 3: \"Listen 1\" -> \"Listen 2\"");
-        let c = LineChange { line: 9, before: String::new(), after: ".html".into() };
+        let c = LineChange {
+            line: 9,
+            before: String::new(),
+            after: ".html".into(),
+        };
         assert_eq!(c.to_string(), "line 9 added: \".html\"");
     }
 }

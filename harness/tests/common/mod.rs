@@ -13,7 +13,10 @@ use std::time::Duration;
 
 /// The repository's root folder.
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// The reference server's binary (`target/debug/server`), built if `cargo test -p harness` ran
@@ -60,7 +63,9 @@ impl Canned {
                         s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
                         let mut buf = Vec::new();
                         let mut chunk = [0u8; 4096];
-                        while !buf.windows(4).any(|w| w == b"\r\n\r\n") && !buf.windows(2).any(|w| w == b"\n\n") {
+                        while !buf.windows(4).any(|w| w == b"\r\n\r\n")
+                            && !buf.windows(2).any(|w| w == b"\n\n")
+                        {
                             match s.read(&mut chunk) {
                                 Ok(0) | Err(_) => break,
                                 Ok(n) => buf.extend_from_slice(&chunk[..n]),
@@ -72,7 +77,11 @@ impl Canned {
                 }
             }
         });
-        Canned { port, stop, thread: Some(thread) }
+        Canned {
+            port,
+            stop,
+            thread: Some(thread),
+        }
     }
 
     pub fn target(&self) -> String {
@@ -111,7 +120,9 @@ pub fn processes_mentioning(needle: &str) -> Vec<(u32, String)> {
     let mut found = Vec::new();
     let me = std::process::id();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
         if pid == me {
             continue;
         }
@@ -132,11 +143,15 @@ pub fn processes_with_env(name: &str, value: &str) -> Vec<(u32, String)> {
     let me = std::process::id();
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
         if pid == me {
             continue;
         }
-        let Ok(env) = std::fs::read(entry.path().join("environ")) else { continue };
+        let Ok(env) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
         if env.split(|&b| b == 0).any(|kv| kv == needle.as_bytes()) {
             let cmd = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
             // A zombie has no command line and holds nothing; it is reaped by its parent soon.

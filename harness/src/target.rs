@@ -71,8 +71,8 @@ pub const CONCURRENCY_TAG: &str = "concurrency";
 ///
 /// Cases run `settings.jobs` at a time. So that a server that serves one connection at a time
 /// loses only the cases about concurrency, a case that fails while others run beside it is run
-/// again alone (unless tagged [`CONCURRENCY_TAG`]), and that second verdict stands, with a
-/// message saying so.
+/// again alone (unless tagged [`CONCURRENCY_TAG`]), and that second verdict stands (with a
+/// message saying so when it differs).
 pub fn run_at(
     server: &ServerUnderTest,
     cases: &[Case],
@@ -80,7 +80,7 @@ pub fn run_at(
     on_done: &(dyn Fn(usize, &CaseResult) + Sync),
     on_note: &(dyn Fn(String) + Sync),
 ) -> Vec<CaseResult> {
-    if settings.jobs <= 1 {
+    if settings.jobs <= 1 || cases.len() <= 1 {
         return run_once(server, cases, settings, on_done, on_note);
     }
     let retryable = |i: usize, r: &CaseResult| {
@@ -112,15 +112,13 @@ pub fn run_at(
     let alone = run_once(server, &alone_cases, &alone_settings, &|_, _| {}, on_note);
     for (k, mut r) in alone.into_iter().enumerate() {
         let i = again[k];
-        let first = results[i].messages.first().cloned().unwrap_or_default();
-        r.messages.push(match r.verdict {
-            Verdict::Pass | Verdict::NonStrict => format!(
+        if matches!(r.verdict, Verdict::Pass | Verdict::NonStrict) {
+            let first = results[i].messages.first().cloned().unwrap_or_default();
+            r.messages.push(format!(
                 "this case failed while other cases ran beside it ({first}) and passed run alone: \
                  does the server serve one connection at a time?"
-            ),
-            _ => "this case failed while other cases ran beside it, and again run alone (shown)"
-                .to_string(),
-        });
+            ));
+        }
         on_done(i, &r);
         results[i] = r;
     }

@@ -38,7 +38,8 @@ pub struct GradeArgs {
     /// Where the gradebook and reports go.
     #[arg(long, value_name = "DIR", default_value = "grades")]
     pub out: PathBuf,
-    /// A rubric file overriding points and visibility (see `harness grade --help`).
+    /// A rubric file overriding points and visibility: lines `points SELECTOR N`, `hidden SELECTOR`,
+    /// `visibility SELECTOR VALUE`, where SELECTOR is a case id or tag:NAME (see the README).
     #[arg(long, value_name = "FILE")]
     pub rubric: Option<PathBuf>,
     #[command(flatten)]

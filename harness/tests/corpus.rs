@@ -316,6 +316,7 @@ fn expectations(flaw: &str) -> (Verdict, Vec<(&'static str, Verdict)>) {
                     ("get/big-file", Fail),
                     ("get/css", Fail),
                     ("get/directory-index", Fail),
+                    ("get/directory-index-htm", Fail),
                     ("get/gif", Fail),
                     ("get/ico", Fail),
                     ("get/index-html", Fail),

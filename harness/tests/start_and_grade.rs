@@ -170,7 +170,12 @@ fn a_class_is_graded_and_nothing_is_left_running() {
         .collect();
     assert!(!failed.is_empty());
     // The flawed servers read no ws.conf at all, so they ignore a broken one: that case fails.
-    let broken = st["cases"].as_array().unwrap().iter().find(|c| c["id"] == "config/broken").unwrap();
+    let broken = st["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "config/broken")
+        .unwrap();
     assert_eq!(broken["verdict"], "fail", "{broken}");
     assert!(broken["messages"].to_string().contains("500"), "{broken}");
     assert!(

@@ -251,20 +251,7 @@ impl Conn {
             }
             match stream.read(&mut chunk) {
                 Ok(0) => {
-                    let end = if self.reset_on_write {
-                        End::Reset
-                    } else {
-                        End::Fin
-                    };
-                    self.ended = Some((end, Instant::now()));
-                    rec.push(
-                        &self.name,
-                        if end == End::Fin {
-                            EventKind::Fin
-                        } else {
-                            EventKind::Reset
-                        },
-                    );
+                    let end = self.end_of_stream(rec);
                     return Read1::Ended(end);
                 }
                 Ok(n) => {
@@ -286,6 +273,24 @@ impl Conn {
                 },
             }
         }
+    }
+
+    /// The server's side ended (read returned 0): a FIN, or a reset if a write already failed
+    /// with one. Recorded once, with its time.
+    fn end_of_stream(&mut self, rec: &mut Recorder) -> End {
+        let end = if self.reset_on_write {
+            End::Reset
+        } else {
+            End::Fin
+        };
+        self.ended = Some((end, Instant::now()));
+        let kind = if end == End::Fin {
+            EventKind::Fin
+        } else {
+            EventKind::Reset
+        };
+        rec.push(&self.name, kind);
+        end
     }
 
     fn keep(&mut self, data: &[u8], rec: &mut Recorder) {
@@ -343,20 +348,7 @@ impl Conn {
             };
             match stream.read(&mut chunk) {
                 Ok(0) => {
-                    let end = if self.reset_on_write {
-                        End::Reset
-                    } else {
-                        End::Fin
-                    };
-                    self.ended = Some((end, Instant::now()));
-                    rec.push(
-                        &self.name,
-                        if end == End::Fin {
-                            EventKind::Fin
-                        } else {
-                            EventKind::Reset
-                        },
-                    );
+                    self.end_of_stream(rec);
                     break;
                 }
                 Ok(n) => self.keep(&chunk[..n], rec),

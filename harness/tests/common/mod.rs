@@ -115,27 +115,6 @@ pub fn case_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
-/// Every process whose command line mentions `needle`, as (pid, cmdline).
-pub fn processes_mentioning(needle: &str) -> Vec<(u32, String)> {
-    let mut found = Vec::new();
-    let me = std::process::id();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        if pid == me {
-            continue;
-        }
-        if let Ok(cmd) = std::fs::read(entry.path().join("cmdline")) {
-            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-            if cmd.contains(needle) {
-                found.push((pid, cmd));
-            }
-        }
-    }
-    found
-}
-
 /// Every process whose environment holds `NAME=VALUE` (descendants inherit it, whatever they
 /// exec), as (pid, cmdline).
 pub fn processes_with_env(name: &str, value: &str) -> Vec<(u32, String)> {

@@ -2,6 +2,10 @@
 //! python3 servers (`fixtures/start/mini_server.py`) on loopback. Every test checks that nothing
 //! it started is left running.
 
+mod common;
+
+use common::processes_with;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -76,30 +80,6 @@ fn assert_group_gone(pgid: i32) {
         left.is_empty(),
         "processes of group {pgid} still running: {left:?}"
     );
-}
-
-/// The pids of running processes whose command line contains `marker`.
-fn processes_with(marker: &str) -> Vec<i32> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-            continue;
-        };
-        if pid == std::process::id() as i32 {
-            continue;
-        }
-        let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-            continue;
-        };
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let zombie = stat
-            .rsplit_once(')')
-            .is_some_and(|(_, r)| r.trim_start().starts_with('Z'));
-        if !zombie && String::from_utf8_lossy(&cmd).contains(marker) {
-            out.push(pid);
-        }
-    }
-    out
 }
 
 #[test]

@@ -2,6 +2,10 @@
 //! crash costs one case and the server comes back on a fresh port, a server that cannot start
 //! gives errors (or failures, for a configuration of its own), and nothing is left running.
 
+mod common;
+
+use common::processes_with;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
@@ -116,30 +120,6 @@ fn assert_all_stopped(marker: &str) {
         "left running: {:?}",
         processes_with(marker)
     );
-}
-
-/// The running processes whose command line contains `marker`.
-fn processes_with(marker: &str) -> Vec<i32> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-            continue;
-        };
-        if pid == std::process::id() as i32 {
-            continue;
-        }
-        let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-            continue;
-        };
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let zombie = stat
-            .rsplit_once(')')
-            .is_some_and(|(_, r)| r.trim_start().starts_with('Z'));
-        if !zombie && String::from_utf8_lossy(&cmd).contains(marker) {
-            out.push(pid);
-        }
-    }
-    out
 }
 
 #[test]

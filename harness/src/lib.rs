@@ -3,18 +3,23 @@
 //!
 //! - [`case`]: the `.case` format: lexing, parsing, diagnostics, the parsed model.
 //! - [`exec`]: running cases: connections, reading responses by framing, checks, concurrency.
+//! - [`form`]: the rules of a response's form, and the defects that break them.
 //! - [`outcome`]: verdicts and results, the input of every report.
 //! - [`report`]: pretty, json, tap, junit, gradescope and html output.
 //! - [`start`]: starting the server under test (`--start`): its config, its process, restarts.
 //! - [`target`]: the server under test (an address or a command) and running cases at it.
 //! - [`grade`]: grading a whole class of submissions.
+//! - [`declared`]: what the server's ws.conf declares (types, methods, DirectoryIndex), which
+//!   cases follow.
 //! - [`diff`]: comparing two servers case by case.
 //! - [`cli`]: the command line.
 
 pub mod case;
 pub mod cli;
+pub mod declared;
 pub mod diff;
 pub mod exec;
+pub mod form;
 pub mod grade;
 pub mod outcome;
 pub mod report;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::case::{Case, Vars};
+use crate::declared::Declared;
 use crate::exec::{self, RunOptions, Target};
 use crate::outcome::{CaseResult, Verdict};
 use crate::start::{self, StartSpec};
@@ -36,7 +37,10 @@ pub struct Settings {
     /// The site `body file` checks read (with `--start`, the started instance's copy is used).
     pub www: PathBuf,
     pub strict: bool,
+    /// Non-strict verdicts earn their points (the default; false with `--strict-form`).
     pub lenient: bool,
+    /// What the server's ws.conf declares; with `--start`, each instance's own file is read.
+    pub declared: Declared,
     pub jobs: usize,
     pub connect_timeout: Duration,
     pub max_response_bytes: usize,
@@ -54,6 +58,7 @@ impl Settings {
             www: self.www.clone(),
             strict: self.strict,
             lenient: self.lenient,
+            declared: self.declared.clone(),
             jobs: self.jobs,
             max_response_bytes: self.max_response_bytes,
             connect_timeout: self.connect_timeout,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use harness::case::{
     discover, load, parse_case, Amount, Case, Check, CheckKind, Diagnostic, DurationExpr,
-    DurationTerm, HeaderTest, Level, LoadError, Piece, StepKind, Template, Vars, DEFAULT_CONN,
+    DurationTerm, FormRule, HeaderTest, Level, LoadError, Piece, Requirement, StepKind, Template, Vars, DEFAULT_CONN,
 };
 use harness::outcome::escape_bytes;
 use proptest::prelude::*;
@@ -204,12 +204,47 @@ fn checks_attach_to_the_response_above_them() {
 }
 
 #[test]
+fn requirements_timeouts_and_grading_checks() {
+    let c = parse(
+        "title: t\nrequires: type .JSON,  method head, no method POST, index index.htm, planted\n\
+         timeout: {keepalive}s + 10s\nsend\n| x\nresponse\ncontent-type .jpg\n\
+         no body contains \"secret\"\nform line-ends extra-bytes\nnon-strict no body contains \"x\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        c.requires,
+        vec![
+            Requirement::Type(".json".into()),
+            Requirement::Method("HEAD".into()),
+            Requirement::NoMethod("POST".into()),
+            Requirement::Index("index.htm".into()),
+            Requirement::Planted,
+        ]
+    );
+    assert_eq!(c.timeout.to_string(), "{keepalive}s + 10s");
+    let StepKind::Response { checks, .. } = &c.steps[1].kind else {
+        panic!("a response step")
+    };
+    let kinds: Vec<&CheckKind> = checks.iter().map(|c| &c.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            &CheckKind::ContentType(".jpg".into()),
+            &CheckKind::BodyLacks("secret".into()),
+            &CheckKind::Form(vec![FormRule::LineEnds, FormRule::ExtraBytes]),
+            &CheckKind::BodyLacks("x".into()),
+        ]
+    );
+    assert!(checks[3].non_strict);
+}
+
+#[test]
 fn metadata_and_defaults() {
     let c = parse("# comment\ntitle: Keep-alive: works\n\nsend\n| x\n").unwrap();
     assert_eq!(c.title, "Keep-alive: works");
     assert_eq!(
-        (c.points, c.timeout, c.level, c.config.as_str()),
-        (1.0, Duration::from_secs(10), Level::Must, "default")
+        (c.points, c.timeout.constant(), c.level, c.config.as_str()),
+        (1.0, Some(Duration::from_secs(10)), Level::Must, "default")
     );
     assert!(c.tags.is_empty() && c.spec.is_none());
     assert_eq!(
@@ -224,7 +259,8 @@ fn metadata_and_defaults() {
     assert_eq!(c.points, 0.5);
     assert_eq!(c.tags, vec!["errors", "method", "x-y"]);
     assert_eq!(c.spec.as_deref(), Some("assignment \"400 Bad Request\""));
-    assert_eq!(c.timeout, Duration::from_millis(1500));
+    assert_eq!(c.timeout.constant(), Some(Duration::from_millis(1500)));
+    assert!(c.requires.is_empty());
     assert_eq!(c.level, Level::Should);
     assert_eq!(c.config, "broken");
 }
@@ -317,11 +353,42 @@ fn readme_examples_parse() {
 #[case::no_steps("title: t\n", 1, 9, "no steps")]
 #[case::bad_points("title: t\npoints: -1\nsend\n| x\n", 2, 9, "non-negative number")]
 #[case::bad_level("title: t\nlevel: may\nsend\n| x\n", 2, 8, "`must` or `should`")]
-#[case::timeout_with_var(
-    "title: t\ntimeout: {keepalive}s\nsend\n| x\n",
+#[case::bad_requirement(
+    "title: t\nrequires: type .json, colour red\nsend\n| x\n",
     2,
-    10,
-    "cannot use variables"
+    23,
+    "unknown requirement `colour red`"
+)]
+#[case::requirement_without_dot(
+    "title: t\nrequires: type json\nsend\n| x\n",
+    2,
+    11,
+    "`type .json`"
+)]
+#[case::form_unknown_rule(
+    "title: t\nsend\n| x\nresponse\nform crlf\n",
+    5,
+    6,
+    "expected `line-ends` or `reason` or `content-length`"
+)]
+#[case::form_without_rule("title: t\nsend\n| x\nresponse\nform\n", 5, 5, "at least one rule")]
+#[case::form_non_strict(
+    "title: t\nsend\n| x\nresponse\nnon-strict form reason\n",
+    5,
+    12,
+    "`form` cannot be non-strict"
+)]
+#[case::content_type_without_dot(
+    "title: t\nsend\n| x\nresponse\ncontent-type jpg\n",
+    5,
+    14,
+    "needs an extension with its dot"
+)]
+#[case::no_body_without_contains(
+    "title: t\nsend\n| x\nresponse\nno body is empty\n",
+    5,
+    9,
+    "expected `contains`, found `is`"
 )]
 #[case::empty_tag("title: t\ntags: a,,b\nsend\n| x\n", 2, 9, "empty tag")]
 #[case::delay_without_split("title: t\nsend delay=5ms\n| x\n", 2, 6, "`delay=` needs `split=N`")]
@@ -440,7 +507,12 @@ fn readme_examples_parse() {
 #[case::sleep_conn("title: t\nsleep @a 1s\n", 2, 7, "`sleep` takes no connection")]
 #[case::bad_conn("title: t\nsend @a!b\n| x\n", 2, 6, "invalid connection name")]
 #[case::empty_conn("title: t\nclose @\n", 2, 7, "invalid connection name")]
-#[case::no_what("title: t\nno body\n", 2, 1, "expected `no response` or `no header`")]
+#[case::no_what(
+    "title: t\nno status\n",
+    2,
+    1,
+    "expected `no response`, `no header` or `no body`"
+)]
 #[case::closed_order(
     "title: t\nsend\n| x\nclosed after 2s within 1s\n",
     4,

@@ -6,7 +6,9 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Duration;
+
+pub use crate::declared::Requirement;
+pub use crate::form::FormRule;
 
 /// The name of the connection a step uses when it names none.
 pub const DEFAULT_CONN: &str = "main";
@@ -25,10 +27,14 @@ pub struct Case {
     pub points: f64,
     pub tags: Vec<String>,
     pub spec: Option<String>,
-    pub timeout: Duration,
+    /// The whole case's time limit; it may use variables (`{keepalive}s + 10s`).
+    pub timeout: DurationExpr,
     pub level: Level,
     /// The server configuration the case needs; `"default"` unless the file says otherwise.
     pub config: String,
+    /// What the submission's ws.conf must declare for the case to run (`requires:`); when it
+    /// does not, the case is skipped with the reason.
+    pub requires: Vec<Requirement>,
     pub steps: Vec<Step>,
 }
 
@@ -104,6 +110,13 @@ pub enum CheckKind {
     /// A path under the site root (`--www`).
     BodyFile(String),
     ContentLength,
+    /// `content-type .EXT`: the media type is the one the submission's ws.conf maps to `.EXT`.
+    ContentType(String),
+    /// `no body contains "TEXT"`.
+    BodyLacks(String),
+    /// `form RULE...`: a defect of these form rules fails the case instead of making it
+    /// non-strict (the rule is what this case grades).
+    Form(Vec<FormRule>),
 }
 
 #[derive(Debug, Clone, PartialEq)]

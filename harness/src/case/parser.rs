@@ -15,7 +15,7 @@ use super::model::*;
 use super::steps::{self, ParsedCheck, ParsedStep};
 
 const METADATA: &[&str] = &[
-    "title", "points", "tags", "spec", "timeout", "level", "config",
+    "title", "points", "tags", "spec", "timeout", "level", "config", "requires",
 ];
 const STEPS: &[&str] = &[
     "connect",
@@ -35,7 +35,10 @@ const CHECKS: &[&str] = &[
     "header",
     "no header",
     "body",
+    "no body",
     "content-length",
+    "content-type",
+    "form",
 ];
 /// The case time limit when the file sets none.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -56,7 +59,10 @@ const DIRECTIVES: &[&str] = &[
     "header",
     "no header",
     "body",
+    "no body",
     "content-length",
+    "content-type",
+    "form",
     "non-strict",
 ];
 
@@ -90,9 +96,10 @@ struct Meta {
     points: Option<f64>,
     tags: Vec<String>,
     spec: Option<String>,
-    timeout: Option<Duration>,
+    timeout: Option<DurationExpr>,
     level: Option<Level>,
     config: Option<String>,
+    requires: Vec<Requirement>,
 }
 
 /// What a check line would attach to.
@@ -296,12 +303,13 @@ impl<'a> Parser<'a> {
             "no" => match cur.word() {
                 Some((_, "response")) => self.step(n, "no response", 0..cur.pos, &mut cur),
                 Some((_, "header")) => self.check(n, false, "no header", 0..cur.pos, &mut cur),
+                Some((_, "body")) => self.check(n, false, "no body", 0..cur.pos, &mut cur),
                 _ => {
                     self.discard_block(n);
                     self.error(
                         n,
-                        Fault::new(0..cur.pos, "expected `no response` or `no header`")
-                            .help("usage: `no response [@c] for D` or `no header NAME`"),
+                        Fault::new(0..cur.pos, "expected `no response`, `no header` or `no body`")
+                            .help("usage: `no response [@c] for D`, `no header NAME` or `no body contains \"TEXT\"`"),
                     )
                 }
             },
@@ -311,9 +319,18 @@ impl<'a> Parser<'a> {
                         .help(format!("expected one of: {}", CHECKS.join(", ")));
                     return self.error(n, fault);
                 };
-                let check = if word == "no" && cur.peek_word().map(|w| w.1) == Some("header") {
+                let negated = cur.peek_word().map(|w| w.1);
+                let check = if word == "no" && matches!(negated, Some("header" | "body")) {
                     cur.word();
-                    "no header"
+                    if negated == Some("header") {
+                        "no header"
+                    } else {
+                        "no body"
+                    }
+                } else if word == "form" {
+                    let fault = Fault::new(start..start + word.len(), "`form` cannot be non-strict")
+                        .help("a form defect is already non-strict; `form RULE` makes it fail this case");
+                    return self.error(n, fault);
                 } else {
                     match CHECKS.iter().find(|c| **c == word) {
                         Some(c) => *c,
@@ -404,6 +421,7 @@ impl<'a> Parser<'a> {
                 )),
             },
             "tags" => self.tags(value, value_start),
+            "requires" => self.requires(value, value_start),
             "timeout" => self.timeout(&mut cur),
             "level" => {
                 let level = match value {
@@ -472,20 +490,27 @@ impl<'a> Parser<'a> {
     fn timeout(&mut self, cur: &mut Cursor<'a>) -> Result<(), Fault> {
         let start = cur.pos;
         let d = duration::parse(cur)?;
-        cur.expect_end("`timeout: D`, e.g. `timeout: 15s`")?;
-        match d.constant() {
-            Some(t) => {
-                self.meta.timeout = Some(t);
-                Ok(())
-            }
-            None if duration::is_negative_constant(&d) => {
-                Err(Fault::new(start..cur.pos, "the timeout is negative"))
-            }
-            None => Err(
-                Fault::new(start..cur.pos, "`timeout:` cannot use variables")
-                    .help("the case timeout is fixed; use variables in step durations instead"),
-            ),
+        cur.expect_end("`timeout: D`, e.g. `timeout: 15s` or `timeout: {keepalive}s + 10s`")?;
+        if duration::is_negative_constant(&d) {
+            return Err(Fault::new(start..cur.pos, "the timeout is negative"));
         }
+        self.meta.timeout = Some(d);
+        Ok(())
+    }
+
+    /// `requires: type .json, method HEAD`: comma-separated requirements.
+    fn requires(&mut self, value: &str, start: usize) -> Result<(), Fault> {
+        let mut pos = start;
+        for raw in value.split(',') {
+            let lead = raw.len() - raw.trim_start().len();
+            let at = pos + lead;
+            let text = raw.trim();
+            let req = Requirement::parse(text)
+                .map_err(|e| Fault::new(at..at + text.len(), e).help(meta_help("requires")))?;
+            self.meta.requires.push(req);
+            pos += raw.len() + 1;
+        }
+        Ok(())
     }
 
     fn step(
@@ -557,7 +582,8 @@ fn meta_help(field: &str) -> &'static str {
         "points" => "e.g. `points: 2` or `points: 0.5`",
         "tags" => "tags are words separated by commas: `tags: errors, method`",
         "spec" => "e.g. `spec: RFC 9112 section 9.3`",
-        "timeout" => "e.g. `timeout: 15s`",
+        "timeout" => "e.g. `timeout: 15s` or `timeout: {keepalive}s + 10s`",
+        "requires" => "e.g. `requires: type .json`, `requires: method HEAD, index index.htm`; also `no method M` and `planted`",
         "level" => "`level: must` (always run) or `level: should` (run with --strict)",
         "config" => "a configuration name such as `default` or `broken`",
         _ => "",
@@ -668,9 +694,12 @@ impl<'a> Parser<'a> {
             points: meta.points.unwrap_or(1.0),
             tags: meta.tags,
             spec: meta.spec,
-            timeout: meta.timeout.unwrap_or(DEFAULT_TIMEOUT),
+            timeout: meta
+                .timeout
+                .unwrap_or_else(|| DurationExpr::from_duration(DEFAULT_TIMEOUT)),
             level: meta.level.unwrap_or(Level::Must),
             config: meta.config.unwrap_or_else(|| "default".to_string()),
+            requires: meta.requires,
             steps: self.steps,
         })
     }

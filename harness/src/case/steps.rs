@@ -17,6 +17,8 @@ const USAGE_HEADER: &str =
     "`header NAME`, `header NAME: VALUE`, `header NAME contains \"TEXT\"` or `header NAME matches \"REGEX\"`";
 const USAGE_BODY: &str = "`body is` (then `| ` lines), `body is raw`, `body is empty`, `body contains \"TEXT\"`, `body matches \"REGEX\"` or `body file PATH`";
 
+const USAGE_FORM: &str = "`form RULE...`, RULE one of: line-ends, reason, content-length, extra-bytes, version, fields, framing, no-body";
+
 /// The pause between the pieces of a `send split=N` without `delay=`.
 pub const DEFAULT_DELAY: Duration = Duration::from_millis(100);
 
@@ -53,6 +55,9 @@ fn usage(name: &str) -> &'static str {
         "no header" => "`no header NAME`",
         "body" => USAGE_BODY,
         "content-length" => "`content-length`",
+        "content-type" => "`content-type .EXT`, e.g. `content-type .jpg`: the type ws.conf maps .EXT to",
+        "no body" => "`no body contains \"TEXT\"`",
+        "form" => USAGE_FORM,
         _ => "",
     }
 }
@@ -332,6 +337,36 @@ pub(crate) fn check(
             }
         },
         "content-length" => CheckKind::ContentLength,
+        "content-type" => {
+            cur.skip_spaces();
+            let (start, ext) = cur.take_while(|c| !c.is_whitespace());
+            if !(ext.starts_with('.') && ext.len() > 1) {
+                return Err(Fault::new(
+                    start..start + ext.len().max(1),
+                    "`content-type` needs an extension with its dot",
+                )
+                .help(format!("usage: {use_}")));
+            }
+            CheckKind::ContentType(ext.to_ascii_lowercase())
+        }
+        "no body" => {
+            keyword(cur, "contains", use_)?;
+            CheckKind::BodyLacks(quoted_text(cur)?)
+        }
+        "form" => {
+            let mut rules = Vec::new();
+            while let Some((start, w)) = cur.word() {
+                let Some(rule) = FormRule::from_name(w) else {
+                    return Err(unexpected(start, w, &FormRule::names(), use_));
+                };
+                rules.push(rule);
+            }
+            if rules.is_empty() {
+                return Err(Fault::new(cur.here(), "`form` needs at least one rule")
+                    .help(format!("usage: {use_}")));
+            }
+            CheckKind::Form(rules)
+        }
         _ => unreachable!("not a check: {name} at {name_span:?}"),
     };
     cur.expect_end(use_)?;

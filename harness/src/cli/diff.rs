@@ -60,7 +60,7 @@ pub fn run(a: DiffArgs) -> anyhow::Result<i32> {
         let dir = a.dirs.get(i).cloned().unwrap_or_else(|| PathBuf::from("."));
         sides.push(ServerUnderTest::Start(a.how.spec(cmd, &dir, &a.tuning)?));
     }
-    let settings = settings(&a.tuning, a.jobs as usize);
+    let settings = settings(&a.tuning, a.jobs as usize)?;
     let (ra, rb) = std::thread::scope(|s| {
         let ha = s.spawn(|| run_at(&sides[0], &cases, &settings, &|_, _| {}, &|_| {}));
         let hb = s.spawn(|| run_at(&sides[1], &cases, &settings, &|_, _| {}, &|_| {}));

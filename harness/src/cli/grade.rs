@@ -70,7 +70,7 @@ pub fn run(a: GradeArgs) -> anyhow::Result<i32> {
         config_mode: a.how.config_mode,
         keepalive: a.tuning.keepalive()?,
         ready_timeout: a.how.ready_timeout(),
-        settings: settings(&a.tuning, a.case_jobs as usize),
+        settings: settings(&a.tuning, a.case_jobs as usize)?,
         jobs: a.jobs as usize,
     };
 

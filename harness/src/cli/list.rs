@@ -34,7 +34,7 @@ pub fn run(a: ListArgs) -> anyhow::Result<i32> {
                     json!({
                         "id": c.id, "title": c.title, "points": c.points, "tags": c.tags,
                         "spec": c.spec, "level": if c.level == Level::Should { "should" } else { "must" },
-                        "config": c.config, "timeout_ms": c.timeout.as_millis() as u64,
+                        "config": c.config, "timeout": c.timeout.to_string(),
                     })
                 })
                 .collect();

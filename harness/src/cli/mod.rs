@@ -10,13 +10,14 @@ mod run;
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::case::{self, Case};
+use crate::declared::Declared;
 use crate::start::{ConfigMode, StartSpec};
 
 /// Exit code for usage, case-file and harness errors.
@@ -129,15 +130,26 @@ impl Selection {
 /// How to run cases, shared by `run`, `grade` and `diff`.
 #[derive(Debug, Args, Clone)]
 pub struct Tuning {
-    /// Define a variable for the cases: `--var keepalive=2` (the target's KeepaliveTime, default 10).
+    /// Define a variable for the cases: `--var keepalive=4` (the server's KeepaliveTime; default:
+    /// what --ws-conf declares, else 10).
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
     /// Also run `level: should` cases.
     #[arg(long)]
     pub strict: bool,
-    /// Give non-strict verdicts their points.
+    /// Non-strict verdicts (the rule held, the response's form did not) earn nothing and count
+    /// as failed. By default they earn their points: form rules are graded once, by the cases
+    /// that name them (`form RULE`).
     #[arg(long)]
+    pub strict_form: bool,
+    /// Non-strict verdicts earn their points: the default now, kept for old scripts.
+    #[arg(long, hide = true)]
     pub lenient: bool,
+    /// The ws.conf the server under test runs with (with --target): cases follow what it
+    /// declares (`requires:`, `content-type .EXT`) and its KeepaliveTime is the default
+    /// `keepalive`. Default: ./ws.conf when it exists. With --start each server's own is read.
+    #[arg(long, value_name = "FILE")]
+    pub ws_conf: Option<PathBuf>,
     /// The site the `body file` checks compare with (with --start: the copy given to the server).
     #[arg(long, value_name = "DIR", default_value = "www")]
     pub www: PathBuf,
@@ -147,10 +159,28 @@ pub struct Tuning {
 }
 
 impl Tuning {
-    /// The variables: `keepalive` defaults to 10, then every `--var`.
+    /// What the server's ws.conf declares: `--ws-conf`, else `./ws.conf`, else nothing.
+    pub fn declared(&self) -> anyhow::Result<Declared> {
+        match &self.ws_conf {
+            Some(p) if !p.is_file() => bail!("--ws-conf {}: no such file", p.display()),
+            Some(p) => Ok(Declared::read(p, &p.display().to_string())),
+            None if Path::new("ws.conf").is_file() => {
+                Ok(Declared::read(Path::new("ws.conf"), "ws.conf"))
+            }
+            None => Ok(Declared {
+                source: "no ws.conf (give --ws-conf FILE)".to_string(),
+                ..Declared::default()
+            }),
+        }
+    }
+
+    /// The variables: `keepalive` defaults to the declared KeepaliveTime (else 10), then every
+    /// `--var`.
     pub fn var_map(&self) -> BTreeMap<String, String> {
         let mut vars = BTreeMap::new();
-        vars.insert("keepalive".to_string(), "10".to_string());
+        let declared = self.declared().ok().and_then(|d| d.keepalive);
+        let keepalive = declared.map_or("10".to_string(), |k| k.to_string());
+        vars.insert("keepalive".to_string(), keepalive);
         for (k, v) in &self.vars {
             vars.insert(k.clone(), v.clone());
         }

@@ -53,7 +53,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
         return Ok(EXIT_ERROR);
     };
     let server = server_under_test(a.target.as_deref(), &a.start, &a.tuning)?;
-    let settings = settings(&a.tuning, a.jobs as usize);
+    let settings = settings(&a.tuning, a.jobs as usize)?;
     let to_stdout = a.output.is_none();
     let color = a.color.enabled(to_stdout && stdout_is_terminal());
     let live_on_stdout = a.format == Format::Pretty && to_stdout;
@@ -106,17 +106,30 @@ pub fn server_under_test(
     }
 }
 
-pub fn settings(t: &Tuning, jobs: usize) -> Settings {
-    Settings {
-        vars: t.var_map(),
+pub fn settings(t: &Tuning, jobs: usize) -> anyhow::Result<Settings> {
+    let vars = t.var_map();
+    if let Some(k) = vars["keepalive"].trim().parse::<f64>().ok().filter(|k| *k < MIN_KEEPALIVE) {
+        eprintln!(
+            "warning: keepalive {k}s is within 1s of the cases' 2s response windows, so a server \
+             that answers only when its keep-alive timer fires could pass one run and fail the \
+             next; use --var keepalive={MIN_KEEPALIVE} or more"
+        );
+    }
+    Ok(Settings {
+        vars,
         www: t.www.clone(),
         strict: t.strict,
-        lenient: t.lenient,
+        lenient: !t.strict_form,
+        declared: t.declared()?,
         jobs,
         connect_timeout: t.connect_timeout(),
         max_response_bytes: 8 << 20,
-    }
+    })
 }
+
+/// The smallest KeepaliveTime that keeps every 2s response window at least 1s clear of the
+/// server's keep-alive timer (see cases/README.md, "Timing").
+pub const MIN_KEEPALIVE: f64 = 3.0;
 
 /// Runs the cases, showing progress: per-case lines on stdout when the pretty report goes there,
 /// else a transient status on stderr when that is a terminal.

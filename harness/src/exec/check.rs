@@ -8,6 +8,8 @@ use std::path::Path;
 use regex::bytes::Regex;
 
 use crate::case::{Check, CheckKind, HeaderTest, Vars};
+use crate::declared::Declared;
+use crate::form::{Defect, FormRule};
 use crate::outcome::escape_bytes;
 
 use super::response::{excerpt, Framing, Response};
@@ -37,11 +39,21 @@ pub enum ExpectKind {
     /// The file's path as shown in messages, and its bytes.
     BodyFile(String, Vec<u8>),
     ContentLength,
+    /// The extension, and the media type the submission's ws.conf maps it to.
+    MediaType(String, String),
+    BodyLacks(String),
+    /// Judged once the response's defects are all known (`runner::finish`), not here.
+    Form(Vec<FormRule>),
 }
 
 /// Resolves a check for this run. Errors (an unknown variable, a missing file, a bad regex) make
 /// the case an error, not a failure; the message is complete but for the `file:` prefix.
-pub fn resolve(check: &Check, vars: &Vars, www: &Path) -> Result<Expect, String> {
+pub fn resolve(
+    check: &Check,
+    vars: &Vars,
+    www: &Path,
+    declared: &Declared,
+) -> Result<Expect, String> {
     let line = check.line;
     let regex = |src: &str| Regex::new(src).map_err(|e| format!("{line}: bad regex {src:?}: {e}"));
     let kind = match &check.kind {
@@ -72,6 +84,18 @@ pub fn resolve(check: &Check, vars: &Vars, www: &Path) -> Result<Expect, String>
             ExpectKind::BodyFile(path.display().to_string(), bytes)
         }
         CheckKind::ContentLength => ExpectKind::ContentLength,
+        CheckKind::ContentType(ext) => match declared.type_of(ext) {
+            Some(t) => ExpectKind::MediaType(ext.clone(), t.to_string()),
+            None => {
+                return Err(format!(
+                    "{line}: content-type {ext}: {} maps no type to {ext} (add `requires: type {ext}` \
+                     to the case so that it is skipped instead)",
+                    declared.source
+                ))
+            }
+        },
+        CheckKind::BodyLacks(s) => ExpectKind::BodyLacks(s.clone()),
+        CheckKind::Form(rules) => ExpectKind::Form(rules.clone()),
     };
     Ok(Expect {
         line,
@@ -129,9 +153,57 @@ fn compare_body(what: &str, expected: &[u8], got: &[u8]) -> Result<(), String> {
     ))
 }
 
+/// NUL padding after a body read until close (a fixed buffer sent whole) is one habit, graded by
+/// the `extra-bytes` form rule, not a wrong body: when a `body is` or `body file` check expects
+/// exactly the bytes before the padding, the padding is cut off and recorded as a defect.
+pub fn trim_padding(r: &mut Response, checks: &[Expect]) {
+    if r.framing != Framing::Close && r.unfinished.is_none() {
+        return;
+    }
+    let fits = |want: &[u8]| {
+        r.body.len() > want.len()
+            && r.body.starts_with(want)
+            && r.body[want.len()..].iter().all(|&b| b == 0)
+    };
+    let Some(len) = checks.iter().find_map(|c| match &c.kind {
+        ExpectKind::BodyIs(want) | ExpectKind::BodyFile(_, want) if fits(want) => Some(want.len()),
+        _ => None,
+    }) else {
+        return;
+    };
+    let pad = r.body.len() - len;
+    r.body.truncate(len);
+    r.defects.push(Defect::new(
+        FormRule::ExtraBytes,
+        format!("{pad} NUL bytes of padding after the body"),
+    ));
+}
+
+/// Whether a check can only be judged on the whole body.
+fn needs_whole_body(kind: &ExpectKind) -> bool {
+    matches!(
+        kind,
+        ExpectKind::BodyIs(_)
+            | ExpectKind::BodyFile(..)
+            | ExpectKind::BodyEmpty
+            | ExpectKind::ContentLength
+    )
+}
+
 /// Evaluates one check: `Ok`, or the miss as `line N: expected ..., got ...`.
 pub fn evaluate(e: &Expect, r: &Response) -> Result<(), String> {
     let miss = |text: String| Err(format!("line {}: {text}", e.line));
+    if let Some(missing) = &r.unfinished {
+        if needs_whole_body(&e.kind) {
+            return miss(format!(
+                "the body cannot be checked: it never ended ({missing})"
+            ));
+        }
+    }
+    let partial = || match &r.unfinished {
+        Some(_) => " of what arrived before the body stopped",
+        None => "",
+    };
     let values =
         |name: &str| -> Vec<String> { r.header_values(name).map(|v| v.to_string()).collect() };
     let got_header = |name: &str| {
@@ -247,9 +319,10 @@ pub fn evaluate(e: &Expect, r: &Response) -> Result<(), String> {
                 return Ok(());
             }
             miss(format!(
-                "expected the body to contain {} (case-insensitive); it does not ({} bytes: \"{}\")",
+                "expected the body to contain {} (case-insensitive); it does not ({} bytes{}: \"{}\")",
                 quote(s),
                 r.body.len(),
+                partial(),
                 excerpt(&r.body, 120)
             ))
         }
@@ -258,12 +331,38 @@ pub fn evaluate(e: &Expect, r: &Response) -> Result<(), String> {
                 return Ok(());
             }
             miss(format!(
-                "expected the body to match /{}/; it does not ({} bytes: \"{}\")",
+                "expected the body to match /{}/; it does not ({} bytes{}: \"{}\")",
                 re.as_str(),
+                r.body.len(),
+                partial(),
+                excerpt(&r.body, 120)
+            ))
+        }
+        ExpectKind::MediaType(ext, want) => {
+            let media = |v: &str| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            if values("content-type")
+                .iter()
+                .any(|v| media(v) == media(want))
+            {
+                return Ok(());
+            }
+            miss(format!(
+                "expected Content-Type {want} (what ws.conf maps {ext} to), {}",
+                got_header("content-type")
+            ))
+        }
+        ExpectKind::BodyLacks(s) => {
+            if !contains_ci(&r.body, s.as_bytes()) {
+                return Ok(());
+            }
+            miss(format!(
+                "expected the body not to contain {} (case-insensitive), but it does ({} bytes: \"{}\")",
+                quote(s),
                 r.body.len(),
                 excerpt(&r.body, 120)
             ))
         }
+        ExpectKind::Form(_) => Ok(()),
         ExpectKind::ContentLength => {
             let v = values("content-length");
             let Some(first) = v.first() else {

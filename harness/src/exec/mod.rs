@@ -21,6 +21,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::case::{Case, Vars};
+use crate::declared::Declared;
 use crate::outcome::{CaseResult, Transcript, Verdict};
 
 pub use pool::{parallel_map, run_cases};
@@ -53,8 +54,10 @@ pub struct RunOptions {
     pub www: PathBuf,
     /// Run `level: should` cases (else they are `skip`).
     pub strict: bool,
-    /// A non-strict verdict earns the case's points.
+    /// A non-strict verdict earns the case's points: true unless `--strict-form`.
     pub lenient: bool,
+    /// What the server's ws.conf declares (`requires:`, `content-type .EXT`).
+    pub declared: Declared,
     /// How many cases run at once.
     pub jobs: usize,
     /// The most kept from one connection's input; the excess is read, discarded and noted.

@@ -79,7 +79,10 @@ pub(super) fn plan<'a>(case: &'a Case, opts: &RunOptions) -> Result<Vec<Planned<
                     .map_err(|e| at(&e))?,
                 checks: checks
                     .iter()
-                    .map(|c| resolve(c, vars, &opts.www).map_err(|e| format!("{file}:{e}")))
+                    .map(|c| {
+                        resolve(c, vars, &opts.www, &opts.declared)
+                            .map_err(|e| format!("{file}:{e}"))
+                    })
                     .collect::<Result<_, _>>()?,
             },
             StepKind::NoResponse { for_ } => Act::NoResponse(for_.eval(vars).map_err(|e| at(&e))?),

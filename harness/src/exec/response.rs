@@ -12,6 +12,7 @@
 //! never misread as the next; only when the server has closed and those bytes cannot be the
 //! start of another response are they counted against this one.
 
+use crate::form::{Defect, FormRule};
 use crate::outcome::escape_bytes;
 
 /// The longest head we wait for before calling the response malformed.
@@ -55,8 +56,13 @@ pub struct Response {
     /// How many bytes (NUL, spaces, blank lines) were skipped before the status line. When
     /// non-zero, `defects[0]` is the defect that names them.
     pub leading: usize,
-    /// Departures from the form, each a short phrase ("head uses bare LF line ends").
-    pub defects: Vec<String>,
+    /// Departures from the form, each a short phrase ("head uses bare LF line ends") under the
+    /// form rule it breaks.
+    pub defects: Vec<Defect>,
+    /// Set when the head arrived but the body's end never did (no length and the connection
+    /// left open, or fewer bytes than declared): `body` holds what arrived, and checks that need
+    /// the whole body fail with this reason.
+    pub unfinished: Option<String>,
 }
 
 impl Response {
@@ -191,13 +197,14 @@ pub fn parse_response(buf: &[u8], eof: bool, head_request: bool) -> Parsed {
     if lead > 0 {
         let skipped = &buf[..lead];
         let nul = skipped.iter().filter(|&&b| b == 0).count();
-        defects.push(if nul == lead {
+        let text = if nul == lead {
             format!("{lead} NUL bytes before the status line")
         } else if nul == 0 {
             "blank lines or spaces before the status line".to_string()
         } else {
             format!("{lead} NUL and blank bytes before the status line")
-        });
+        };
+        defects.push(Defect::new(FormRule::ExtraBytes, text));
     }
 
     // The status line.
@@ -210,7 +217,10 @@ pub fn parse_response(buf: &[u8], eof: bool, head_request: bool) -> Parsed {
     };
     let version = String::from_utf8_lossy(&line[..sp]).into_owned();
     if version != "HTTP/1.0" && version != "HTTP/1.1" {
-        defects.push(format!("version {version} is not HTTP/1.0 or HTTP/1.1"));
+        defects.push(Defect::new(
+            FormRule::Version,
+            format!("version {version} is not HTTP/1.0 or HTTP/1.1"),
+        ));
     }
     let after = &line[sp..];
     let after = &after[after.iter().take_while(|&&b| b == b' ').count()..];
@@ -227,18 +237,24 @@ pub fn parse_response(buf: &[u8], eof: bool, head_request: bool) -> Parsed {
     let tail = &after[3..];
     let reason = match tail.first() {
         None => {
-            defects.push("no reason phrase (and no space after the status code)".to_string());
+            defects.push(Defect::new(
+                FormRule::Reason,
+                "no reason phrase (and no space after the status code)",
+            ));
             String::new()
         }
         Some(b' ') => {
             let r = String::from_utf8_lossy(&tail[1..]).into_owned();
             if r.trim().is_empty() {
-                defects.push("no reason phrase".to_string());
+                defects.push(Defect::new(FormRule::Reason, "no reason phrase"));
             }
             r
         }
         Some(_) => {
-            defects.push("no space after the status code".to_string());
+            defects.push(Defect::new(
+                FormRule::Reason,
+                "no space after the status code",
+            ));
             String::from_utf8_lossy(tail).into_owned()
         }
     };
@@ -246,9 +262,12 @@ pub fn parse_response(buf: &[u8], eof: bool, head_request: bool) -> Parsed {
     // Line ends.
     if head.bare_lf > 0 {
         if head.bare_lf == 1 && head.status_bare_lf && head.lines.len() > 1 {
-            defects.push("status line ends in a bare LF".to_string());
+            defects.push(Defect::new(
+                FormRule::LineEnds,
+                "status line ends in a bare LF",
+            ));
         } else {
-            defects.push("head uses bare LF line ends".to_string());
+            defects.push(Defect::new(FormRule::LineEnds, "head uses bare LF line ends"));
         }
     }
 
@@ -262,24 +281,24 @@ pub fn parse_response(buf: &[u8], eof: bool, head_request: bool) -> Parsed {
                 last.1.push_str(&more);
                 push_once(
                     &mut defects,
-                    "obsolete line folding in the head".to_string(),
+                    Defect::new(FormRule::Fields, "obsolete line folding in the head"),
                 );
                 continue;
             }
         }
         let Some(colon) = raw.iter().position(|&b| b == b':') else {
-            defects.push(format!(
-                "header line without a colon: \"{}\"",
-                excerpt(raw, 80)
+            defects.push(Defect::new(
+                FormRule::Fields,
+                format!("header line without a colon: \"{}\"", excerpt(raw, 80)),
             ));
             continue;
         };
         let name_raw = String::from_utf8_lossy(&raw[..colon]).into_owned();
         let name = name_raw.trim().to_string();
         if name != name_raw {
-            defects.push(format!(
-                "whitespace around the header name \"{}\"",
-                name_raw
+            defects.push(Defect::new(
+                FormRule::Fields,
+                format!("whitespace around the header name \"{name_raw}\""),
             ));
         }
         let value = String::from_utf8_lossy(&raw[colon + 1..])
@@ -298,6 +317,7 @@ pub fn parse_response(buf: &[u8], eof: bool, head_request: bool) -> Parsed {
         framing: Framing::NoBody,
         leading: lead,
         defects,
+        unfinished: None,
     };
     let body_start = lead + head.len;
 
@@ -312,14 +332,16 @@ pub fn parse_response(buf: &[u8], eof: bool, head_request: bool) -> Parsed {
             .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"));
         if chunked {
             if response.header("content-length").is_some() {
-                response
-                    .defects
-                    .push("both Transfer-Encoding: chunked and Content-Length".to_string());
+                response.defects.push(Defect::new(
+                    FormRule::Framing,
+                    "both Transfer-Encoding: chunked and Content-Length",
+                ));
             }
             Framing::Chunked
         } else {
-            response.defects.push(format!(
-                "Transfer-Encoding \"{te}\" does not end in chunked: body read until close"
+            response.defects.push(Defect::new(
+                FormRule::Framing,
+                format!("Transfer-Encoding \"{te}\" does not end in chunked: body read until close"),
             ));
             Framing::Close
         }
@@ -336,8 +358,9 @@ pub fn parse_response(buf: &[u8], eof: bool, head_request: bool) -> Parsed {
             .find(|v| v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) || v.len() > 18)
         {
             let bad = bad.clone();
-            response.defects.push(format!(
-                "Content-Length \"{bad}\" is not a number: body read until close"
+            response.defects.push(Defect::new(
+                FormRule::ContentLength,
+                format!("Content-Length \"{bad}\" is not a number: body read until close"),
             ));
             Framing::Close
         } else {
@@ -345,9 +368,12 @@ pub fn parse_response(buf: &[u8], eof: bool, head_request: bool) -> Parsed {
             nums.dedup();
             let first = nums[0];
             if nums.iter().any(|&n| n != first) {
-                response.defects.push(format!(
-                    "conflicting Content-Length headers ({}): body read until close",
-                    values.join(", ")
+                response.defects.push(Defect::new(
+                    FormRule::ContentLength,
+                    format!(
+                        "conflicting Content-Length headers ({}): body read until close",
+                        values.join(", ")
+                    ),
                 ));
                 Framing::Close
             } else {
@@ -366,8 +392,9 @@ pub fn parse_response(buf: &[u8], eof: bool, head_request: bool) -> Parsed {
                     return Parsed::Incomplete;
                 }
                 response.body = buf[body_start..].to_vec();
-                response.defects.push(format!(
-                    "Content-Length {n} but only {have} bytes arrived before close"
+                response.defects.push(Defect::new(
+                    FormRule::ContentLength,
+                    format!("Content-Length {n} but only {have} bytes arrived before close"),
                 ));
                 return Parsed::Complete {
                     response,
@@ -381,15 +408,8 @@ pub fn parse_response(buf: &[u8], eof: bool, head_request: bool) -> Parsed {
                 return Parsed::Incomplete;
             }
             response.body = buf[body_start..].to_vec();
-            if !response.body.is_empty()
-                && !response
-                    .defects
-                    .iter()
-                    .any(|d| d.ends_with("read until close"))
-            {
-                response
-                    .defects
-                    .push("no Content-Length: body read until close".to_string());
+            if let Some(d) = close_delimited_defect(&response) {
+                response.defects.push(d);
             }
             return Parsed::Complete {
                 response,
@@ -411,9 +431,10 @@ pub fn parse_response(buf: &[u8], eof: bool, head_request: bool) -> Parsed {
                 }
                 response.body = body;
                 if bare_lf {
-                    response
-                        .defects
-                        .push("chunked body uses bare LF line ends".to_string());
+                    response.defects.push(Defect::new(
+                        FormRule::LineEnds,
+                        "chunked body uses bare LF line ends",
+                    ));
                 }
                 body_start + len
             }
@@ -426,23 +447,7 @@ pub fn parse_response(buf: &[u8], eof: bool, head_request: bool) -> Parsed {
     // What follows, once the server has closed: the next response, or excess of this one.
     let extra = &buf[end..];
     if eof && !extra.is_empty() && !could_be_status_line(extra) {
-        let defect = match framing {
-            Framing::ContentLength(n) => format!(
-                "Content-Length {n} but {} bytes arrived before close",
-                n + extra.len() as u64
-            ),
-            Framing::NoBody => format!(
-                "{} bytes ({}) after a response that has no body",
-                extra.len(),
-                junk_kind(extra)
-            ),
-            _ => format!(
-                "{} extra bytes ({}) after the body",
-                extra.len(),
-                junk_kind(extra)
-            ),
-        };
-        response.defects.push(defect);
+        response.defects.push(extra_defect(framing, extra));
         return Parsed::Complete {
             response,
             consumed: buf.len(),
@@ -454,7 +459,56 @@ pub fn parse_response(buf: &[u8], eof: bool, head_request: bool) -> Parsed {
     }
 }
 
-fn push_once(v: &mut Vec<String>, s: String) {
+/// The defect of a body read until the server closed, if any. A close-delimited body is valid
+/// HTTP (RFC 9112 §6.3): with `Connection: close` or in an HTTP/1.0 response it is no defect at
+/// all; in an HTTP/1.1 response that does not announce the close it misses Content-Length.
+fn close_delimited_defect(r: &Response) -> Option<Defect> {
+    if r.body.is_empty() || r.defects.iter().any(|d| d.text.ends_with("read until close")) {
+        return None;
+    }
+    let announced = r
+        .header_values("connection")
+        .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("close")));
+    if announced || r.version == "HTTP/1.0" {
+        return None;
+    }
+    Some(Defect::new(
+        FormRule::ContentLength,
+        "no Content-Length (and no Connection: close): body read until close",
+    ))
+}
+
+/// The defect of bytes that followed a response and cannot start the next one: NUL or blank
+/// padding (`extra-bytes`), text after a response that has no body (`no-body`), or text after a
+/// body whose Content-Length was too small (`content-length`).
+pub fn extra_defect(framing: Framing, extra: &[u8]) -> Defect {
+    let junk = extra.iter().all(|&b| is_junk(b));
+    let kind = junk_kind(extra);
+    let n = extra.len();
+    match framing {
+        Framing::NoBody if !junk => Defect::new(
+            FormRule::NoBody,
+            format!("{n} bytes ({kind}) after a response that has no body"),
+        ),
+        Framing::ContentLength(len) if !junk => Defect::new(
+            FormRule::ContentLength,
+            format!(
+                "Content-Length {len} but {} bytes arrived before close",
+                len + n as u64
+            ),
+        ),
+        Framing::NoBody => Defect::new(
+            FormRule::ExtraBytes,
+            format!("{n} bytes ({kind}) after a response that has no body"),
+        ),
+        _ => Defect::new(
+            FormRule::ExtraBytes,
+            format!("{n} extra bytes ({kind}) after the body"),
+        ),
+    }
+}
+
+fn push_once(v: &mut Vec<Defect>, s: Defect) {
     if !v.contains(&s) {
         v.push(s);
     }
@@ -608,6 +662,47 @@ fn scan_chunked(bytes: &[u8], eof: bool) -> Chunks {
     }
 }
 
+/// The response as far as it arrived, for a server that sent a whole head but never the end of
+/// its body (no length and the connection left open, fewer bytes than its Content-Length, a
+/// chunked body that stops) by the time the case stopped waiting. The status and headers can
+/// still be judged; `unfinished` says what is missing, so checks on the body fail with the
+/// reason, and a `framing` defect records the problem once. `None` while the head is incomplete.
+pub fn read_what_arrived(buf: &[u8], head_request: bool) -> Option<Response> {
+    let lead = buf.iter().take_while(|&&b| is_junk(b)).count();
+    let head = scan_head(&buf[lead..])?;
+    let missing = describe_incomplete(buf, head_request);
+    let mut response = match parse_response(buf, true, head_request) {
+        Parsed::Complete { mut response, .. } => {
+            response.defects.retain(|d| {
+                !(d.text.starts_with("no Content-Length")
+                    || d.text.contains("bytes arrived before close"))
+            });
+            response
+        }
+        Parsed::Malformed { .. } | Parsed::Incomplete => {
+            // A chunked body that stops: read the head alone, keep the raw bytes after it.
+            let Parsed::Complete { mut response, .. } =
+                parse_response(&buf[..lead + head.len], true, true)
+            else {
+                return None;
+            };
+            response.framing = Framing::Chunked;
+            response.body = buf[lead + head.len..].to_vec();
+            response
+        }
+    };
+    let rule = match response.framing {
+        Framing::ContentLength(_) => FormRule::ContentLength,
+        _ => FormRule::Framing,
+    };
+    response.defects.push(Defect::new(
+        rule,
+        format!("the body never ended: {missing}"),
+    ));
+    response.unfinished = Some(missing);
+    Some(response)
+}
+
 /// Says what is missing from an incomplete response, for a timeout message: "nothing arrived",
 /// "the head is not complete", "only 512 of the 1024 body bytes", ...
 pub fn describe_incomplete(buf: &[u8], head_request: bool) -> String {
@@ -684,11 +779,15 @@ mod tests {
     #[case::lf_then_crlf(b"HTTP/1.1 200 OK\nContent-Length: 2\n\r\nhi", false, 200, &["head uses bare LF line ends"], b"hi", 0)]
     #[case::no_reason_space(b"HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n", false, 200, &["no reason phrase"], b"", 0)]
     #[case::no_reason(b"HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n", false, 200, &["no reason phrase (and no space after the status code)"], b"", 0)]
-    #[case::no_cl_close(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html>", true, 200, &["no Content-Length: body read until close"], b"<html>", 0)]
+    #[case::no_cl_close(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html>", true, 200, &["no Content-Length (and no Connection: close): body read until close"], b"<html>", 0)]
+    // RFC 9112 §6.3: a body delimited by the close is valid when the close is announced, or in HTTP/1.0.
+    #[case::close_announced(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n<html>", true, 200, &[], b"<html>", 0)]
+    #[case::close_http10(b"HTTP/1.0 200 OK\r\n\r\n<html>", true, 200, &[], b"<html>", 0)]
+    #[case::cl_long_text(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nabcd", true, 200, &["Content-Length 2 but 4 bytes arrived before close"], b"ab", 0)]
     #[case::cl_not_number(b"HTTP/1.1 200 OK\r\nContent-Length: 3346***\r\n\r\nab", true, 200, &["Content-Length \"3346***\" is not a number: body read until close"], b"ab", 0)]
     #[case::cl_conflict(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", true, 200, &["conflicting Content-Length headers (1, 2): body read until close"], b"ab", 0)]
     #[case::cl_short(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabcd", true, 200, &["Content-Length 10 but only 4 bytes arrived before close"], b"abcd", 0)]
-    #[case::cl_long_nul(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nab\0\0\0\0", true, 200, &["Content-Length 2 but 6 bytes arrived before close"], b"ab", 0)]
+    #[case::cl_long_nul(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nab\0\0\0\0", true, 200, &["4 extra bytes (NUL) after the body"], b"ab", 0)]
     #[case::cl_long_next_response_kept(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nab\r\nHTTP/1.1 200", true, 200, &[], b"ab", 14)]
     #[case::head_with_body(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody", true, 200, &["4 bytes (text: \"body\") after a response that has no body"], b"", 0)]
     fn real_world_shapes(
@@ -711,6 +810,49 @@ mod tests {
         );
         assert_eq!(r.body, body);
         assert_eq!(input.len() - used, left, "bytes left after the response");
+    }
+
+    #[rstest]
+    #[case::lf(b"HTTP/1.1 200 OK\nContent-Length: 0\n\n".as_slice(), FormRule::LineEnds)]
+    #[case::reason(b"HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n".as_slice(), FormRule::Reason)]
+    #[case::version(b"HTTP/2.1 200 OK\r\nContent-Length: 0\r\n\r\n".as_slice(), FormRule::Version)]
+    #[case::no_cl(b"HTTP/1.1 200 OK\r\n\r\nab".as_slice(), FormRule::ContentLength)]
+    #[case::nul_pad(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na\0\0".as_slice(), FormRule::ExtraBytes)]
+    #[case::fold(b"HTTP/1.1 200 OK\r\nX: a\r\n b\r\nContent-Length: 0\r\n\r\n".as_slice(), FormRule::Fields)]
+    #[case::te(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nab".as_slice(), FormRule::Framing)]
+    fn each_defect_names_its_rule(#[case] input: &[u8], #[case] rule: FormRule) {
+        let (r, _) = complete(input, true, false);
+        let rules: Vec<FormRule> = r.defects.iter().map(|d| d.rule).collect();
+        assert_eq!(rules, vec![rule], "{:?}", r.defects);
+    }
+
+    #[test]
+    fn text_after_a_head_response_breaks_the_no_body_rule() {
+        let d = extra_defect(Framing::NoBody, b"<html>");
+        assert_eq!(d.rule, FormRule::NoBody);
+        assert_eq!(extra_defect(Framing::NoBody, b"\0\0").rule, FormRule::ExtraBytes);
+    }
+
+    #[test]
+    fn what_arrived_is_judged_when_the_body_never_ends() {
+        // No length, NUL padding, the connection held open: the status is still read.
+        let buf = b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/html\r\n\r\nInvalid Method\0\0\0";
+        assert_eq!(parse_response(buf, false, false), Parsed::Incomplete);
+        let r = read_what_arrived(buf, false).expect("the head arrived");
+        assert_eq!(r.code, 400);
+        assert_eq!(r.body, b"Invalid Method\0\0\0");
+        assert!(r.unfinished.as_deref().unwrap().contains("no Content-Length"));
+        assert_eq!(r.defects.len(), 1, "{:?}", r.defects);
+        assert_eq!(r.defects[0].rule, FormRule::Framing);
+        assert!(r.defects[0].text.starts_with("the body never ended"));
+        // Fewer bytes than the Content-Length: the length is what is wrong.
+        let r = read_what_arrived(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nab", false).unwrap();
+        assert_eq!(r.defects[0].rule, FormRule::ContentLength);
+        // A chunked body that stops.
+        let r = read_what_arrived(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", false).unwrap();
+        assert_eq!((r.code, r.framing), (200, Framing::Chunked));
+        // No head yet: nothing to judge.
+        assert_eq!(read_what_arrived(b"HTTP/1.1 200 OK\r\n", false), None);
     }
 
     #[test]

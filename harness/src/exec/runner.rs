@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use crate::case::{Case, Level};
+use crate::form::{Defect, FormRule};
 use crate::outcome::{CaseResult, Verdict};
 
 use super::conn::{describe_io, Conn, Recorder};
@@ -95,7 +96,9 @@ pub(super) struct ResponseRecord {
     pub(super) line: usize,
     pub(super) probe: bool,
     pub(super) framing: Framing,
-    pub(super) defects: Vec<String>,
+    pub(super) defects: Vec<Defect>,
+    /// The form rules this case grades on this response (`form RULE`): their defects fail it.
+    pub(super) strict_rules: Vec<FormRule>,
     pub(super) extra: usize,
     pub(super) extra_nul: usize,
     pub(super) extra_text: usize,
@@ -103,7 +106,7 @@ pub(super) struct ResponseRecord {
 }
 
 impl ResponseRecord {
-    pub(super) fn all_defects(&self) -> Vec<String> {
+    pub(super) fn all_defects(&self) -> Vec<Defect> {
         let mut d = self.defects.clone();
         if self.extra > 0 {
             let kind = if self.extra_text > 0 {
@@ -115,13 +118,24 @@ impl ResponseRecord {
             } else {
                 "NUL and whitespace".into()
             };
-            d.push(if self.framing == Framing::NoBody {
-                format!(
-                    "{} bytes ({kind}) after a response that has no body",
-                    self.extra
-                )
-            } else {
-                format!("{} extra bytes ({kind}) after the body", self.extra)
+            let n = self.extra;
+            d.push(match self.framing {
+                Framing::NoBody if self.extra_text > 0 => Defect::new(
+                    FormRule::NoBody,
+                    format!("{n} bytes ({kind}) after a response that has no body"),
+                ),
+                Framing::NoBody => Defect::new(
+                    FormRule::ExtraBytes,
+                    format!("{n} bytes ({kind}) after a response that has no body"),
+                ),
+                Framing::ContentLength(len) if self.extra_text > 0 => Defect::new(
+                    FormRule::ContentLength,
+                    format!("Content-Length {len} but {n} more bytes ({kind}) followed the body"),
+                ),
+                _ => Defect::new(
+                    FormRule::ExtraBytes,
+                    format!("{n} extra bytes ({kind}) after the body"),
+                ),
             });
         }
         d
@@ -150,6 +164,8 @@ pub(super) struct Run<'a> {
     pub(super) case: &'a Case,
     pub(super) opts: &'a RunOptions,
     pub(super) start: Instant,
+    /// The case's `timeout:`, evaluated for this run.
+    pub(super) timeout: Duration,
     pub(super) deadline: Instant,
     pub(super) rec: Recorder,
     pub(super) conns: BTreeMap<String, ConnState>,
@@ -165,13 +181,29 @@ pub fn run_case(case: &Case, opts: &RunOptions) -> CaseResult {
     if case.level == Level::Should && !opts.strict {
         return skipped(case, "level: should (run with --strict to include it)");
     }
+    let planted = opts.vars.contains_key("planted");
+    if let Some(why) = case
+        .requires
+        .iter()
+        .find_map(|r| opts.declared.unmet(r, planted))
+    {
+        return skipped(case, &format!("requires: {why}"));
+    }
+    let timeout = match case.timeout.eval(&opts.vars) {
+        Ok(t) => t,
+        Err(e) => {
+            let why = format!("{}: timeout: {e}", case.path.display());
+            return super::not_run(case, Verdict::Error, &why);
+        }
+    };
     let start = Instant::now();
     let mut run = Run {
         case,
         opts,
         start,
+        timeout,
         deadline: start
-            .checked_add(case.timeout)
+            .checked_add(timeout)
             .unwrap_or(start + Duration::from_secs(86400 * 365)),
         rec: Recorder::new(start),
         conns: BTreeMap::new(),
@@ -228,7 +260,7 @@ impl<'a> Run<'a> {
     pub(super) fn timed_out(&mut self, p: &Planned, what: &str) -> Halt {
         let text = format!(
             "case timed out after {} during `{}` at line {}: {what}",
-            fmt_dur(self.case.timeout),
+            fmt_dur(self.timeout),
             step_name(&p.step.kind),
             p.step.line
         );
@@ -349,10 +381,15 @@ impl<'a> Run<'a> {
         for r in &self.responses {
             let label = if r.probe { " (probe)" } else { "" };
             for d in r.all_defects() {
+                let strict = r.strict_rules.contains(&d.rule);
+                let graded = if strict { ", the rule this case grades" } else { "" };
                 reasons.push(Reason {
                     line: r.line,
-                    strict: false,
-                    text: format!("line {}{label}: {d}", r.line),
+                    strict,
+                    text: format!(
+                        "line {}{label}: {} (form: {}{graded})",
+                        r.line, d.text, d.rule
+                    ),
                 });
             }
         }

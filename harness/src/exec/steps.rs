@@ -4,12 +4,14 @@
 
 use std::time::{Duration, Instant};
 
-use super::check::{evaluate, Expect};
+use super::check::{evaluate, trim_padding, Expect, ExpectKind};
 use super::conn::{describe_io, End, Read1};
 use super::plan::{Act, Planned};
 use super::response::{
-    could_be_status_line, describe_incomplete, excerpt, parse_response, Framing, Parsed, Response,
+    could_be_status_line, describe_incomplete, excerpt, parse_response, read_what_arrived, Framing,
+    Parsed, Response,
 };
+use crate::form::{Defect, FormRule};
 use super::runner::{fmt_dur, fmt_elapsed, Got, Halt, Reason, ResponseRecord, Run, PROBE_TIMEOUT};
 
 impl Run<'_> {
@@ -179,9 +181,10 @@ impl Run<'_> {
                 } => {
                     cs.conn.consume(consumed);
                     if end == Some(End::Reset) && response.framing == Framing::Close {
-                        response
-                            .defects
-                            .push("body ended by a reset (RST), not a close".into());
+                        response.defects.push(Defect::new(
+                            FormRule::Framing,
+                            "body ended by a reset (RST), not a close",
+                        ));
                     }
                     return Got::Resp(response);
                 }
@@ -213,7 +216,13 @@ impl Run<'_> {
                     match cs.conn.read_some(deadline, &mut self.rec) {
                         Read1::Data(_) | Read1::Ended(_) => {}
                         Read1::Timeout => {
-                            return Got::TimedOut(describe_incomplete(&cs.conn.buf, head))
+                            // Judge what arrived: a whole head whose body never ends is read.
+                            if let Some(r) = read_what_arrived(&cs.conn.buf, head) {
+                                let all = cs.conn.buf.len();
+                                cs.conn.consume(all);
+                                return Got::Resp(r);
+                            }
+                            return Got::TimedOut(describe_incomplete(&cs.conn.buf, head));
                         }
                         Read1::Failed(e) => return Got::Failed(format!("read error: {e}")),
                     }
@@ -230,6 +239,7 @@ impl Run<'_> {
             probe,
             framing: r.framing,
             defects: r.defects.clone(),
+            strict_rules: Vec::new(),
             extra: 0,
             extra_nul: 0,
             extra_text: 0,
@@ -264,8 +274,15 @@ impl Run<'_> {
             .unwrap_or_default();
         let end = cs.conn.ended.map(|e| e.0);
         match got {
-            Got::Resp(r) => {
+            Got::Resp(mut r) => {
+                trim_padding(&mut r, checks);
                 self.record_response(&name, line, &r, false);
+                let graded = checks.iter().flat_map(|c| match &c.kind {
+                    ExpectKind::Form(rules) => rules.clone(),
+                    _ => Vec::new(),
+                });
+                let last = self.responses.len() - 1;
+                self.responses[last].strict_rules.extend(graded);
                 let mut failed = false;
                 for c in checks {
                     if let Err(text) = evaluate(c, &r) {

@@ -6,6 +6,7 @@
 //! `node_modules`, files over [`MAX_FILE_BYTES`], and its own `www/`), `www/` = the bundled site
 //! (`{root}`), `ws.conf` (`{config}`). The command runs there.
 
+use crate::declared::{Declared, SECRET, SECRET_FILE};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -101,6 +102,17 @@ impl StartError {
     }
 }
 
+/// Plants [`SECRET_FILE`] beside the site root, so that the traversal cases can tell a file
+/// from outside the root by its content (`requires: planted`).
+fn plant_secret(root: &Path) -> Result<(), StartError> {
+    let Some(parent) = root.parent() else {
+        return Ok(());
+    };
+    let path = parent.join(SECRET_FILE);
+    let page = format!("<html><body>{SECRET}: this file is outside DocumentRoot</body></html>\n");
+    fs::write(&path, page).map_err(prep(format!("writing {}", path.display())))
+}
+
 fn prep(what: impl Into<String>) -> impl FnOnce(io::Error) -> StartError {
     let what = what.into();
     move |source| StartError::Prepare { what, source }
@@ -168,6 +180,7 @@ impl Instance {
             "copying the site {}",
             self.spec.site.display()
         )))?;
+        plant_secret(&root)?;
 
         let port = process::free_port().map_err(prep("finding a free port"))?;
         self.port = port;
@@ -284,6 +297,11 @@ impl Instance {
 
     pub fn config_path(&self) -> PathBuf {
         self.temp.path().join("ws.conf")
+    }
+
+    /// What the ws.conf it runs with declares (types, methods, DirectoryIndex).
+    pub fn declared(&self) -> Declared {
+        Declared::read(&self.config_path(), "the submission's ws.conf")
     }
 
     /// The `config:` it was started with.

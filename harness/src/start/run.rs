@@ -322,6 +322,8 @@ fn options_for(base: &RunOptions, inst: &Instance) -> RunOptions {
     o.vars.insert("host".to_string(), "127.0.0.1".to_string());
     o.vars.insert("port".to_string(), inst.port().to_string());
     o.www = inst.root();
+    o.declared = inst.declared();
+    o.vars.insert("planted".to_string(), "yes".to_string());
     o
 }
 
@@ -344,7 +346,8 @@ mod tests {
             points: 1.0,
             tags: vec![],
             spec: None,
-            timeout: Duration::from_secs(1),
+            timeout: crate::case::DurationExpr::from_duration(Duration::from_secs(1)),
+            requires: vec![],
             level: crate::case::Level::Must,
             config: config.into(),
             steps: vec![],

@@ -8,7 +8,7 @@
 
 CARGO     ?= cargo
 BIN       := $(CURDIR)/target/debug
-KEEPALIVE ?= 2
+KEEPALIVE ?= 3
 FORMAT    ?= pretty
 ARGS      ?=
 

@@ -62,12 +62,10 @@ impl Requirement {
             ["no", "method", m] => Requirement::NoMethod(m.to_ascii_uppercase()),
             ["index", name] => Requirement::Index(name.to_string()),
             ["planted"] => Requirement::Planted,
-            _ => {
-                return Err(format!(
-                    "unknown requirement `{text}`: expected `type .EXT`, `method M`, `no method M`, \
+            _ => return Err(format!(
+                "unknown requirement `{text}`: expected `type .EXT`, `method M`, `no method M`, \
                      `index NAME` or `planted`"
-                ))
-            }
+            )),
         };
         Ok(req)
     }
@@ -132,7 +130,9 @@ impl Declared {
             }
         } else if norm.contains("method") {
             let methods = value.iter().map(|m| m.to_ascii_uppercase()).collect();
-            self.methods.get_or_insert_with(Vec::new).extend::<Vec<_>>(methods);
+            self.methods
+                .get_or_insert_with(Vec::new)
+                .extend::<Vec<_>>(methods);
         } else if norm == "directoryindex" || norm == "index" || norm == "defaultpage" {
             self.index.get_or_insert_with(Vec::new).extend(value);
         } else if self.keepalive.is_none() {
@@ -326,11 +326,19 @@ mod tests {
             Requirement::parse("no method head"),
             Ok(Requirement::NoMethod("HEAD".into()))
         );
-        assert!(Requirement::parse("type json").unwrap_err().contains(".json"));
+        assert!(Requirement::parse("type json")
+            .unwrap_err()
+            .contains(".json"));
         assert!(Requirement::parse("colour red")
             .unwrap_err()
             .contains("unknown requirement"));
-        for r in ["type .json", "method HEAD", "no method HEAD", "index a.htm", "planted"] {
+        for r in [
+            "type .json",
+            "method HEAD",
+            "no method HEAD",
+            "index a.htm",
+            "planted",
+        ] {
             assert_eq!(Requirement::parse(r).unwrap().to_string(), r);
         }
     }

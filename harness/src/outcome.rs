@@ -188,13 +188,13 @@ impl RunReport {
         self.cases.iter().filter(|c| c.verdict == v).count()
     }
 
-    /// The process exit code: 0 when nothing failed, 1 when a case failed or errored.
-    pub fn exit_code(&self) -> i32 {
-        if self
-            .cases
-            .iter()
-            .any(|c| matches!(c.verdict, Verdict::Fail | Verdict::Error))
-        {
+    /// The process exit code: 0 when nothing failed, 1 when a case failed or errored (or, when
+    /// non-strict verdicts earn nothing, `lenient` false, was non-strict).
+    pub fn exit_code(&self, lenient: bool) -> i32 {
+        if self.cases.iter().any(|c| {
+            matches!(c.verdict, Verdict::Fail | Verdict::Error)
+                || (c.verdict == Verdict::NonStrict && !lenient)
+        }) {
             1
         } else {
             0

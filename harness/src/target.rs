@@ -119,15 +119,29 @@ pub fn run_at(
         let i = again[k];
         if matches!(r.verdict, Verdict::Pass | Verdict::NonStrict) {
             let first = results[i].messages.first().cloned().unwrap_or_default();
-            r.messages.push(format!(
-                "this case failed while other cases ran beside it ({first}) and passed run alone: \
-                 does the server serve one connection at a time?"
-            ));
+            r.messages.push(alone_note(&first, settings.jobs));
         }
         on_done(i, &r);
         results[i] = r;
     }
     results
+}
+
+/// What a case that failed beside others and passed alone says about the server: it crashed
+/// under concurrent requests, or it serves one connection at a time.
+fn alone_note(first: &str, jobs: usize) -> String {
+    if first.starts_with("server died") || first.starts_with("server (config") {
+        format!(
+            "this case passed run alone, but the server crashed while up to {jobs} cases ran at \
+             once ({first}): is it safe when requests are handled in parallel (shared buffers, \
+             unlocked state)?"
+        )
+    } else {
+        format!(
+            "this case failed while other cases ran beside it ({first}) and passed run alone: \
+             does the server serve one connection at a time?"
+        )
+    }
 }
 
 fn run_once(

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use harness::case::{
     discover, load, parse_case, Amount, Case, Check, CheckKind, Diagnostic, DurationExpr,
-    DurationTerm, FormRule, HeaderTest, Level, LoadError, Piece, Requirement, StepKind, Template, Vars, DEFAULT_CONN,
+    DurationTerm, FormRule, HeaderTest, Level, LoadError, Piece, Requirement, StepKind, Template,
+    Vars, DEFAULT_CONN,
 };
 use harness::outcome::escape_bytes;
 use proptest::prelude::*;

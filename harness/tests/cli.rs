@@ -127,34 +127,49 @@ fn json_report_has_score_and_verdicts() {
 }
 
 #[test]
-fn a_bare_lf_response_is_non_strict_and_earns_points_only_when_lenient() {
+fn a_bare_lf_response_is_non_strict_and_earns_points_unless_strict_form() {
     let srv = Canned::new(LF_RESPONSE);
     let dir = case_dir(&[("ok.case", OK_CASE)]);
-    let strict = harness()
+    let run = |extra: &[&str]| {
+        let out = harness()
+            .args(["run", "--format", "json", "--target", &srv.target()])
+            .args(extra)
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code(), v)
+    };
+    // The rule held, the form did not: the points are earned, and nothing failed.
+    let (code, v) = run(&[]);
+    assert_eq!(v["cases"][0]["verdict"], "non-strict");
+    assert_eq!(v["score"], 2.0);
+    assert_eq!(code, Some(0));
+    let msgs = v["cases"][0]["messages"].to_string();
+    assert!(msgs.contains("LF"), "the reason names the bare LF: {msgs}");
+    assert!(msgs.contains("(form: line-ends)"), "and its rule: {msgs}");
+
+    // --strict-form: non-strict earns nothing and counts as failed.
+    let (code, v) = run(&["--strict-form"]);
+    assert_eq!(v["score"], 0.0);
+    assert_eq!(code, Some(1));
+
+    // A case that grades the rule fails, whatever the mode.
+    let graded = format!("{OK_CASE}form line-ends\n");
+    let dir = case_dir(&[("ok.case", graded.as_str())]);
+    let out = harness()
         .args(["run", "--format", "json", "--target", &srv.target()])
         .arg(dir.path())
         .output()
         .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&strict.stdout).unwrap();
-    assert_eq!(v["cases"][0]["verdict"], "non-strict");
-    assert_eq!(v["score"], 0.0);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["cases"][0]["verdict"], "fail");
+    assert_eq!(out.status.code(), Some(1));
     let msgs = v["cases"][0]["messages"].to_string();
-    assert!(msgs.contains("LF"), "the reason names the bare LF: {msgs}");
-
-    let lenient = harness()
-        .args([
-            "run",
-            "--lenient",
-            "--format",
-            "json",
-            "--target",
-            &srv.target(),
-        ])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&lenient.stdout).unwrap();
-    assert_eq!(v["score"], 2.0);
+    assert!(
+        msgs.contains("(form: line-ends, the rule this case grades)"),
+        "{msgs}"
+    );
 }
 
 #[test]

@@ -110,9 +110,10 @@ fn case(timeout: Duration, steps: Vec<StepKind>) -> Case {
         points: 2.0,
         tags: vec![],
         spec: None,
-        timeout,
+        timeout: DurationExpr::from_duration(timeout),
         level: Level::Must,
         config: "default".into(),
+        requires: vec![],
         steps: steps
             .into_iter()
             .enumerate()
@@ -162,6 +163,7 @@ fn opts(port: u16) -> RunOptions {
         www: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests"),
         strict: false,
         lenient: false,
+        declared: Default::default(),
         jobs: 1,
         max_response_bytes: 8 << 20,
         connect_timeout: Duration::from_secs(3),

@@ -672,6 +672,7 @@ fn html_index_lists_submissions_with_errors() {
             max_score: 10.0,
             report_href: "alice/report.html".into(),
             error: None,
+            notes: "head uses bare LF line ends (form): −2".into(),
         },
         IndexEntry {
             name: "<b>bob</b>".into(),
@@ -679,12 +680,14 @@ fn html_index_lists_submissions_with_errors() {
             max_score: 10.0,
             report_href: "bob/report.html?x=\"1\"&y".into(),
             error: Some("server did not start: <cargo build failed>".into()),
+            notes: "server did not start: <cargo build failed>".into(),
         },
     ];
     let mut buf = Vec::new();
     write_html_index("Lab 3 <web server>", &entries, &mut buf).unwrap();
     let page = String::from_utf8(buf).unwrap();
     assert!(page.contains("<title>Lab 3 &lt;web server&gt;</title>"));
+    assert!(page.contains("<td class=\"notes\">head uses bare LF line ends (form): −2</td>"));
     assert!(page.contains("href=\"alice/report.html\""));
     assert!(page.contains("href=\"bob/report.html?x=&quot;1&quot;&amp;y\""));
     assert!(page.contains("&lt;b&gt;bob&lt;/b&gt;") && !page.contains("<b>bob"));

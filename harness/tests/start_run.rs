@@ -58,6 +58,7 @@ fn base(jobs: usize) -> RunOptions {
         www: "/nonexistent-www".into(),
         strict: false,
         lenient: false,
+        declared: Default::default(),
         jobs,
         max_response_bytes: 1 << 20,
         connect_timeout: Duration::from_secs(2),

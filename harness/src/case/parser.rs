@@ -328,8 +328,13 @@ impl<'a> Parser<'a> {
                         "no body"
                     }
                 } else if word == "form" {
-                    let fault = Fault::new(start..start + word.len(), "`form` cannot be non-strict")
-                        .help("a form defect is already non-strict; `form RULE` makes it fail this case");
+                    let fault = Fault::new(
+                        start..start + word.len(),
+                        "`form` cannot be non-strict",
+                    )
+                    .help(
+                        "a form defect is already non-strict; `form RULE` makes it fail this case",
+                    );
                     return self.error(n, fault);
                 } else {
                     match CHECKS.iter().find(|c| **c == word) {

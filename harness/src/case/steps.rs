@@ -55,7 +55,9 @@ fn usage(name: &str) -> &'static str {
         "no header" => "`no header NAME`",
         "body" => USAGE_BODY,
         "content-length" => "`content-length`",
-        "content-type" => "`content-type .EXT`, e.g. `content-type .jpg`: the type ws.conf maps .EXT to",
+        "content-type" => {
+            "`content-type .EXT`, e.g. `content-type .jpg`: the type ws.conf maps .EXT to"
+        }
         "no body" => "`no body contains \"TEXT\"`",
         "form" => USAGE_FORM,
         _ => "",

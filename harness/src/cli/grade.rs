@@ -77,8 +77,9 @@ pub fn run(a: GradeArgs) -> anyhow::Result<i32> {
     let bar = Bar::new(subs.len(), std::io::stderr().is_terminal());
     let graded = grade::grade_class(&subs, &spec, &cases, &|g| bar.done(g));
     bar.finish();
-    grade::write_outputs(&a.out, &cases, &graded, &visibility, a.tuning.lenient)?;
-    print_summary(&graded, a.tuning.lenient);
+    let lenient = !a.tuning.strict_form;
+    grade::write_outputs(&a.out, &cases, &graded, &visibility, lenient)?;
+    print_summary(&graded, lenient);
     println!(
         "wrote {0}/gradebook.csv, {0}/index.html and a folder per submission",
         a.out.display()
@@ -99,11 +100,7 @@ fn print_summary(graded: &[Graded], lenient: bool) {
     );
     for g in graded {
         let r = &g.report;
-        let note = g
-            .zero_reason()
-            .as_deref()
-            .map(first_line)
-            .unwrap_or_default();
+        let note = first_line(&g.notes());
         println!(
             "{:<width$}  {:>13}  {:>4} {:>4} {:>4} {:>4}  {}",
             g.name,
@@ -119,20 +116,18 @@ fn print_summary(graded: &[Graded], lenient: bool) {
         .iter()
         .map(|g| g.report.count(Verdict::NonStrict))
         .sum();
-    if lenient {
-        println!("(--lenient: non-strict (NS) verdicts earned their points)");
-    } else if non_strict > 0 {
+    if !lenient && non_strict > 0 {
         println!(
-            "note: {non_strict} non-strict (NS) verdicts earned no points: the status was right but the \
-             response malformed (see each report); --lenient gives them their points"
+            "note: {non_strict} non-strict (NS) verdicts earned no points (--strict-form): the rule \
+             held but the response's form did not (see each report)"
         );
     }
 }
 
 fn first_line(s: &str) -> String {
     let l = s.lines().next().unwrap_or("");
-    if l.len() > 80 {
-        format!("{}…", &l[..l.floor_char_boundary(79)])
+    if l.chars().count() > 140 {
+        format!("{}…", &l[..l.floor_char_boundary(139)])
     } else {
         l.to_string()
     }

@@ -86,13 +86,11 @@ pub fn resolve(
         CheckKind::ContentLength => ExpectKind::ContentLength,
         CheckKind::ContentType(ext) => match declared.type_of(ext) {
             Some(t) => ExpectKind::MediaType(ext.clone(), t.to_string()),
-            None => {
-                return Err(format!(
-                    "{line}: content-type {ext}: {} maps no type to {ext} (add `requires: type {ext}` \
+            None => return Err(format!(
+                "{line}: content-type {ext}: {} maps no type to {ext} (add `requires: type {ext}` \
                      to the case so that it is skipped instead)",
-                    declared.source
-                ))
-            }
+                declared.source
+            )),
         },
         CheckKind::BodyLacks(s) => ExpectKind::BodyLacks(s.clone()),
         CheckKind::Form(rules) => ExpectKind::Form(rules.clone()),
@@ -339,7 +337,13 @@ pub fn evaluate(e: &Expect, r: &Response) -> Result<(), String> {
             ))
         }
         ExpectKind::MediaType(ext, want) => {
-            let media = |v: &str| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let media = |v: &str| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            };
             if values("content-type")
                 .iter()
                 .any(|v| media(v) == media(want))

@@ -267,7 +267,10 @@ pub fn parse_response(buf: &[u8], eof: bool, head_request: bool) -> Parsed {
                 "status line ends in a bare LF",
             ));
         } else {
-            defects.push(Defect::new(FormRule::LineEnds, "head uses bare LF line ends"));
+            defects.push(Defect::new(
+                FormRule::LineEnds,
+                "head uses bare LF line ends",
+            ));
         }
     }
 
@@ -341,7 +344,9 @@ pub fn parse_response(buf: &[u8], eof: bool, head_request: bool) -> Parsed {
         } else {
             response.defects.push(Defect::new(
                 FormRule::Framing,
-                format!("Transfer-Encoding \"{te}\" does not end in chunked: body read until close"),
+                format!(
+                    "Transfer-Encoding \"{te}\" does not end in chunked: body read until close"
+                ),
             ));
             Framing::Close
         }
@@ -463,7 +468,11 @@ pub fn parse_response(buf: &[u8], eof: bool, head_request: bool) -> Parsed {
 /// HTTP (RFC 9112 §6.3): with `Connection: close` or in an HTTP/1.0 response it is no defect at
 /// all; in an HTTP/1.1 response that does not announce the close it misses Content-Length.
 fn close_delimited_defect(r: &Response) -> Option<Defect> {
-    if r.body.is_empty() || r.defects.iter().any(|d| d.text.ends_with("read until close")) {
+    if r.body.is_empty()
+        || r.defects
+            .iter()
+            .any(|d| d.text.ends_with("read until close"))
+    {
         return None;
     }
     let announced = r
@@ -830,26 +839,39 @@ mod tests {
     fn text_after_a_head_response_breaks_the_no_body_rule() {
         let d = extra_defect(Framing::NoBody, b"<html>");
         assert_eq!(d.rule, FormRule::NoBody);
-        assert_eq!(extra_defect(Framing::NoBody, b"\0\0").rule, FormRule::ExtraBytes);
+        assert_eq!(
+            extra_defect(Framing::NoBody, b"\0\0").rule,
+            FormRule::ExtraBytes
+        );
     }
 
     #[test]
     fn what_arrived_is_judged_when_the_body_never_ends() {
         // No length, NUL padding, the connection held open: the status is still read.
-        let buf = b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/html\r\n\r\nInvalid Method\0\0\0";
+        let buf =
+            b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/html\r\n\r\nInvalid Method\0\0\0";
         assert_eq!(parse_response(buf, false, false), Parsed::Incomplete);
         let r = read_what_arrived(buf, false).expect("the head arrived");
         assert_eq!(r.code, 400);
         assert_eq!(r.body, b"Invalid Method\0\0\0");
-        assert!(r.unfinished.as_deref().unwrap().contains("no Content-Length"));
+        assert!(r
+            .unfinished
+            .as_deref()
+            .unwrap()
+            .contains("no Content-Length"));
         assert_eq!(r.defects.len(), 1, "{:?}", r.defects);
         assert_eq!(r.defects[0].rule, FormRule::Framing);
         assert!(r.defects[0].text.starts_with("the body never ended"));
         // Fewer bytes than the Content-Length: the length is what is wrong.
-        let r = read_what_arrived(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nab", false).unwrap();
+        let r =
+            read_what_arrived(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nab", false).unwrap();
         assert_eq!(r.defects[0].rule, FormRule::ContentLength);
         // A chunked body that stops.
-        let r = read_what_arrived(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", false).unwrap();
+        let r = read_what_arrived(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab",
+            false,
+        )
+        .unwrap();
         assert_eq!((r.code, r.framing), (200, Framing::Chunked));
         // No head yet: nothing to judge.
         assert_eq!(read_what_arrived(b"HTTP/1.1 200 OK\r\n", false), None);

@@ -382,7 +382,11 @@ impl<'a> Run<'a> {
             let label = if r.probe { " (probe)" } else { "" };
             for d in r.all_defects() {
                 let strict = r.strict_rules.contains(&d.rule);
-                let graded = if strict { ", the rule this case grades" } else { "" };
+                let graded = if strict {
+                    ", the rule this case grades"
+                } else {
+                    ""
+                };
                 reasons.push(Reason {
                     line: r.line,
                     strict,

@@ -11,8 +11,8 @@ use super::response::{
     could_be_status_line, describe_incomplete, excerpt, parse_response, read_what_arrived, Framing,
     Parsed, Response,
 };
-use crate::form::{Defect, FormRule};
 use super::runner::{fmt_dur, fmt_elapsed, Got, Halt, Reason, ResponseRecord, Run, PROBE_TIMEOUT};
+use crate::form::{Defect, FormRule};
 
 impl Run<'_> {
     /// Counts bytes waiting after the last response, and not the start of another, against it.

@@ -7,10 +7,15 @@ use crate::outcome::Verdict;
 
 use super::Graded;
 
-/// Writes `submission,score,max_score,<case id>...`; a case cell holds the points earned, empty
-/// where the case was skipped.
+/// Writes `submission,score,max_score,notes,<case id>...`; `notes` holds the biggest reasons the
+/// submission lost points; a case cell holds the points earned, empty where it was skipped.
 pub fn write_csv(cases: &[Case], graded: &[Graded], out: &mut dyn Write) -> std::io::Result<()> {
-    let mut header = vec!["submission".to_string(), "score".into(), "max_score".into()];
+    let mut header = vec![
+        "submission".to_string(),
+        "score".into(),
+        "max_score".into(),
+        "notes".into(),
+    ];
     header.extend(cases.iter().map(|c| c.id.clone()));
     write_row(out, &header)?;
     for g in graded {
@@ -18,6 +23,7 @@ pub fn write_csv(cases: &[Case], graded: &[Graded], out: &mut dyn Write) -> std:
             g.name.clone(),
             crate::report::fmt_points(g.report.score),
             crate::report::fmt_points(g.report.max_score),
+            g.notes(),
         ];
         for c in cases {
             let cell = match g.report.cases.iter().find(|r| r.id == c.id) {

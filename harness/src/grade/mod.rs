@@ -6,6 +6,7 @@
 
 pub mod build;
 pub mod gradebook;
+pub mod losses;
 pub mod rubric;
 
 use std::collections::HashMap;
@@ -56,6 +57,14 @@ pub struct Graded {
 }
 
 impl Graded {
+    /// The two or three biggest reasons it lost points, on one line (empty for full marks).
+    pub fn notes(&self) -> String {
+        match self.zero_reason() {
+            Some(why) => why.lines().next().unwrap_or("").to_string(),
+            None => losses::summary(&self.report, 3),
+        }
+    }
+
     /// Why the submission scored nothing, if it did: its own error, or the one every case that
     /// ran hit (typically: the server never started).
     pub fn zero_reason(&self) -> Option<String> {
@@ -228,6 +237,7 @@ pub fn write_outputs(
             max_score: g.report.max_score,
             report_href: format!("{}/report.html", url_segment(&g.name)),
             error: g.zero_reason(),
+            notes: g.notes(),
         });
     }
     write_file(&out.join("gradebook.csv"), |w| {

@@ -82,9 +82,9 @@ pub fn write_html(report: &RunReport, opts: &ReportOptions, out: &mut dyn Write)
     writeln!(out, "<header><div class=\"inner\">")?;
     writeln!(out, "<h1>HTTP conformance report</h1>")?;
     let lenient = if opts.lenient {
-        " · <span class=\"lenient\">lenient: non-strict counts as passed</span>"
-    } else {
         ""
+    } else {
+        " · <span class=\"lenient\">--strict-form: non-strict earns nothing</span>"
     };
     writeln!(
         out,
@@ -176,9 +176,9 @@ fn write_case(
     let mut meta = Vec::new();
     if c.verdict == Verdict::NonStrict {
         meta.push(if opts.lenient {
-            "counted as passed (lenient)".to_string()
+            "earns its points: the rule held, the form did not".to_string()
         } else {
-            "counted as failed; passes with --lenient".to_string()
+            "counted as failed and earns nothing (--strict-form)".to_string()
         });
     }
     if let Some(spec) = &c.spec {
@@ -323,6 +323,8 @@ pub struct IndexEntry {
     pub report_href: String,
     /// Why the submission could not be graded (its server did not build or start), if so.
     pub error: Option<String>,
+    /// The biggest reasons it lost points (`grade::losses::summary`), empty for full marks.
+    pub notes: String,
 }
 
 /// An href for an attribute: kept as is unless it has a scheme other than http(s) or file
@@ -379,7 +381,7 @@ pub fn write_html_index(
          <div class=\"bar\"><span style=\"width:{mean_pct:.1}%\"></span></div></div>"
     )?;
     writeln!(out, "</div></header>\n<main>")?;
-    writeln!(out, "<table class=\"index\">\n<thead><tr><th>#</th><th>submission</th><th class=\"num\">score</th><th class=\"barcol\"></th><th class=\"num\">%</th><th>report</th></tr></thead>\n<tbody>")?;
+    writeln!(out, "<table class=\"index\">\n<thead><tr><th>#</th><th>submission</th><th class=\"num\">score</th><th class=\"barcol\"></th><th class=\"num\">%</th><th>report</th><th>lost points for</th></tr></thead>\n<tbody>")?;
     for (i, e) in entries.iter().enumerate() {
         let pct = percent(e.score, e.max_score);
         let failed = if e.error.is_some() {
@@ -417,7 +419,11 @@ pub fn write_html_index(
                 html(&safe_href(&e.report_href))
             )
         };
-        writeln!(out, "<td>{link}</td></tr>")?;
+        writeln!(
+            out,
+            "<td>{link}</td><td class=\"notes\">{}</td></tr>",
+            html(&e.notes)
+        )?;
     }
     writeln!(out, "</tbody>\n</table>\n</main>\n</body>\n</html>")
 }

@@ -12,8 +12,9 @@
 //! - [`progress`]: live output while cases run.
 //!
 //! Cases are always written in the order of the report (the input order). Verdicts map to
-//! "passed" or "failed" the same way in every format: `pass` passes, `non-strict` passes only
-//! when the run is lenient (`--lenient`), `fail` and `error` fail, `skip` is neither.
+//! "passed" or "failed" the same way in every format: `pass` passes, `non-strict` passes (and
+//! earns its points) unless the run is `--strict-form`, `fail` and `error` fail, `skip` is
+//! neither.
 
 use std::io::{self, Write};
 
@@ -49,7 +50,8 @@ pub enum Format {
 pub struct ReportOptions {
     /// Colour the pretty output with ANSI escapes (the caller decides: `--color`, `NO_COLOR`, tty).
     pub color: bool,
-    /// Count `non-strict` as passed (`--lenient`). Points in the report already reflect it.
+    /// Count `non-strict` as passed: true unless `--strict-form`. Points in the report already
+    /// reflect it.
     pub lenient: bool,
     /// Pretty output: show the transcript of each case that did not pass.
     pub show_transcripts: bool,
@@ -59,7 +61,7 @@ impl Default for ReportOptions {
     fn default() -> Self {
         ReportOptions {
             color: false,
-            lenient: false,
+            lenient: true,
             show_transcripts: true,
         }
     }

@@ -147,9 +147,9 @@ fn write_case_details(c: &CaseResult, opts: &ReportOptions, out: &mut dyn Write)
     );
     if c.verdict == Verdict::NonStrict {
         head.push_str(if opts.lenient {
-            "  counted as passed (--lenient)"
+            "  earns its points: the rule held (--strict-form would count it failed)"
         } else {
-            "  counted as failed; passes with --lenient"
+            "  counted as failed and earns nothing (--strict-form)"
         });
     }
     writeln!(out, "{head}")?;
@@ -219,9 +219,9 @@ fn write_summary(report: &RunReport, opts: &ReportOptions, out: &mut dyn Write) 
         100.0
     };
     let lenient = if opts.lenient {
-        "  (lenient: non-strict counts as passed)"
-    } else {
         ""
+    } else {
+        "  (--strict-form: non-strict earns nothing)"
     };
     writeln!(
         out,

@@ -6,8 +6,10 @@
 //! - [`wsconf`]: generating or patching `ws.conf`, and the `config:` variants (pure text).
 //! - [`process`]: the supervised process group, its output tail, readiness, stop, cleanup.
 //! - [`instance`]: one prepared folder + config + process ([`Instance`], [`StartSpec`]).
+//! - [`crash`]: naming how a server died (the signal, the exception line).
 //! - [`run`]: running cases on started instances, one per configuration, with restarts.
 
+pub mod crash;
 pub mod instance;
 pub mod process;
 pub mod run;

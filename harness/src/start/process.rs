@@ -137,7 +137,10 @@ pub fn show_tail(tail: &str) -> String {
 /// An exit status in words: `exit status 3`, `killed by signal 11 (SIGSEGV)`.
 pub fn describe_status(status: ExitStatus) -> String {
     if let Some(code) = status.code() {
-        format!("exit status {code}")
+        match super::crash::shell_signal(code) {
+            Some(sig) => format!("exit status {code}: killed by {sig}"),
+            None => format!("exit status {code}"),
+        }
     } else if let Some(sig) = status.signal() {
         format!("killed by signal {sig} ({})", signal_name(sig))
     } else {

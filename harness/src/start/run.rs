@@ -303,7 +303,10 @@ fn died(inst: &Instance, verdict: Verdict) -> bool {
 /// server whose port closed may still be exiting: it gets a moment to finish.
 fn death_status(inst: &Instance) -> String {
     match inst.settle(Duration::from_secs(1)) {
-        Some(_) => inst.status_text(),
+        Some(_) => match super::crash::exception_line(&inst.output_tail()) {
+            Some(line) => format!("{}: {line}", inst.status_text()),
+            None => inst.status_text(),
+        },
         None if inst.alive() => format!(
             "the process still runs but port {} refuses connections",
             inst.port()

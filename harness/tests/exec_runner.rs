@@ -634,7 +634,7 @@ fn open_for_is_proven_by_a_probe() {
     assert_eq!(sent.len(), 2);
     assert_eq!(
         sent[1].as_slice(),
-        b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n"
+        b"GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n"
     );
 }
 
@@ -726,12 +726,64 @@ fn response_within_names_what_arrived() {
             .unwrap();
         hold(&mut s, ms(3000));
     });
+    // The status is judged on what arrived; the body that never came is one defect.
     let c = case(
         Duration::from_secs(5),
-        vec![send(GET), response(Some(300), vec![])],
+        vec![send(GET), response(Some(300), vec![CheckKind::Status(vec![200])])],
     );
     let r = run(&c, port, server);
-    expect(&r, Verdict::Fail, "line 2: no complete response within 300ms: the head arrived (\"HTTP/1.1 200 OK\") but only 3 of the 1024 body bytes");
+    expect(&r, Verdict::NonStrict, "line 2: the body never ended: the head arrived (\"HTTP/1.1 200 OK\") but only 3 of the 1024 body bytes (form: content-length)");
+}
+
+#[test]
+fn a_body_that_never_ends_fails_only_the_checks_that_need_it() {
+    // NUL padding from a fixed buffer, no Content-Length, and the connection held open: the
+    // 400 arrived, the body's end never does.
+    let serve = |mut s: TcpStream| {
+        read_request(&mut s);
+        let mut out = b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/html\r\n\r\nInvalid Method".to_vec();
+        out.resize(4096, 0);
+        s.write_all(&out).unwrap();
+        hold(&mut s, ms(3000));
+    };
+    let (port, server) = fake(serve);
+    let c = case(
+        Duration::from_secs(5),
+        vec![
+            send(GET),
+            response(
+                Some(300),
+                vec![
+                    CheckKind::Status(vec![400]),
+                    CheckKind::BodyContains("invalid method".into()),
+                ],
+            ),
+        ],
+    );
+    let r = run(&c, port, server);
+    expect(&r, Verdict::NonStrict, "the body never ended");
+    // The expected body, then only padding: it arrived whole.
+    let (port, server) = fake(serve);
+    let c = case(
+        Duration::from_secs(5),
+        vec![
+            send(GET),
+            response(Some(300), vec![CheckKind::BodyIs(Template::literal("Invalid Method"))]),
+        ],
+    );
+    let r = run(&c, port, server);
+    expect(&r, Verdict::NonStrict, "4029 NUL bytes of padding after the body (form: extra-bytes)");
+    // Another body cannot be judged on a part.
+    let (port, server) = fake(serve);
+    let c = case(
+        Duration::from_secs(5),
+        vec![
+            send(GET),
+            response(Some(300), vec![CheckKind::BodyIs(Template::literal("Invalid"))]),
+        ],
+    );
+    let r = run(&c, port, server);
+    expect(&r, Verdict::Fail, "the body cannot be checked: it never ended (the head arrived");
 }
 
 #[test]

@@ -35,6 +35,7 @@ pub fn run(a: ListArgs) -> anyhow::Result<i32> {
                         "id": c.id, "title": c.title, "points": c.points, "tags": c.tags,
                         "spec": c.spec, "level": if c.level == Level::Should { "should" } else { "must" },
                         "config": c.config, "timeout": c.timeout.to_string(),
+                        "requires": c.requires.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
                     })
                 })
                 .collect();

@@ -153,7 +153,8 @@ fn compare_body(what: &str, expected: &[u8], got: &[u8]) -> Result<(), String> {
 
 /// NUL padding after a body read until close (a fixed buffer sent whole) is one habit, graded by
 /// the `extra-bytes` form rule, not a wrong body: when a `body is` or `body file` check expects
-/// exactly the bytes before the padding, the padding is cut off and recorded as a defect.
+/// exactly the bytes before the padding, the padding is cut off and recorded as a defect, and a
+/// body that never ended counts as ended where the padding began.
 pub fn trim_padding(r: &mut Response, checks: &[Expect]) {
     if r.framing != Framing::Close && r.unfinished.is_none() {
         return;
@@ -171,6 +172,8 @@ pub fn trim_padding(r: &mut Response, checks: &[Expect]) {
     };
     let pad = r.body.len() - len;
     r.body.truncate(len);
+    // The expected body arrived whole; only padding followed (the framing defect stays).
+    r.unfinished = None;
     r.defects.push(Defect::new(
         FormRule::ExtraBytes,
         format!("{pad} NUL bytes of padding after the body"),

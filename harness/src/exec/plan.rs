@@ -103,7 +103,7 @@ pub(super) fn plan<'a>(case: &'a Case, opts: &RunOptions) -> Result<Vec<Planned<
                             .get("host")
                             .cloned()
                             .unwrap_or_else(|| opts.target.host.clone());
-                        format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: keep-alive\r\n\r\n")
+                        format!("GET /index.html HTTP/1.1\r\nHost: {host}\r\nConnection: keep-alive\r\n\r\n")
                             .into_bytes()
                     }
                 },

@@ -23,7 +23,6 @@ use harness::declared::{Declared, SECRET, SECRET_FILE};
 use harness::exec::{run_cases, skipped, RunOptions, Target};
 use harness::outcome::Verdict::{Fail, NonStrict, Pass};
 use harness::outcome::{CaseResult, Verdict};
-use rstest::rstest;
 
 /// KeepaliveTime of every server here, and `{keepalive}` of the cases: the smallest that keeps
 /// the cases' 2s response windows 1s clear of the keep-alive timer.
@@ -48,7 +47,8 @@ fn site() -> (tempfile::TempDir, PathBuf) {
     let secret = format!("<html><body>{SECRET}</body></html>\n");
     std::fs::write(dir.path().join(SECRET_FILE), secret).expect("plant the secret");
     // Beside the root, as in the handout's layout, for robustness/traversal-ws-conf.
-    std::fs::write(dir.path().join("ws.conf"), ws_conf(&root, false)).expect("write ws.conf");
+    std::fs::write(dir.path().join("ws.conf"), ws_conf(&root, Conf::Default))
+        .expect("write ws.conf");
     (dir, root)
 }
 
@@ -66,8 +66,8 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// What the test servers' ws.conf declares.
-fn declared() -> Declared {
-    Declared::parse(&ws_conf(Path::new("/www"), false), "the test ws.conf")
+fn declared(conf: Conf) -> Declared {
+    Declared::parse(&ws_conf(Path::new("/www"), conf), "the test ws.conf")
 }
 
 /// The corpus; ids are relative to `cases/assignment` (`get/css`, `keepalive/idle-close`).
@@ -89,7 +89,8 @@ fn corpus() -> Vec<Case> {
 
 /// Runs the corpus at `127.0.0.1:port`, serving `root`; cases needing a configuration other
 /// than `default` are skipped unless `config` names it. Results by case id.
-fn run_corpus(port: u16, root: &Path, jobs: usize, config: &str) -> BTreeMap<String, CaseResult> {
+fn run_corpus(port: u16, root: &Path, jobs: usize, conf: Conf) -> BTreeMap<String, CaseResult> {
+    let config = conf.config();
     let cases = corpus();
     let mut vars = BTreeMap::new();
     vars.insert("host".to_string(), "127.0.0.1".to_string());
@@ -105,7 +106,7 @@ fn run_corpus(port: u16, root: &Path, jobs: usize, config: &str) -> BTreeMap<Str
         www: root.to_path_buf(),
         strict: false,
         lenient: true,
-        declared: declared(),
+        declared: declared(conf),
         jobs,
         max_response_bytes: 8 << 20,
         connect_timeout: Duration::from_secs(3),
@@ -129,7 +130,7 @@ fn run_corpus(port: u16, root: &Path, jobs: usize, config: &str) -> BTreeMap<Str
 /// `skip`, for cases that need another configuration). Prints the table (seen with --nocapture).
 fn check(
     server: &str,
-    config: &str,
+    conf: Conf,
     results: &BTreeMap<String, CaseResult>,
     others: Verdict,
     expected: &[(&str, Verdict)],
@@ -141,7 +142,7 @@ fn check(
             "{server}: no case `{id}` in the corpus"
         );
     }
-    let skips = expected_skips(config);
+    let skips = expected_skips(conf);
     let mut wrong = Vec::new();
     for (id, r) in results {
         let want = match expected.get(id.as_str()) {
@@ -180,43 +181,81 @@ fn check(
 
 /// The cases that must skip: they need a `config:` other than the default, or the test
 /// ws.conf does not meet their `requires:` (HEAD is supported, so `errors/head-not-supported`).
-fn expected_skips(config: &str) -> Vec<String> {
-    let d = declared();
+fn expected_skips(conf: Conf) -> Vec<String> {
+    let d = declared(conf);
     corpus()
         .into_iter()
-        .filter(|c| c.config != config || c.requires.iter().any(|r| d.unmet(r, true).is_some()))
+        .filter(|c| {
+            c.config != conf.config() || c.requires.iter().any(|r| d.unmet(r, true).is_some())
+        })
         .map(|c| c.id)
         .collect()
 }
 
 #[test]
 fn only_the_expected_cases_skip() {
-    let mut skips = expected_skips("default");
+    let mut skips = expected_skips(Conf::Default);
     skips.sort();
     assert_eq!(skips, vec!["config/broken", "errors/head-not-supported"]);
+    let mut skips = expected_skips(Conf::NoHead);
+    skips.sort();
+    assert_eq!(skips, vec!["config/broken", "head/index", "head/then-get"]);
+    let all = corpus().len();
+    let mut skips = expected_skips(Conf::Broken);
+    skips.sort();
+    assert_eq!(
+        skips.len(),
+        all - 1,
+        "only config/broken runs with a broken ws.conf"
+    );
+    assert!(!skips.contains(&"config/broken".to_string()));
+}
+
+/// The ws.conf a server runs with: the test's own, one that leaves HEAD out of
+/// RequestMethodSupport, or a broken one (a type line with no type).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Conf {
+    Default,
+    NoHead,
+    Broken,
+}
+
+impl Conf {
+    /// The `config:` of the cases run with it.
+    fn config(self) -> &'static str {
+        match self {
+            Conf::Broken => "broken",
+            _ => "default",
+        }
+    }
 }
 
 /// A ws.conf in the handout's layout, serving `root`.
-fn ws_conf(root: &Path, broken: bool) -> String {
-    let html = if broken {
+fn ws_conf(root: &Path, conf: Conf) -> String {
+    let html = if conf == Conf::Broken {
         ".html\n"
     } else {
         ".html text/html\n"
+    };
+    let methods = if conf == Conf::NoHead {
+        "GET"
+    } else {
+        "GET HEAD"
     };
     format!(
         "# ws.conf for tests/corpus.rs\nListen 8888\nDocumentRoot \"{}\"\nDirectoryIndex index.html index.htm\n\
          {html}.htm text/html\n.txt text/plain\n.css text/css\n.js application/javascript\n\
          .json application/json\n.png image/png\n.gif image/gif\n.jpg image/jpeg\n.jpeg image/jpeg\n\
          .ico image/x-icon\n.pdf application/pdf\n.bin application/octet-stream\n\
-         KeepaliveTime {KEEPALIVE}\nRequestMethodSupport GET HEAD\n",
+         KeepaliveTime {KEEPALIVE}\nRequestMethodSupport {methods}\n",
         root.display()
     )
 }
 
-fn start_reference(broken: bool) -> (server::Server, tempfile::TempDir, PathBuf) {
+fn start_reference(conf: Conf) -> (server::Server, tempfile::TempDir, PathBuf) {
     let (dir, root) = site();
     let config = dir.path().join("ws.conf");
-    std::fs::write(&config, ws_conf(&root, broken)).expect("write ws.conf");
+    std::fs::write(&config, ws_conf(&root, conf)).expect("write ws.conf");
     let server = server::Server::start(server::ServerOptions {
         config,
         listen: Some("127.0.0.1:0".into()),
@@ -229,18 +268,24 @@ fn start_reference(broken: bool) -> (server::Server, tempfile::TempDir, PathBuf)
 
 #[test]
 fn reference_server_passes_every_case() {
-    let (server, _dir, root) = start_reference(false);
+    let (server, _dir, root) = start_reference(Conf::Default);
     let port = server.local_addr().port();
-    let results = run_corpus(port, &root, 8, "default");
+    let results = run_corpus(port, &root, 8, Conf::Default);
     server.shutdown();
-    check("reference server", "default", &results, Verdict::Pass, &[]);
+    check(
+        "reference server",
+        Conf::Default,
+        &results,
+        Verdict::Pass,
+        &[],
+    );
 }
 
 #[test]
 fn reference_server_with_broken_config() {
-    let (server, _dir, root) = start_reference(true);
+    let (server, _dir, root) = start_reference(Conf::Broken);
     let port = server.local_addr().port();
-    let results = run_corpus(port, &root, 8, "broken");
+    let results = run_corpus(port, &root, 8, Conf::Broken);
     server.shutdown();
     let broken: BTreeMap<String, CaseResult> = results
         .into_iter()
@@ -252,7 +297,7 @@ fn reference_server_with_broken_config() {
     );
     check(
         "reference server, broken ws.conf",
-        "broken",
+        Conf::Broken,
         &broken,
         Verdict::Pass,
         &[],
@@ -268,8 +313,10 @@ struct Flawed {
 }
 
 impl Flawed {
-    fn spawn(flaw: &str) -> Flawed {
+    fn spawn(flaw: &str, conf: Conf) -> Flawed {
         let (site, root) = site();
+        let ws = site.path().join("ws.conf");
+        std::fs::write(&ws, ws_conf(&root, conf)).expect("write ws.conf");
         let script = repo().join("harness/tests/flawed/flawed.py");
         let child = Command::new("python3")
             .arg(&script)
@@ -283,6 +330,8 @@ impl Flawed {
                 "--root",
             ])
             .arg(&root)
+            .arg("--conf")
+            .arg(&ws)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()
@@ -339,52 +388,154 @@ fn first_line_within(out: std::process::ChildStdout, limit: Duration) -> Option<
     rx.recv_timeout(limit).ok().filter(|l| !l.is_empty())
 }
 
-/// For each flaw: the verdict of the cases not listed, and the cases its mistake breaks.
-fn expectations(flaw: &str) -> (Verdict, Vec<(&'static str, Verdict)>) {
-    let v = match flaw {
-        "none" => vec![],
-        "single-threaded" => vec![
-            ("concurrency/silent-client", Fail),
-            ("concurrency/idle-half-request", Fail),
-            ("concurrency/idle-keepalive", Fail),
-            ("concurrency/many-clients", Fail),
-        ],
-        "never-closes" => vec![
-            ("keepalive/idle-close", Fail),
-            ("keepalive/connection-close", Fail),
-            ("keepalive/connection-close-lowercase", Fail),
-            ("keepalive/http10-close", Fail),
-            ("keepalive/no-connection-header", Fail),
-        ],
-        "closes-always" => vec![
-            ("keepalive/reuse", Fail),
-            ("keepalive/timer-restarts", Fail),
-            ("keepalive/idle-close", Fail),
-            ("keepalive/response-header", Fail),
-            ("head/then-get", Fail),
-            ("robustness/pipelined", Fail),
-        ],
-        "accepts-http2" => vec![("errors/assignment-http21", Fail)],
-        "missing-is-200" => vec![
-            ("errors/not-found", Fail),
-            ("errors/not-found-folder", Fail),
-        ],
-        "no-bare-lf" => vec![
-            ("errors/assignment-http21", Fail),
-            ("errors/assignment-grt", Fail),
-            ("errors/assignment-post", Fail),
-            ("robustness/lf-terminated-head", Fail),
-        ],
-        "short-body" => vec![("get/big-file", Fail)],
+/// What one run of the corpus at a flawed server must give.
+struct Expect {
+    /// The ws.conf the server runs with (and the cases follow).
+    conf: Conf,
+    /// The verdict of every case not listed (and not skipped).
+    others: Verdict,
+    /// The cases its mistake breaks, with their verdicts.
+    cases: Vec<(&'static str, Verdict)>,
+}
+
+fn fails(ids: &[&'static str]) -> Vec<(&'static str, Verdict)> {
+    ids.iter().map(|id| (*id, Fail)).collect()
+}
+
+/// For each run (`FLAW` or `FLAW@conf`): what it must give. Exact: a flaw that fails one case
+/// more or less than listed fails its test, so each table is the proof that one mistake costs
+/// the points of its own rule and nothing else.
+fn expectations(run: &str) -> Expect {
+    let (_, conf) = match run.split_once('@') {
+        Some((f, "no-head")) => (f, Conf::NoHead),
+        Some((f, "broken")) => (f, Conf::Broken),
+        Some((_, other)) => panic!("no ws.conf variant `{other}`"),
+        None => (run, Conf::Default),
+    };
+    let mut others = Pass;
+    let cases = match run {
+        "none" | "none@no-head" | "none@broken" => vec![],
+        "single-threaded" => fails(&[
+            "concurrency/silent-client",
+            "concurrency/idle-half-request",
+            "concurrency/idle-keepalive",
+            "concurrency/many-clients",
+        ]),
+        "first-recv-in-accept" => fails(&["concurrency/silent-client"]),
+        "never-closes" => fails(&[
+            "keepalive/idle-close",
+            "keepalive/connection-close",
+            "keepalive/connection-close-lowercase",
+            "keepalive/http10-close",
+            "keepalive/no-connection-header",
+        ]),
+        "closes-always" => fails(&[
+            "keepalive/reuse",
+            "keepalive/timer-restarts",
+            "keepalive/idle-close",
+            "keepalive/response-header",
+            "head/then-get",
+            "robustness/pipelined",
+        ]),
+        "timer-from-start" => fails(&["keepalive/timer-restarts"]),
+        "no-keepalive-header" => fails(&["keepalive/response-header"]),
+        "close-case-sensitive" => fails(&["keepalive/connection-close-lowercase"]),
+        "http10-keeps" => fails(&["keepalive/http10-close"]),
+        "accepts-http2" => fails(&["errors/assignment-http21"]),
+        "any-version-1x" => fails(&["errors/invalid-version"]),
+        "unknown-method-501" => fails(&["errors/assignment-grt", "errors/invalid-method"]),
+        "any-method-200" => fails(&["errors/assignment-post", "errors/delete-method"]),
+        "head-when-unsupported@no-head" => fails(&["errors/head-not-supported"]),
+        "url-no-slash" => fails(&["errors/invalid-url"]),
+        "missing-is-200" => fails(&[
+            "errors/not-found",
+            "errors/not-found-folder",
+            // It checks `status 404` before the form of the error page: see docs/testing.md.
+            "form/error-page",
+        ]),
+        "unmapped-200" => fails(&["errors/unmapped-extension"]),
+        // Every case that checks the type of an .html page: HEAD must give GET's type.
+        "html-as-plain" => fails(&[
+            "get/index-html",
+            "get/big-file",
+            "get/directory-index",
+            "get/subfolder-index",
+            "head/index",
+            "head/then-get",
+        ]),
+        "octet-stream" => fails(&[
+            "get/css", "get/gif", "get/ico", "get/jpg", "get/js", "get/json", "get/png", "get/txt",
+        ]),
+        "jpg-type" => fails(&["get/jpg"]),
+        "strlen-body" => fails(&["get/gif", "get/ico", "get/jpg", "get/png"]),
+        "short-body" => fails(&["get/big-file"]),
+        "no-directory-index" => fails(&[
+            "get/directory-index",
+            "get/subfolder-index",
+            "get/directory-index-htm",
+        ]),
+        "only-index-html" => fails(&["get/directory-index-htm"]),
+        "head-body" => fails(&["head/index", "head/then-get"]),
+        "no-bare-lf" => fails(&[
+            "errors/assignment-http21",
+            "errors/assignment-grt",
+            "errors/assignment-post",
+            "robustness/lf-terminated-head",
+        ]),
+        "lf-head-at-timeout" => fails(&["robustness/lf-terminated-head"]),
+        "first-recv-line" => fails(&["robustness/split-packets", "robustness/split-sends"]),
+        "answers-early" => fails(&["robustness/split-sends"]),
+        "drops-pipelined" => fails(&["robustness/pipelined"]),
         "leaks-dotdot" => vec![
             ("robustness/traversal-dotdot", Fail),
             ("robustness/traversal-encoded", Fail),
             // Its ws.conf is reached, but `.conf` is not a mapped type: 501, nothing leaks.
             ("robustness/traversal-ws-conf", NonStrict),
         ],
-        // Bare-LF line ends are one habit: graded once, by its form case; elsewhere the rule
-        // held, and the non-strict verdict earns its points.
-        "lf-only" => return (NonStrict, vec![("form/line-ends", Fail)]),
+        "leaks-encoded" => fails(&["robustness/traversal-encoded"]),
+        "leaks-config" => fails(&[
+            "robustness/traversal-dotdot",
+            "robustness/traversal-encoded",
+            "robustness/traversal-ws-conf",
+        ]),
+        // A habit of form is graded once, by its form case; elsewhere the rule held, and the
+        // non-strict verdict earns its points.
+        "lf-only" => {
+            others = NonStrict;
+            fails(&["form/line-ends"])
+        }
+        "no-reason" => {
+            others = NonStrict;
+            fails(&["form/reason"])
+        }
+        // Only 200 responses with a body are padded, and a 1 MiB file needs no padding.
+        "pads-files" => {
+            others = NonStrict;
+            let mut v = fails(&["form/nothing-after-body"]);
+            v.extend(
+                [
+                    "errors/assignment-grt",
+                    "errors/assignment-http21",
+                    "errors/assignment-post",
+                    "errors/delete-method",
+                    "errors/invalid-method",
+                    "errors/invalid-url",
+                    "errors/invalid-version",
+                    "errors/not-found",
+                    "errors/not-found-folder",
+                    "errors/unmapped-extension",
+                    "form/error-page",
+                    "get/big-file",
+                    "head/index",
+                    "robustness/traversal-dotdot",
+                    "robustness/traversal-encoded",
+                    "robustness/traversal-ws-conf",
+                ]
+                .map(|id| (id, Pass)),
+            );
+            v
+        }
+        "error-no-length" => fails(&["form/error-page"]),
         // No Content-Length, and every response says "Connection: close" and ends at the close:
         // valid HTTP (RFC 9112 §6.3), so only the form case and the rules that need the
         // connection kept open are lost.
@@ -400,35 +551,150 @@ fn expectations(flaw: &str) -> (Verdict, Vec<(&'static str, Verdict)>) {
             ("keepalive/response-header", Fail),
             ("robustness/pipelined", Fail),
         ],
-        other => panic!("no expectations for flaw `{other}`"),
+        "ignores-broken-config@broken" => fails(&["config/broken"]),
+        other => panic!("no expectations for `{other}`"),
     };
-    (Pass, v)
+    Expect {
+        conf,
+        others,
+        cases,
+    }
 }
 
-#[rstest]
-#[case::none("none")]
-#[case::single_threaded("single-threaded")]
-#[case::never_closes("never-closes")]
-#[case::closes_always("closes-always")]
-#[case::accepts_http2("accepts-http2")]
-#[case::missing_is_200("missing-is-200")]
-#[case::no_bare_lf("no-bare-lf")]
-#[case::short_body("short-body")]
-#[case::leaks_dotdot("leaks-dotdot")]
-#[case::lf_only("lf-only")]
-#[case::no_content_length("no-content-length")]
-fn flawed_server(#[case] flaw: &str) {
-    let server = Flawed::spawn(flaw);
-    // One connection at a time: parallel cases would only queue behind each other.
-    let jobs = if flaw == "single-threaded" { 1 } else { 8 };
-    let results = run_corpus(server.port, &server.root, jobs, "default");
-    let (others, expected) = expectations(flaw);
+/// Runs the corpus at `flawed.py --flaw FLAW` (with the ws.conf `@variant`, if any) and
+/// asserts its table.
+fn flawed_server(run: &str) {
+    let flaw = run.split('@').next().expect("a flaw name");
+    let expect = expectations(run);
+    let server = Flawed::spawn(flaw, expect.conf);
+    // One connection at a time (or an accept loop that a silent client blocks): parallel cases
+    // would only queue behind each other, and no runner retries them here.
+    let jobs = match flaw {
+        "single-threaded" | "first-recv-in-accept" => 1,
+        _ => 8,
+    };
+    let results = run_corpus(server.port, &server.root, jobs, expect.conf);
+    let results: BTreeMap<String, CaseResult> = if expect.conf == Conf::Broken {
+        results
+            .into_iter()
+            .filter(|(_, r)| r.verdict != Verdict::Skip)
+            .collect()
+    } else {
+        results
+    };
     check(
-        &format!("flawed.py --flaw {flaw}"),
-        "default",
+        &format!("flawed.py --flaw {run}"),
+        expect.conf,
         &results,
-        others,
-        &expected,
+        expect.others,
+        &expect.cases,
     );
     drop(server);
+}
+
+/// One test per run of the flawed server, and `RUNS`, the list of them.
+macro_rules! flawed_runs {
+    ($($name:ident => $run:literal,)*) => {
+        const RUNS: &[&str] = &[$($run),*];
+        $(
+            #[test]
+            fn $name() {
+                flawed_server($run);
+            }
+        )*
+    };
+}
+
+flawed_runs! {
+    flawed_none => "none",
+    flawed_none_no_head => "none@no-head",
+    flawed_none_broken => "none@broken",
+    flawed_single_threaded => "single-threaded",
+    flawed_first_recv_in_accept => "first-recv-in-accept",
+    flawed_never_closes => "never-closes",
+    flawed_closes_always => "closes-always",
+    flawed_timer_from_start => "timer-from-start",
+    flawed_no_keepalive_header => "no-keepalive-header",
+    flawed_close_case_sensitive => "close-case-sensitive",
+    flawed_http10_keeps => "http10-keeps",
+    flawed_accepts_http2 => "accepts-http2",
+    flawed_any_version_1x => "any-version-1x",
+    flawed_unknown_method_501 => "unknown-method-501",
+    flawed_any_method_200 => "any-method-200",
+    flawed_head_when_unsupported => "head-when-unsupported@no-head",
+    flawed_url_no_slash => "url-no-slash",
+    flawed_missing_is_200 => "missing-is-200",
+    flawed_unmapped_200 => "unmapped-200",
+    flawed_html_as_plain => "html-as-plain",
+    flawed_octet_stream => "octet-stream",
+    flawed_jpg_type => "jpg-type",
+    flawed_strlen_body => "strlen-body",
+    flawed_short_body => "short-body",
+    flawed_no_directory_index => "no-directory-index",
+    flawed_only_index_html => "only-index-html",
+    flawed_head_body => "head-body",
+    flawed_no_bare_lf => "no-bare-lf",
+    flawed_lf_head_at_timeout => "lf-head-at-timeout",
+    flawed_first_recv_line => "first-recv-line",
+    flawed_answers_early => "answers-early",
+    flawed_drops_pipelined => "drops-pipelined",
+    flawed_leaks_dotdot => "leaks-dotdot",
+    flawed_leaks_encoded => "leaks-encoded",
+    flawed_leaks_config => "leaks-config",
+    flawed_lf_only => "lf-only",
+    flawed_no_reason => "no-reason",
+    flawed_pads_files => "pads-files",
+    flawed_error_no_length => "error-no-length",
+    flawed_no_content_length => "no-content-length",
+    flawed_ignores_broken_config => "ignores-broken-config@broken",
+}
+
+/// Every case of the corpus is failed by at least one flaw (and a flaw that fails nothing would
+/// prove nothing); every flaw of flawed.py is run.
+#[test]
+fn every_case_is_failed_by_some_flaw() {
+    let mut failed_by: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for run in RUNS {
+        let e = expectations(run);
+        let own: Vec<&str> = e
+            .cases
+            .iter()
+            .filter(|(_, v)| *v == Fail)
+            .map(|(id, _)| *id)
+            .collect();
+        assert!(
+            run.starts_with("none") || !own.is_empty(),
+            "flaw `{run}` fails no case"
+        );
+        for id in own {
+            failed_by.entry(id.to_string()).or_default().push(run);
+        }
+    }
+    let never: Vec<String> = corpus()
+        .into_iter()
+        .map(|c| c.id)
+        .filter(|id| !failed_by.contains_key(id))
+        .collect();
+    assert!(never.is_empty(), "no flaw fails these cases: {never:?}");
+    let out = Command::new("python3")
+        .arg(repo().join("harness/tests/flawed/flawed.py"))
+        .arg("--help")
+        .output()
+        .expect("python3 runs flawed.py --help");
+    let help = String::from_utf8_lossy(&out.stdout);
+    let listed: Vec<&str> = help
+        .lines()
+        .skip_while(|l| !l.starts_with("flaws:"))
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let mut ran: Vec<&str> = RUNS.iter().map(|r| r.split('@').next().unwrap()).collect();
+    ran.sort();
+    ran.dedup();
+    let mut listed_sorted = listed.clone();
+    listed_sorted.sort();
+    assert_eq!(
+        ran, listed_sorted,
+        "every flaw of flawed.py is run, and only those"
+    );
 }

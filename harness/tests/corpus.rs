@@ -4,6 +4,10 @@
 //! - each deliberately flawed server of `tests/flawed/flawed.py`: exactly the cases its flaw
 //!   breaks must fail (or be non-strict), and every other case must pass. `--flaw none` is a
 //!   correct server written differently from the reference one: it must pass everything.
+//!   Each flaw's table is asserted exactly, so a flaw that also fails an unrelated case fails
+//!   its test ("one defect, one deduction"), and [`every_case_is_failed_by_some_flaw`] proves
+//!   that no case passes whatever the server does. A run `FLAW@no-head` gives the server (and
+//!   the cases) a ws.conf without HEAD; `FLAW@broken` a broken ws.conf.
 //!
 //! `config: broken` cases need a server started with a broken ws.conf; they are skipped here,
 //! as with `--target`, except in [`reference_server_with_broken_config`]. Cases whose
@@ -111,6 +115,7 @@ fn run_corpus(port: u16, root: &Path, jobs: usize, conf: Conf) -> BTreeMap<Strin
         max_response_bytes: 8 << 20,
         connect_timeout: Duration::from_secs(3),
     };
+    let total = cases.len();
     let (run, skip): (Vec<Case>, Vec<Case>) = cases.into_iter().partition(|c| c.config == config);
     let started = Instant::now();
     let mut results = run_cases(&run, &opts, &|_, _| {});
@@ -119,11 +124,15 @@ fn run_corpus(port: u16, root: &Path, jobs: usize, conf: Conf) -> BTreeMap<Strin
         took < Duration::from_secs(60),
         "the corpus took {took:?} (limit 60s)"
     );
+    assert_eq!(results.len(), run.len(), "one result per case run");
     results.extend(
         skip.iter()
             .map(|c| skipped(c, &format!("needs config `{}`", c.config))),
     );
-    results.into_iter().map(|r| (r.id.clone(), r)).collect()
+    let by_id: BTreeMap<String, CaseResult> =
+        results.into_iter().map(|r| (r.id.clone(), r)).collect();
+    assert_eq!(by_id.len(), total, "every case of the corpus has one result");
+    by_id
 }
 
 /// Asserts each case's verdict: those listed in `expected` as listed, the others `others` (or

@@ -16,7 +16,6 @@ import os
 import re
 import signal
 import socket
-import sys
 import threading
 import time
 import urllib.parse
@@ -359,8 +358,9 @@ def main():
             broken = None
     keepalive = args.keepalive or conf_keepalive or 10.0
 
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
+    # Exit at once: no interpreter shutdown waiting on threads that serve connections.
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    signal.signal(signal.SIGINT, lambda *_: os._exit(0))
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", args.port))

@@ -310,6 +310,7 @@ mod tests {
             title: "x".into(),
             tags: vec![],
             spec: None,
+            rule: None,
             verdict: Verdict::Pass,
             points: 1.0,
             max_points: 1.0,

@@ -729,7 +729,10 @@ fn response_within_names_what_arrived() {
     // The status is judged on what arrived; the body that never came is one defect.
     let c = case(
         Duration::from_secs(5),
-        vec![send(GET), response(Some(300), vec![CheckKind::Status(vec![200])])],
+        vec![
+            send(GET),
+            response(Some(300), vec![CheckKind::Status(vec![200])]),
+        ],
     );
     let r = run(&c, port, server);
     expect(&r, Verdict::NonStrict, "line 2: the body never ended: the head arrived (\"HTTP/1.1 200 OK\") but only 3 of the 1024 body bytes (form: content-length)");
@@ -741,7 +744,8 @@ fn a_body_that_never_ends_fails_only_the_checks_that_need_it() {
     // 400 arrived, the body's end never does.
     let serve = |mut s: TcpStream| {
         read_request(&mut s);
-        let mut out = b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/html\r\n\r\nInvalid Method".to_vec();
+        let mut out =
+            b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/html\r\n\r\nInvalid Method".to_vec();
         out.resize(4096, 0);
         s.write_all(&out).unwrap();
         hold(&mut s, ms(3000));
@@ -768,22 +772,36 @@ fn a_body_that_never_ends_fails_only_the_checks_that_need_it() {
         Duration::from_secs(5),
         vec![
             send(GET),
-            response(Some(300), vec![CheckKind::BodyIs(Template::literal("Invalid Method"))]),
+            response(
+                Some(300),
+                vec![CheckKind::BodyIs(Template::literal("Invalid Method"))],
+            ),
         ],
     );
     let r = run(&c, port, server);
-    expect(&r, Verdict::NonStrict, "4029 NUL bytes of padding after the body (form: extra-bytes)");
+    expect(
+        &r,
+        Verdict::NonStrict,
+        "4029 NUL bytes of padding after the body (form: extra-bytes)",
+    );
     // Another body cannot be judged on a part.
     let (port, server) = fake(serve);
     let c = case(
         Duration::from_secs(5),
         vec![
             send(GET),
-            response(Some(300), vec![CheckKind::BodyIs(Template::literal("Invalid"))]),
+            response(
+                Some(300),
+                vec![CheckKind::BodyIs(Template::literal("Invalid"))],
+            ),
         ],
     );
     let r = run(&c, port, server);
-    expect(&r, Verdict::Fail, "the body cannot be checked: it never ended (the head arrived");
+    expect(
+        &r,
+        Verdict::Fail,
+        "the body cannot be checked: it never ended (the head arrived",
+    );
 }
 
 #[test]

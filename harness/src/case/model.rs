@@ -27,6 +27,8 @@ pub struct Case {
     pub points: f64,
     pub tags: Vec<String>,
     pub spec: Option<String>,
+    /// The rule of the assignment it belongs to (`rule:`): the cases of a rule are graded whole.
+    pub rule: Option<String>,
     /// The whole case's time limit; it may use variables (`{keepalive}s + 10s`).
     pub timeout: DurationExpr,
     pub level: Level,

@@ -15,7 +15,7 @@ use super::model::*;
 use super::steps::{self, ParsedCheck, ParsedStep};
 
 const METADATA: &[&str] = &[
-    "title", "points", "tags", "spec", "timeout", "level", "config", "requires",
+    "title", "points", "tags", "spec", "timeout", "level", "config", "requires", "rule",
 ];
 const STEPS: &[&str] = &[
     "connect",
@@ -100,6 +100,7 @@ struct Meta {
     level: Option<Level>,
     config: Option<String>,
     requires: Vec<Requirement>,
+    rule: Option<String>,
 }
 
 /// What a check line would attach to.
@@ -443,6 +444,17 @@ impl<'a> Parser<'a> {
                     )),
                 }
             }
+            "rule" => {
+                if value
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                {
+                    self.meta.rule = Some(value.to_string());
+                    Ok(())
+                } else {
+                    Err(Fault::new(span, format!("invalid rule name `{value}`")))
+                }
+            }
             "config" => {
                 if value
                     .chars()
@@ -591,6 +603,7 @@ fn meta_help(field: &str) -> &'static str {
         "requires" => "e.g. `requires: type .json`, `requires: method HEAD, index index.htm`; also `no method M` and `planted`",
         "level" => "`level: must` (always run) or `level: should` (run with --strict)",
         "config" => "a configuration name such as `default` or `broken`",
+        "rule" => "a rule name of lower-case words joined by `-`, e.g. `rule: keep-alive`",
         _ => "",
     }
 }
@@ -699,6 +712,7 @@ impl<'a> Parser<'a> {
             points: meta.points.unwrap_or(1.0),
             tags: meta.tags,
             spec: meta.spec,
+            rule: meta.rule,
             timeout: meta
                 .timeout
                 .unwrap_or_else(|| DurationExpr::from_duration(DEFAULT_TIMEOUT)),

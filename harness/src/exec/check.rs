@@ -86,11 +86,13 @@ pub fn resolve(
         CheckKind::ContentLength => ExpectKind::ContentLength,
         CheckKind::ContentType(ext) => match declared.type_of(ext) {
             Some(t) => ExpectKind::MediaType(ext.clone(), t.to_string()),
-            None => return Err(format!(
+            None => {
+                return Err(format!(
                 "{line}: content-type {ext}: {} maps no type to {ext} (add `requires: type {ext}` \
                      to the case so that it is skipped instead)",
                 declared.source
-            )),
+            ))
+            }
         },
         CheckKind::BodyLacks(s) => ExpectKind::BodyLacks(s.clone()),
         CheckKind::Form(rules) => ExpectKind::Form(rules.clone()),

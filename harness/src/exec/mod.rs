@@ -78,6 +78,7 @@ pub fn not_run(case: &Case, verdict: Verdict, message: &str) -> CaseResult {
         title: case.title.clone(),
         tags: case.tags.clone(),
         spec: case.spec.clone(),
+        rule: case.rule.clone(),
         verdict,
         points: 0.0,
         max_points: case.points,

@@ -419,6 +419,7 @@ impl<'a> Run<'a> {
             title: case.title.clone(),
             tags: case.tags.clone(),
             spec: case.spec.clone(),
+            rule: case.rule.clone(),
             verdict,
             points: verdict.points(case.points, self.opts.lenient),
             max_points: case.points,

@@ -32,11 +32,24 @@ pub struct Case {
     pub steps: Vec<Step>,
 }
 
-/// `must` cases always run; `should` cases only under `--strict`.
+/// The requirement's strength (RFC 2119), which sets what a miss costs: a `must` miss fails;
+/// a `should` miss is `non-strict` (a warning), and fails under `--strict`; a `may` case is
+/// informational: met, it passes; missed, it is `skip` with what the server did instead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
     Must,
     Should,
+    May,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Must => "must",
+            Level::Should => "should",
+            Level::May => "may",
+        }
+    }
 }
 
 /// A step and the line it was written on (1-based).
@@ -65,6 +78,11 @@ pub enum StepKind {
     },
     NoResponse {
         for_: DurationExpr,
+    },
+    /// Reads one interim (1xx) response; `codes` lists the allowed ones (empty: any 1xx).
+    Interim {
+        codes: Vec<u16>,
+        within: Option<DurationExpr>,
     },
     Closed {
         after: Option<DurationExpr>,

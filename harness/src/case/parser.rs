@@ -25,6 +25,7 @@ const STEPS: &[&str] = &[
     "close",
     "response",
     "no response",
+    "interim",
     "closed",
     "open",
 ];
@@ -48,6 +49,7 @@ const DIRECTIVES: &[&str] = &[
     "close",
     "response",
     "no response",
+    "interim",
     "closed",
     "open",
     "status",
@@ -289,7 +291,7 @@ impl<'a> Parser<'a> {
         }
         match name {
             "connect" | "send" | "sleep" | "shutdown" | "close" | "response" | "closed"
-            | "open" => {
+            | "open" | "interim" => {
                 let name = STEPS.iter().find(|s| **s == name).expect("a step");
                 self.step(n, name, name_span, &mut cur);
             }
@@ -409,6 +411,7 @@ impl<'a> Parser<'a> {
                 let level = match value {
                     "must" => Some(Level::Must),
                     "should" => Some(Level::Should),
+                    "may" => Some(Level::May),
                     _ => None,
                 };
                 self.meta.level = level;
@@ -416,7 +419,7 @@ impl<'a> Parser<'a> {
                     Some(_) => Ok(()),
                     None => Err(Fault::new(
                         span,
-                        format!("expected `must` or `should`, found `{value}`"),
+                        format!("expected `must`, `should` or `may`, found `{value}`"),
                     )),
                 }
             }
@@ -558,7 +561,7 @@ fn meta_help(field: &str) -> &'static str {
         "tags" => "tags are words separated by commas: `tags: errors, method`",
         "spec" => "e.g. `spec: RFC 9112 section 9.3`",
         "timeout" => "e.g. `timeout: 15s`",
-        "level" => "`level: must` (always run) or `level: should` (run with --strict)",
+        "level" => "`level: must` (a miss fails), `level: should` (a miss is non-strict; fails with --strict) or `level: may` (informational: a miss is skip)",
         "config" => "a configuration name such as `default` or `broken`",
         _ => "",
     }

@@ -44,6 +44,7 @@ fn usage(name: &str) -> &'static str {
         "close" => "`close [@c]`",
         "response" => "`response [@c] [within D]`",
         "no response" => "`no response [@c] for D`",
+        "interim" => "`interim [@c] [N...] [within D]`, e.g. `interim 100 within 2s`",
         "closed" => USAGE_CLOSED,
         "open" => "`open [@c] for D`, optionally followed by a probe request in `| ` lines",
         "status" => "`status N [N...]`, e.g. `status 400`",
@@ -95,6 +96,7 @@ pub(crate) fn step(
                 checks: Vec::new(),
             }
         }
+        "interim" => interim(cur, use_)?,
         "no response" => {
             keyword(cur, "for", use_)?;
             StepKind::NoResponse {
@@ -143,6 +145,28 @@ pub(crate) fn step(
     };
     cur.expect_end(use_)?;
     Ok(ParsedStep { conn, kind, raw })
+}
+
+/// `interim [N...] [within D]`: 1xx codes, then an optional time limit.
+fn interim(cur: &mut Cursor<'_>, use_: &str) -> Result<StepKind, Fault> {
+    let mut codes = Vec::new();
+    let mut within = None;
+    while let Some((start, w)) = cur.word() {
+        if w == "within" {
+            within = Some(duration_arg(cur, use_)?);
+            break;
+        }
+        let ok = w.len() == 3 && w.starts_with('1') && w.bytes().all(|b| b.is_ascii_digit());
+        if !ok {
+            return Err(Fault::new(
+                start..start + w.len(),
+                format!("expected an interim (1xx) status code or `within`, found `{w}`"),
+            )
+            .help(format!("usage: {use_}")));
+        }
+        codes.push(w.parse().expect("three digits"));
+    }
+    Ok(StepKind::Interim { codes, within })
 }
 
 fn send(cur: &mut Cursor<'_>) -> Result<(StepKind, bool), Fault> {

@@ -132,7 +132,7 @@ pub struct Tuning {
     /// Define a variable for the cases: `--var keepalive=2` (the target's KeepaliveTime, default 10).
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
-    /// Also run `level: should` cases.
+    /// A missed `level: should` case fails (without it, a miss is non-strict: a warning).
     #[arg(long)]
     pub strict: bool,
     /// Give non-strict verdicts their points.

@@ -227,16 +227,11 @@ pub fn parse_response(buf: &[u8], eof: bool, head_request: bool) -> Parsed {
     let tail = &after[3..];
     let reason = match tail.first() {
         None => {
-            defects.push("no reason phrase (and no space after the status code)".to_string());
+            defects.push("no space after the status code".to_string());
             String::new()
         }
-        Some(b' ') => {
-            let r = String::from_utf8_lossy(&tail[1..]).into_owned();
-            if r.trim().is_empty() {
-                defects.push("no reason phrase".to_string());
-            }
-            r
-        }
+        // RFC 9112 §4: the reason phrase is optional; the space before it is not.
+        Some(b' ') => String::from_utf8_lossy(&tail[1..]).into_owned(),
         Some(_) => {
             defects.push("no space after the status code".to_string());
             String::from_utf8_lossy(tail).into_owned()
@@ -682,8 +677,8 @@ mod tests {
     #[case::lf_only(b"HTTP/1.1 200 OK\nContent-Length: 2\n\nhi", false, 200, &["head uses bare LF line ends"], b"hi", 0)]
     #[case::status_lf(b"HTTP/1.1 200 OK\nContent-Length: 2\r\n\r\nhi", false, 200, &["status line ends in a bare LF"], b"hi", 0)]
     #[case::lf_then_crlf(b"HTTP/1.1 200 OK\nContent-Length: 2\n\r\nhi", false, 200, &["head uses bare LF line ends"], b"hi", 0)]
-    #[case::no_reason_space(b"HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n", false, 200, &["no reason phrase"], b"", 0)]
-    #[case::no_reason(b"HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n", false, 200, &["no reason phrase (and no space after the status code)"], b"", 0)]
+    #[case::empty_reason_is_valid(b"HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n", false, 200, &[], b"", 0)]
+    #[case::no_space_after_code(b"HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n", false, 200, &["no space after the status code"], b"", 0)]
     #[case::no_cl_close(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html>", true, 200, &["no Content-Length: body read until close"], b"<html>", 0)]
     #[case::cl_not_number(b"HTTP/1.1 200 OK\r\nContent-Length: 3346***\r\n\r\nab", true, 200, &["Content-Length \"3346***\" is not a number: body read until close"], b"ab", 0)]
     #[case::cl_conflict(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", true, 200, &["conflicting Content-Length headers (1, 2): body read until close"], b"ab", 0)]

@@ -15,14 +15,14 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::case::{Case, Level};
+use crate::case::Case;
 use crate::outcome::{CaseResult, Verdict};
 
 use super::conn::{describe_io, Conn, Recorder};
 use super::plan::{plan, step_name, Act, Planned};
 use super::requests::Requests;
 use super::response::{excerpt, Framing, Response};
-use super::{skipped, RunOptions};
+use super::RunOptions;
 
 /// How long a probe request (`open ... for D`) may take to be answered.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -160,11 +160,9 @@ pub(super) struct Run<'a> {
     pub(super) reasons: Vec<Reason>,
 }
 
-/// Runs one case against the target. `level: should` cases are skipped unless `opts.strict`.
+/// Runs one case against the target; its `level:` then sets what a miss costs
+/// ([`super::level`]).
 pub fn run_case(case: &Case, opts: &RunOptions) -> CaseResult {
-    if case.level == Level::Should && !opts.strict {
-        return skipped(case, "level: should (run with --strict to include it)");
-    }
     let start = Instant::now();
     let mut run = Run {
         case,
@@ -194,7 +192,7 @@ pub fn run_case(case: &Case, opts: &RunOptions) -> CaseResult {
     if halt.is_none() {
         run.wrap_up();
     }
-    run.finish(halt, &planned, None)
+    super::level::apply(case.level, opts, run.finish(halt, &planned, None))
 }
 
 impl<'a> Run<'a> {
@@ -352,7 +350,7 @@ impl<'a> Run<'a> {
                 reasons.push(Reason {
                     line: r.line,
                     strict: false,
-                    text: format!("line {}{label}: {d}", r.line),
+                    text: format!("line {}{label}: {}", r.line, super::rfc::cite(&d)),
                 });
             }
         }

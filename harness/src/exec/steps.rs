@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::check::{evaluate, Expect};
 use super::conn::{describe_io, End, Read1};
+use super::interim::wants_interim;
 use super::plan::{Act, Planned};
 use super::response::{
     could_be_status_line, describe_incomplete, excerpt, parse_response, Framing, Parsed, Response,
@@ -92,6 +93,7 @@ impl Run<'_> {
             Act::Send { data, split, delay } => self.send(p, data, *split, *delay),
             Act::Response { within, checks } => self.response(p, *within, checks),
             Act::NoResponse(d) => self.no_response(p, *d),
+            Act::Interim { codes, within } => self.interim(p, codes, *within),
             Act::Closed { after, within } => self.closed(p, *after, *within),
             Act::Open { for_, probe } => self.open(p, *for_, probe),
         }
@@ -255,7 +257,7 @@ impl Run<'_> {
         self.conn(p)?;
         let (deadline, case_bound) = self.bound(within);
         self.settle(&name);
-        let got = self.read_response(&name, deadline);
+        let got = self.read_final(&name, line, deadline, wants_interim(checks));
         let cs = self.conns.get_mut(&name).unwrap();
         let earlier = cs
             .send_error

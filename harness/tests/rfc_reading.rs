@@ -15,7 +15,8 @@ use harness::exec::{run_case, RunOptions, Target};
 use harness::outcome::{CaseResult, Verdict};
 
 /// A server that accepts one connection (within 10s), reads one request head (within 5s),
-/// writes `answer`, then waits for the client to close (at most 5s).
+/// writes `answer`, then waits for the client to close (at most 5s); an empty `answer` closes
+/// at once instead.
 fn answering(answer: &'static [u8]) -> (u16, JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -33,6 +34,9 @@ fn answering(answer: &'static [u8]) -> (u16, JoinHandle<()>) {
         };
         s.set_nonblocking(false).unwrap();
         read_head(&mut s);
+        if answer.is_empty() {
+            return;
+        }
         let _ = s.write_all(answer);
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         let mut b = [0u8; 1024];
@@ -216,4 +220,20 @@ fn interim_and_may_are_checked_at_file_line_col() {
     assert!(all.contains("x.case:7:"), "{all}");
     let ok = parse("title: t\nlevel: may\n\nsend\n| x\ninterim @b 100 103 within 1s\n");
     assert_eq!(ok.level.as_str(), "may");
+}
+
+#[test]
+fn or_closed_accepts_a_close_instead_of_an_answer_and_nothing_else() {
+    let steps = format!("{GET}response within 2s\nstatus 400\nor closed\n");
+    let r = run("must", &steps, b"", false);
+    expect(&r, Verdict::Pass, "");
+    assert!(r.transcript.to_text().contains("closed without a response, which line 10 allows"));
+    // An answer must still meet the checks.
+    expect(&run("must", &steps, OK, false), Verdict::Fail, "expected status 400, got 200");
+    // Without `or closed`, a close is a failure.
+    let r = run("must", &format!("{GET}response within 2s\nstatus 400\n"), b"", false);
+    expect(&r, Verdict::Fail, "no response: the server closed the connection");
+    // Silence is not a close.
+    let r = run("must", "send\n| GET / HTTP/1.1\\\nresponse within 300ms\nor closed\n", OK, false);
+    expect(&r, Verdict::Fail, "no complete response within 300ms");
 }

@@ -122,6 +122,9 @@ pub enum CheckKind {
     /// A path under the site root (`--www`).
     BodyFile(String),
     ContentLength,
+    /// `or closed`: the server may close the connection instead of answering (RFC 9112 lets a
+    /// server close after an invalid request); a close before any byte meets the step.
+    OrClosed,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -59,6 +59,7 @@ const DIRECTIVES: &[&str] = &[
     "no header",
     "body",
     "content-length",
+    "or closed",
     "non-strict",
 ];
 
@@ -306,6 +307,14 @@ impl<'a> Parser<'a> {
                             .help("usage: `no response [@c] for D` or `no header NAME`"),
                     )
                 }
+            },
+            "or" => match cur.word() {
+                Some((_, "closed")) => self.check(n, false, "or closed", 0..cur.pos, &mut cur),
+                _ => self.error(
+                    n,
+                    Fault::new(0..cur.pos, "expected `or closed`")
+                        .help("usage: `or closed` under a `response`: a close instead of an answer is allowed"),
+                ),
             },
             "non-strict" => {
                 let Some((start, word)) = cur.word() else {

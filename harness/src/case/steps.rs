@@ -54,6 +54,7 @@ fn usage(name: &str) -> &'static str {
         "no header" => "`no header NAME`",
         "body" => USAGE_BODY,
         "content-length" => "`content-length`",
+        "or closed" => "`or closed`",
         _ => "",
     }
 }
@@ -269,6 +270,7 @@ pub(crate) fn check(
             }
             CheckKind::Status(codes)
         }
+        "or closed" => CheckKind::OrClosed,
         "status-line" => CheckKind::StatusLine(quoted_text(cur)?),
         "reason" => CheckKind::Reason(quoted_text(cur)?),
         "header" => {

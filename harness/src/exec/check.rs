@@ -37,6 +37,7 @@ pub enum ExpectKind {
     /// The file's path as shown in messages, and its bytes.
     BodyFile(String, Vec<u8>),
     ContentLength,
+    OrClosed,
 }
 
 /// Resolves a check for this run. Errors (an unknown variable, a missing file, a bad regex) make
@@ -72,6 +73,7 @@ pub fn resolve(check: &Check, vars: &Vars, www: &Path) -> Result<Expect, String>
             ExpectKind::BodyFile(path.display().to_string(), bytes)
         }
         CheckKind::ContentLength => ExpectKind::ContentLength,
+        CheckKind::OrClosed => ExpectKind::OrClosed,
     };
     Ok(Expect {
         line,
@@ -146,6 +148,8 @@ pub fn evaluate(e: &Expect, r: &Response) -> Result<(), String> {
         }
     };
     match &e.kind {
+        // About the absence of a response (see `exec/interim.rs`): met by any response read.
+        ExpectKind::OrClosed => Ok(()),
         ExpectKind::Status(codes) => {
             if codes.contains(&r.code) {
                 return Ok(());

@@ -1,7 +1,8 @@
 //! Interim (1xx) responses, as RFC 9110 §15.2 has a client read them: a `100 Continue` or
 //! `103 Early Hints` is kept in the transcript and skipped while a `response` step waits for
 //! the final response (unless that step's `status` check lists a 1xx code, which asks to see
-//! it), and the `interim [@c] [N...] [within D]` step requires one.
+//! it), and the `interim [@c] [N...] [within D]` step requires one. Also `or closed`: a
+//! `response` step met by a close before any byte, where the RFC lets a server close instead.
 
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,28 @@ pub(super) fn wants_interim(checks: &[Expect]) -> bool {
 }
 
 impl Run<'_> {
+    /// Whether a step with an `or closed` check met it: the server closed (FIN or reset) before
+    /// sending any byte. Noted in the transcript when it did.
+    pub(super) fn closed_instead(
+        &mut self,
+        name: &str,
+        line: usize,
+        why: &str,
+        checks: &[Expect],
+    ) -> bool {
+        let allowed = checks.iter().any(|c| matches!(c.kind, ExpectKind::OrClosed));
+        let cs = &self.conns[name];
+        let closed = cs.conn.ended.is_some() && cs.conn.buf.is_empty();
+        if !(allowed && closed && why.contains("before any response")) {
+            return false;
+        }
+        self.rec.note(
+            name,
+            format!("closed without a response, which line {line} allows (`or closed`)"),
+        );
+        true
+    }
+
     /// Reads the next response on `name`; unless `keep_interim`, each 1xx response before it
     /// is recorded (its form checked), noted in the transcript and skipped.
     pub(super) fn read_final(

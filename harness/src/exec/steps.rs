@@ -258,6 +258,9 @@ impl Run<'_> {
         let (deadline, case_bound) = self.bound(within);
         self.settle(&name);
         let got = self.read_final(&name, line, deadline, wants_interim(checks));
+        if matches!(&got, Got::Failed(why) if self.closed_instead(&name, line, why, checks)) {
+            return Ok(());
+        }
         let cs = self.conns.get_mut(&name).unwrap();
         let earlier = cs
             .send_error

@@ -237,3 +237,11 @@ fn or_closed_accepts_a_close_instead_of_an_answer_and_nothing_else() {
     let r = run("must", "send\n| GET / HTTP/1.1\\\nresponse within 300ms\nor closed\n", OK, false);
     expect(&r, Verdict::Fail, "no complete response within 300ms");
 }
+
+#[test]
+fn the_version_check_compares_the_status_line_version() {
+    let steps = format!("{GET}response within 2s\nversion \"HTTP/1.1\"\n");
+    expect(&run("must", &steps, OK, false), Verdict::Pass, "");
+    let r = run("must", &steps, b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", false);
+    expect(&r, Verdict::Fail, "expected version \"HTTP/1.1\", got \"HTTP/1.0\"");
+}

@@ -125,6 +125,8 @@ pub enum CheckKind {
     /// `or closed`: the server may close the connection instead of answering (RFC 9112 lets a
     /// server close after an invalid request); a close before any byte meets the step.
     OrClosed,
+    /// `version "HTTP/1.1"`: the status line's HTTP-version is exactly this.
+    Version(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -50,6 +50,7 @@ fn usage(name: &str) -> &'static str {
         "status" => "`status N [N...]`, e.g. `status 400`",
         "status-line" => "`status-line \"TEXT\"`, e.g. `status-line \"HTTP/1.1 200 OK\"`",
         "reason" => "`reason \"TEXT\"`, e.g. `reason \"Not Found\"`",
+        "version" => "`version \"HTTP/1.1\"`",
         "header" => USAGE_HEADER,
         "no header" => "`no header NAME`",
         "body" => USAGE_BODY,
@@ -273,6 +274,7 @@ pub(crate) fn check(
         "or closed" => CheckKind::OrClosed,
         "status-line" => CheckKind::StatusLine(quoted_text(cur)?),
         "reason" => CheckKind::Reason(quoted_text(cur)?),
+        "version" => CheckKind::Version(quoted_text(cur)?),
         "header" => {
             let name = header_name(cur, use_)?;
             let test = if cur.eat(":") {

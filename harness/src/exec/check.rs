@@ -38,6 +38,7 @@ pub enum ExpectKind {
     BodyFile(String, Vec<u8>),
     ContentLength,
     OrClosed,
+    Version(String),
 }
 
 /// Resolves a check for this run. Errors (an unknown variable, a missing file, a bad regex) make
@@ -74,6 +75,7 @@ pub fn resolve(check: &Check, vars: &Vars, www: &Path) -> Result<Expect, String>
         }
         CheckKind::ContentLength => ExpectKind::ContentLength,
         CheckKind::OrClosed => ExpectKind::OrClosed,
+        CheckKind::Version(v) => ExpectKind::Version(v.clone()),
     };
     Ok(Expect {
         line,
@@ -150,6 +152,13 @@ pub fn evaluate(e: &Expect, r: &Response) -> Result<(), String> {
     match &e.kind {
         // About the absence of a response (see `exec/interim.rs`): met by any response read.
         ExpectKind::OrClosed => Ok(()),
+        ExpectKind::Version(v) if &r.version == v => Ok(()),
+        ExpectKind::Version(v) => miss(format!(
+            "expected version {}, got {} ({})",
+            quote(v),
+            quote(&r.version),
+            quote(&r.status_line)
+        )),
         ExpectKind::Status(codes) => {
             if codes.contains(&r.code) {
                 return Ok(());

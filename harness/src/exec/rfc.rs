@@ -24,6 +24,16 @@ const RULES: &[(&str, &str)] = &[
     ("extra bytes", "RFC 9112 §6.3: the body ends where its framing says"),
 ];
 
+/// Defects that break the assignment's rules but no rule of RFC 9110/9112 (a close-delimited
+/// body is valid HTTP/1.1, RFC 9112 §6.3). Cases tagged `rfc` are judged by the RFCs alone, so
+/// these are not defects there.
+const NOT_RFC: &[&str] = &["no Content-Length: body read until close"];
+
+/// Whether this defect counts for a case with these tags.
+pub fn counts_for(tags: &[String], defect: &str) -> bool {
+    !(tags.iter().any(|t| t == "rfc") && NOT_RFC.iter().any(|d| defect.starts_with(d)))
+}
+
 /// The defect with the section it breaks appended, when one is known and not already named.
 pub fn cite(defect: &str) -> String {
     if defect.contains("(RFC ") {
@@ -51,6 +61,14 @@ mod tests {
             .contains("RFC 9110 §9.3.2"));
         assert!(cite("conflicting Content-Length headers (1, 2): body read until close")
             .contains("RFC 9110 §8.6"));
+    }
+
+    #[test]
+    fn a_close_delimited_body_is_a_defect_for_the_assignment_only() {
+        let d = "no Content-Length: body read until close";
+        assert!(counts_for(&["keepalive".to_string()], d));
+        assert!(!counts_for(&["rfc".to_string()], d));
+        assert!(counts_for(&["rfc".to_string()], "head uses bare LF line ends"));
     }
 
     #[test]

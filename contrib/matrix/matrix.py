@@ -67,12 +67,15 @@ def version_of(name):
 
 
 def load_notes():
-    notes = {}
+    """notes.tsv as [(server, case-id glob, text)], in file order (the first match wins)."""
+    notes = []
     path = Path(__file__).resolve().parent / "notes.tsv"
-    for line in path.read_text().splitlines():
+    for n, line in enumerate(path.read_text().splitlines(), 1):
         if line.strip() and not line.startswith("#"):
-            server, case, text = line.split("\t", 2)
-            notes[(server, case)] = text
+            parts = line.split("\t")
+            if len(parts) != 3:
+                sys.exit(f"{path}:{n}: expected server<TAB>case-id glob<TAB>text")
+            notes.append(tuple(parts))
     return notes
 
 

@@ -2,6 +2,7 @@
 docs/matrix.html (the same, with each cell's evidence one click away)."""
 
 import datetime
+import fnmatch
 import html
 from collections import OrderedDict
 
@@ -22,6 +23,14 @@ def why(c, limit=400):
     msgs = [m for m in c["messages"] if not m.startswith(LEVEL_NOTES)]
     text = " / ".join(msgs)
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def note_for(notes, server, case_id):
+    """The first note of notes.tsv whose server and case-id glob match, or None."""
+    for s, pattern, text in notes:
+        if s == server and fnmatch.fnmatchcase(case_id, pattern):
+            return text
+    return None
 
 
 def category(case_id):
@@ -75,7 +84,7 @@ def fails(results, notes):
     for server, r in results.items():
         for c in r["report"]["cases"]:
             if outcome(c) in ("fail", "error"):
-                out.append((server, c["id"], notes.get((server, c["id"])), why(c)))
+                out.append((server, c["id"], note_for(notes, server, c["id"]), why(c)))
     return out
 
 
@@ -200,7 +209,7 @@ def case_details(i, cid, row, servers, notes):
         if not c or outcome(c) == "pass":
             continue
         k = outcome(c)
-        note = notes.get((s, cid))
+        note = note_for(notes, s, cid)
         parts.append(f"<p><span class='{k}'>&nbsp;{h(k)}&nbsp;</span> <b>{h(s)}</b>: "
                      + (f"<b>{h(note)}</b> " if note else "") + f"{h(why(c, 2000))}</p>")
         if c.get("reproducer"):

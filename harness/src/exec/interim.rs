@@ -24,7 +24,8 @@ pub(super) fn wants_interim(checks: &[Expect]) -> bool {
 
 impl Run<'_> {
     /// Whether a step with an `or closed` check met it: the server closed (FIN or reset) before
-    /// sending any byte. Noted in the transcript when it did.
+    /// sending any byte (a write that failed on that close is then explained). Noted in the
+    /// transcript when it did.
     pub(super) fn closed_instead(
         &mut self,
         name: &str,
@@ -38,6 +39,8 @@ impl Run<'_> {
         if !(allowed && closed && why.contains("before any response")) {
             return false;
         }
+        // The close also explains a write that failed because of it.
+        self.conns.get_mut(name).expect("a connection").send_error = None;
         self.rec.note(
             name,
             format!("closed without a response, which line {line} allows (`or closed`)"),

@@ -245,3 +245,30 @@ fn the_version_check_compares_the_status_line_version() {
     let r = run("must", &steps, b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", false);
     expect(&r, Verdict::Fail, "expected version \"HTTP/1.1\", got \"HTTP/1.0\"");
 }
+
+/// Like `run`, with `tags:` in the case.
+fn run_tagged(tags: &str, steps: &str, answer: &'static [u8]) -> CaseResult {
+    let c = parse(&format!("title: t\ntags: {tags}\ntimeout: 5s\n\n{steps}"));
+    let (port, server) = answering(answer);
+    let r = run_case(&c, &opts(port, false));
+    server.join().unwrap();
+    r
+}
+
+#[test]
+fn rfc_cases_are_judged_by_the_rfcs_alone() {
+    // A close-delimited body: valid HTTP/1.1, a defect only for the assignment. The scripted
+    // server closes once the client does, so the case half-closes first.
+    const CLOSE_DELIMITED: &[u8] = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nhi";
+    let steps = format!("{GET}shutdown\n\nresponse within 2s\nstatus 200\n");
+    expect(&run_tagged("rfc", &steps, CLOSE_DELIMITED), Verdict::Pass, "");
+    let r = run_tagged("keepalive", &steps, CLOSE_DELIMITED);
+    expect(&r, Verdict::NonStrict, "no Content-Length: body read until close");
+    // Content after a HEAD response breaks a MUST NOT: a failure in an rfc case.
+    const HEAD_WITH_BODY: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
+    let head = "send\n| HEAD / HTTP/1.1\n| Host: {host}\n|\n\nresponse within 2s\nstatus 200\n\nsleep 300ms\n";
+    let r = run_tagged("rfc", head, HEAD_WITH_BODY);
+    expect(&r, Verdict::Fail, "after a response that has no body (RFC 9110 §9.3.2");
+    let r = run_tagged("head", head, HEAD_WITH_BODY);
+    expect(&r, Verdict::NonStrict, "after a response that has no body");
+}

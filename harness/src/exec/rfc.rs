@@ -34,6 +34,16 @@ pub fn counts_for(tags: &[String], defect: &str) -> bool {
     !(tags.iter().any(|t| t == "rfc") && NOT_RFC.iter().any(|d| defect.starts_with(d)))
 }
 
+/// Defects that break a MUST NOT of the RFCs outright: in cases tagged `rfc` they fail the case
+/// instead of making it non-strict (content after a HEAD, 1xx, 204 or 304 response: RFC 9110
+/// §9.3.2 "the server MUST NOT send content in the response").
+const RFC_FAILS: &[&str] = &["after a response that has no body"];
+
+/// Whether this defect fails (rather than makes non-strict) a case with these tags.
+pub fn fails_for(tags: &[String], defect: &str) -> bool {
+    tags.iter().any(|t| t == "rfc") && RFC_FAILS.iter().any(|d| defect.contains(d))
+}
+
 /// The defect with the section it breaks appended, when one is known and not already named.
 pub fn cite(defect: &str) -> String {
     if defect.contains("(RFC ") {
@@ -69,6 +79,14 @@ mod tests {
         assert!(counts_for(&["keepalive".to_string()], d));
         assert!(!counts_for(&["rfc".to_string()], d));
         assert!(counts_for(&["rfc".to_string()], "head uses bare LF line ends"));
+    }
+
+    #[test]
+    fn content_after_head_fails_rfc_cases_only() {
+        let d = "4 bytes (text: \"body\") after a response that has no body";
+        assert!(fails_for(&["rfc".to_string()], d));
+        assert!(!fails_for(&["head".to_string()], d));
+        assert!(!fails_for(&["rfc".to_string()], "head uses bare LF line ends"));
     }
 
     #[test]

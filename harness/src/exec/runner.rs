@@ -350,7 +350,7 @@ impl<'a> Run<'a> {
             for d in r.all_defects().into_iter().filter(|d| super::rfc::counts_for(tags, d)) {
                 reasons.push(Reason {
                     line: r.line,
-                    strict: false,
+                    strict: super::rfc::fails_for(tags, &d),
                     text: format!("line {}{label}: {}", r.line, super::rfc::cite(&d)),
                 });
             }

@@ -53,7 +53,11 @@ impl Persistence {
         let (persists, because) = if has("close") {
             (false, "Connection: close".to_string())
         } else if version == "HTTP/1.1" {
-            let why = if has("keep-alive") { "HTTP/1.1 with Connection: keep-alive" } else { "HTTP/1.1 default" };
+            let why = if has("keep-alive") {
+                "HTTP/1.1 with Connection: keep-alive"
+            } else {
+                "HTTP/1.1 default"
+            };
             (true, why.to_string())
         } else if has("keep-alive") {
             (true, format!("{version} with Connection: keep-alive"))
@@ -529,14 +533,21 @@ mod tests {
         );
         // HTTP/1.0 closes by default: the versions differ, and so does persistence.
         let v = d(plain11, plain10);
-        assert!(v.iter().any(|l| l.contains("version A HTTP/1.1 B HTTP/1.0")), "{v:?}");
+        assert!(
+            v.iter()
+                .any(|l| l.contains("version A HTTP/1.1 B HTTP/1.0")),
+            "{v:?}"
+        );
         assert!(
             v.iter().any(|l| l.contains("B close (HTTP/1.0 default)")),
             "{v:?}"
         );
         // HTTP/1.0 with keep-alive persists like HTTP/1.1: only the version differs.
         let v = d(plain11, ka10);
-        assert_eq!(v, vec!["@main response 1: version A HTTP/1.1 B HTTP/1.0".to_string()]);
+        assert_eq!(
+            v,
+            vec!["@main response 1: version A HTTP/1.1 B HTTP/1.0".to_string()]
+        );
     }
 
     #[test]
@@ -545,7 +556,8 @@ mod tests {
         let b = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
         let v = compare(&exchange(GET, a, None), &exchange(GET, b, None), &[]);
         assert!(
-            v.iter().any(|l| l.contains("keep-alive A \"timeout=5\" B absent")),
+            v.iter()
+                .any(|l| l.contains("keep-alive A \"timeout=5\" B absent")),
             "{v:?}"
         );
     }

@@ -92,7 +92,13 @@ fn run(level: &str, steps: &str, answer: &'static [u8], strict: bool) -> CaseRes
 
 #[track_caller]
 fn expect(r: &CaseResult, verdict: Verdict, needle: &str) {
-    assert_eq!(r.verdict, verdict, "{:#?}\n{}", r.messages, r.transcript.to_text());
+    assert_eq!(
+        r.verdict,
+        verdict,
+        "{:#?}\n{}",
+        r.messages,
+        r.transcript.to_text()
+    );
     assert!(
         r.messages.iter().any(|m| m.contains(needle)) || needle.is_empty(),
         "no message contains {needle:?}: {:#?}",
@@ -115,8 +121,14 @@ fn interim_responses_are_skipped_before_the_final_one_and_kept_in_the_transcript
     );
     expect(&r, Verdict::Pass, "");
     let t = r.transcript.to_text();
-    assert!(t.contains("interim response \"HTTP/1.1 100 Continue\" skipped"), "{t}");
-    assert!(t.contains("interim response \"HTTP/1.1 103 Early Hints\" skipped"), "{t}");
+    assert!(
+        t.contains("interim response \"HTTP/1.1 100 Continue\" skipped"),
+        "{t}"
+    );
+    assert!(
+        t.contains("interim response \"HTTP/1.1 103 Early Hints\" skipped"),
+        "{t}"
+    );
 }
 
 #[test]
@@ -139,34 +151,71 @@ fn a_status_check_listing_a_1xx_code_sees_the_interim_response() {
 
 #[test]
 fn the_interim_step_passes_on_a_1xx_and_fails_on_a_final_response() {
-    let steps = format!("{GET}interim 100 within 2s\ninterim within 2s\nresponse within 2s\nstatus 200\n");
-    expect(&run("must", &steps, CONTINUE_THEN_OK, false), Verdict::Pass, "");
+    let steps =
+        format!("{GET}interim 100 within 2s\ninterim within 2s\nresponse within 2s\nstatus 200\n");
+    expect(
+        &run("must", &steps, CONTINUE_THEN_OK, false),
+        Verdict::Pass,
+        "",
+    );
     let r = run("must", &format!("{GET}interim 100 within 2s\n"), OK, false);
     expect(
         &r,
         Verdict::Fail,
         "line 10: expected interim 100, got the final response 200 (\"HTTP/1.1 200 OK\")",
     );
-    let r = run("must", &format!("{GET}interim 103 within 2s\n"), CONTINUE_THEN_OK, false);
-    expect(&r, Verdict::Fail, "expected interim 103, got the interim response 100");
+    let r = run(
+        "must",
+        &format!("{GET}interim 103 within 2s\n"),
+        CONTINUE_THEN_OK,
+        false,
+    );
+    expect(
+        &r,
+        Verdict::Fail,
+        "expected interim 103, got the interim response 100",
+    );
 }
 
 #[test]
 fn the_interim_step_fails_when_nothing_arrives_in_time() {
-    let r = run("must", "send\n| GET / HTTP/1.1\\\ninterim 100 within 300ms\n", OK, false);
-    expect(&r, Verdict::Fail, "expected interim 100 within 300ms: nothing arrived");
+    let r = run(
+        "must",
+        "send\n| GET / HTTP/1.1\\\ninterim 100 within 300ms\n",
+        OK,
+        false,
+    );
+    expect(
+        &r,
+        Verdict::Fail,
+        "expected interim 100 within 300ms: nothing arrived",
+    );
 }
 
 #[test]
 fn an_empty_reason_phrase_is_valid_but_a_missing_space_is_a_defect_naming_rfc_9112_4() {
     let steps = format!("{GET}response within 2s\nstatus 200\n");
     expect(
-        &run("must", &steps, b"HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n", false),
+        &run(
+            "must",
+            &steps,
+            b"HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n",
+            false,
+        ),
         Verdict::Pass,
         "",
     );
-    let r = run("must", &steps, b"HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n", false);
-    expect(&r, Verdict::NonStrict, "no space after the status code (RFC 9112 §4");
+    let r = run(
+        "must",
+        &steps,
+        b"HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n",
+        false,
+    );
+    expect(
+        &r,
+        Verdict::NonStrict,
+        "no space after the status code (RFC 9112 §4",
+    );
 }
 
 #[test]
@@ -184,21 +233,46 @@ fn form_defects_of_interim_responses_count_too() {
 fn a_missed_should_is_a_warning_and_fails_under_strict() {
     let steps = format!("{GET}response within 2s\nstatus 404\n");
     let r = run("should", &steps, OK, false);
-    expect(&r, Verdict::NonStrict, "level should: a missed SHOULD is a warning");
-    assert!(r.messages.iter().any(|m| m.contains("expected status 404, got 200")));
+    expect(
+        &r,
+        Verdict::NonStrict,
+        "level should: a missed SHOULD is a warning",
+    );
+    assert!(r
+        .messages
+        .iter()
+        .any(|m| m.contains("expected status 404, got 200")));
     assert_eq!(r.points, 0.0);
     let r = run("should", &steps, OK, true);
     expect(&r, Verdict::Fail, "expected status 404, got 200");
-    let met = run("should", &format!("{GET}response within 2s\nstatus 200\n"), OK, false);
+    let met = run(
+        "should",
+        &format!("{GET}response within 2s\nstatus 200\n"),
+        OK,
+        false,
+    );
     expect(&met, Verdict::Pass, "");
 }
 
 #[test]
 fn a_may_case_is_informational_never_a_failure() {
-    let r = run("may", &format!("{GET}response within 2s\nstatus 404\n"), OK, true);
+    let r = run(
+        "may",
+        &format!("{GET}response within 2s\nstatus 404\n"),
+        OK,
+        true,
+    );
     expect(&r, Verdict::Skip, "level may: informational");
-    assert!(r.messages.iter().any(|m| m.contains("expected status 404, got 200")));
-    let met = run("may", &format!("{GET}response within 2s\nstatus 200\n"), OK, false);
+    assert!(r
+        .messages
+        .iter()
+        .any(|m| m.contains("expected status 404, got 200")));
+    let met = run(
+        "may",
+        &format!("{GET}response within 2s\nstatus 200\n"),
+        OK,
+        false,
+    );
     expect(&met, Verdict::Pass, "");
     assert_eq!(met.points, 1.0);
 }
@@ -214,9 +288,15 @@ fn interim_and_may_are_checked_at_file_line_col() {
     let text: Vec<String> = bad.iter().map(|d| d.to_string()).collect();
     let all = text.join("\n");
     assert!(all.contains("x.case:2:8"), "{all}");
-    assert!(all.contains("expected `must`, `should` or `may`, found `maybe`"), "{all}");
+    assert!(
+        all.contains("expected `must`, `should` or `may`, found `maybe`"),
+        "{all}"
+    );
     assert!(all.contains("x.case:6:9"), "{all}");
-    assert!(all.contains("expected an interim (1xx) status code or `within`, found `200`"), "{all}");
+    assert!(
+        all.contains("expected an interim (1xx) status code or `within`, found `200`"),
+        "{all}"
+    );
     assert!(all.contains("x.case:7:"), "{all}");
     let ok = parse("title: t\nlevel: may\n\nsend\n| x\ninterim @b 100 103 within 1s\n");
     assert_eq!(ok.level.as_str(), "may");
@@ -227,14 +307,35 @@ fn or_closed_accepts_a_close_instead_of_an_answer_and_nothing_else() {
     let steps = format!("{GET}response within 2s\nstatus 400\nor closed\n");
     let r = run("must", &steps, b"", false);
     expect(&r, Verdict::Pass, "");
-    assert!(r.transcript.to_text().contains("closed without a response, which line 10 allows"));
+    assert!(r
+        .transcript
+        .to_text()
+        .contains("closed without a response, which line 10 allows"));
     // An answer must still meet the checks.
-    expect(&run("must", &steps, OK, false), Verdict::Fail, "expected status 400, got 200");
+    expect(
+        &run("must", &steps, OK, false),
+        Verdict::Fail,
+        "expected status 400, got 200",
+    );
     // Without `or closed`, a close is a failure.
-    let r = run("must", &format!("{GET}response within 2s\nstatus 400\n"), b"", false);
-    expect(&r, Verdict::Fail, "no response: the server closed the connection");
+    let r = run(
+        "must",
+        &format!("{GET}response within 2s\nstatus 400\n"),
+        b"",
+        false,
+    );
+    expect(
+        &r,
+        Verdict::Fail,
+        "no response: the server closed the connection",
+    );
     // Silence is not a close.
-    let r = run("must", "send\n| GET / HTTP/1.1\\\nresponse within 300ms\nor closed\n", OK, false);
+    let r = run(
+        "must",
+        "send\n| GET / HTTP/1.1\\\nresponse within 300ms\nor closed\n",
+        OK,
+        false,
+    );
     expect(&r, Verdict::Fail, "no complete response within 300ms");
 }
 
@@ -242,8 +343,17 @@ fn or_closed_accepts_a_close_instead_of_an_answer_and_nothing_else() {
 fn the_version_check_compares_the_status_line_version() {
     let steps = format!("{GET}response within 2s\nversion \"HTTP/1.1\"\n");
     expect(&run("must", &steps, OK, false), Verdict::Pass, "");
-    let r = run("must", &steps, b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", false);
-    expect(&r, Verdict::Fail, "expected version \"HTTP/1.1\", got \"HTTP/1.0\"");
+    let r = run(
+        "must",
+        &steps,
+        b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n",
+        false,
+    );
+    expect(
+        &r,
+        Verdict::Fail,
+        "expected version \"HTTP/1.1\", got \"HTTP/1.0\"",
+    );
 }
 
 /// Like `run`, with `tags:` in the case.
@@ -261,14 +371,26 @@ fn rfc_cases_are_judged_by_the_rfcs_alone() {
     // server closes once the client does, so the case half-closes first.
     const CLOSE_DELIMITED: &[u8] = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nhi";
     let steps = format!("{GET}shutdown\n\nresponse within 2s\nstatus 200\n");
-    expect(&run_tagged("rfc", &steps, CLOSE_DELIMITED), Verdict::Pass, "");
+    expect(
+        &run_tagged("rfc", &steps, CLOSE_DELIMITED),
+        Verdict::Pass,
+        "",
+    );
     let r = run_tagged("keepalive", &steps, CLOSE_DELIMITED);
-    expect(&r, Verdict::NonStrict, "no Content-Length: body read until close");
+    expect(
+        &r,
+        Verdict::NonStrict,
+        "no Content-Length: body read until close",
+    );
     // Content after a HEAD response breaks a MUST NOT: a failure in an rfc case.
     const HEAD_WITH_BODY: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
     let head = "send\n| HEAD / HTTP/1.1\n| Host: {host}\n|\n\nresponse within 2s\nstatus 200\n\nsleep 300ms\n";
     let r = run_tagged("rfc", head, HEAD_WITH_BODY);
-    expect(&r, Verdict::Fail, "after a response that has no body (RFC 9110 §9.3.2");
+    expect(
+        &r,
+        Verdict::Fail,
+        "after a response that has no body (RFC 9110 §9.3.2",
+    );
     let r = run_tagged("head", head, HEAD_WITH_BODY);
     expect(&r, Verdict::NonStrict, "after a response that has no body");
 }

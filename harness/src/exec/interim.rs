@@ -33,7 +33,9 @@ impl Run<'_> {
         why: &str,
         checks: &[Expect],
     ) -> bool {
-        let allowed = checks.iter().any(|c| matches!(c.kind, ExpectKind::OrClosed));
+        let allowed = checks
+            .iter()
+            .any(|c| matches!(c.kind, ExpectKind::OrClosed));
         let cs = &self.conns[name];
         let closed = cs.conn.ended.is_some() && cs.conn.buf.is_empty();
         if !(allowed && closed && why.contains("before any response")) {

@@ -6,22 +6,70 @@
 
 /// A defect's leading words (or words it contains), and the rule it breaks.
 const RULES: &[(&str, &str)] = &[
-    ("before the status line", "RFC 9112 §2.1: a message starts with its start-line"),
-    ("version ", "RFC 9110 §2.5: a server sends HTTP/1.x with the major version it was asked in"),
-    ("no space after the status code", "RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ]"),
-    ("bare LF", "RFC 9112 §2.2: a sender generates CRLF line ends"),
-    ("obsolete line folding", "RFC 9112 §5.2: a sender MUST NOT generate obs-fold"),
-    ("header line without a colon", "RFC 9112 §5: field-line = field-name \":\" OWS field-value OWS"),
-    ("whitespace around the header name", "RFC 9112 §5.1: no whitespace is allowed between the field name and colon"),
-    ("both Transfer-Encoding", "RFC 9112 §6.2: a sender MUST NOT send Content-Length in a message with Transfer-Encoding"),
-    ("Transfer-Encoding \"", "RFC 9112 §6.3: chunked must be the final transfer coding"),
-    ("Content-Length \"", "RFC 9110 §8.6: Content-Length = 1*DIGIT"),
-    ("conflicting Content-Length", "RFC 9110 §8.6 and RFC 9112 §6.3: differing Content-Length values are an error"),
-    ("bytes arrived before close", "RFC 9112 §6.3: fewer bytes than Content-Length is an incomplete message"),
-    ("no Content-Length", "RFC 9112 §6.3: a close-delimited body; the length was not announced"),
-    ("reset (RST)", "RFC 9112 §9.6: a server closes gracefully, not with a reset"),
-    ("after a response that has no body", "RFC 9110 §9.3.2 and §15: HEAD, 1xx, 204 and 304 responses have no content"),
-    ("extra bytes", "RFC 9112 §6.3: the body ends where its framing says"),
+    (
+        "before the status line",
+        "RFC 9112 §2.1: a message starts with its start-line",
+    ),
+    (
+        "version ",
+        "RFC 9110 §2.5: a server sends HTTP/1.x with the major version it was asked in",
+    ),
+    (
+        "no space after the status code",
+        "RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ]",
+    ),
+    (
+        "bare LF",
+        "RFC 9112 §2.2: a sender generates CRLF line ends",
+    ),
+    (
+        "obsolete line folding",
+        "RFC 9112 §5.2: a sender MUST NOT generate obs-fold",
+    ),
+    (
+        "header line without a colon",
+        "RFC 9112 §5: field-line = field-name \":\" OWS field-value OWS",
+    ),
+    (
+        "whitespace around the header name",
+        "RFC 9112 §5.1: no whitespace is allowed between the field name and colon",
+    ),
+    (
+        "both Transfer-Encoding",
+        "RFC 9112 §6.2: a sender MUST NOT send Content-Length in a message with Transfer-Encoding",
+    ),
+    (
+        "Transfer-Encoding \"",
+        "RFC 9112 §6.3: chunked must be the final transfer coding",
+    ),
+    (
+        "Content-Length \"",
+        "RFC 9110 §8.6: Content-Length = 1*DIGIT",
+    ),
+    (
+        "conflicting Content-Length",
+        "RFC 9110 §8.6 and RFC 9112 §6.3: differing Content-Length values are an error",
+    ),
+    (
+        "bytes arrived before close",
+        "RFC 9112 §6.3: fewer bytes than Content-Length is an incomplete message",
+    ),
+    (
+        "no Content-Length",
+        "RFC 9112 §6.3: a close-delimited body; the length was not announced",
+    ),
+    (
+        "reset (RST)",
+        "RFC 9112 §9.6: a server closes gracefully, not with a reset",
+    ),
+    (
+        "after a response that has no body",
+        "RFC 9110 §9.3.2 and §15: HEAD, 1xx, 204 and 304 responses have no content",
+    ),
+    (
+        "extra bytes",
+        "RFC 9112 §6.3: the body ends where its framing says",
+    ),
 ];
 
 /// Defects that break the assignment's rules but no rule of RFC 9110/9112 (a close-delimited
@@ -67,10 +115,14 @@ mod tests {
         );
         assert!(cite("no space after the status code").contains("RFC 9112 §4"));
         assert!(cite("version HTTP/2.1 is not HTTP/1.0 or HTTP/1.1").contains("RFC 9110 §2.5"));
-        assert!(cite("4 bytes (text: \"body\") after a response that has no body")
-            .contains("RFC 9110 §9.3.2"));
-        assert!(cite("conflicting Content-Length headers (1, 2): body read until close")
-            .contains("RFC 9110 §8.6"));
+        assert!(
+            cite("4 bytes (text: \"body\") after a response that has no body")
+                .contains("RFC 9110 §9.3.2")
+        );
+        assert!(
+            cite("conflicting Content-Length headers (1, 2): body read until close")
+                .contains("RFC 9110 §8.6")
+        );
     }
 
     #[test]
@@ -78,7 +130,10 @@ mod tests {
         let d = "no Content-Length: body read until close";
         assert!(counts_for(&["keepalive".to_string()], d));
         assert!(!counts_for(&["rfc".to_string()], d));
-        assert!(counts_for(&["rfc".to_string()], "head uses bare LF line ends"));
+        assert!(counts_for(
+            &["rfc".to_string()],
+            "head uses bare LF line ends"
+        ));
     }
 
     #[test]
@@ -86,7 +141,10 @@ mod tests {
         let d = "4 bytes (text: \"body\") after a response that has no body";
         assert!(fails_for(&["rfc".to_string()], d));
         assert!(!fails_for(&["head".to_string()], d));
-        assert!(!fails_for(&["rfc".to_string()], "head uses bare LF line ends"));
+        assert!(!fails_for(
+            &["rfc".to_string()],
+            "head uses bare LF line ends"
+        ));
     }
 
     #[test]

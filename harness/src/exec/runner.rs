@@ -347,7 +347,11 @@ impl<'a> Run<'a> {
         for r in &self.responses {
             let label = if r.probe { " (probe)" } else { "" };
             let tags = &self.case.tags;
-            for d in r.all_defects().into_iter().filter(|d| super::rfc::counts_for(tags, d)) {
+            for d in r
+                .all_defects()
+                .into_iter()
+                .filter(|d| super::rfc::counts_for(tags, d))
+            {
                 reasons.push(Reason {
                     line: r.line,
                     strict: super::rfc::fails_for(tags, &d),

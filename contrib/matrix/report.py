@@ -4,6 +4,7 @@ docs/matrix.html (the same, with each cell's evidence one click away)."""
 import datetime
 import fnmatch
 import html
+import re
 from collections import OrderedDict
 
 # The harness's verdicts as the matrix shows them (a `may` case that missed is "info").
@@ -18,10 +19,16 @@ def outcome(c):
     return SHOW[c["verdict"]]
 
 
+def unport(text):
+    """Loopback ports change at every run: `127.0.0.1:PORT`, `nc 127.0.0.1 PORT`."""
+    text = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", text)
+    return re.sub(r"nc 127\.0\.0\.1 \d+", "nc 127.0.0.1 PORT", text)
+
+
 def why(c, limit=400):
     """The harness's own words for a case that did not pass (level notes left out)."""
     msgs = [m for m in c["messages"] if not m.startswith(LEVEL_NOTES)]
-    text = " / ".join(msgs)
+    text = unport(" / ".join(msgs))
     return text if len(text) <= limit else text[:limit] + "..."
 
 
@@ -213,6 +220,6 @@ def case_details(i, cid, row, servers, notes):
         parts.append(f"<p><span class='{k}'>&nbsp;{h(k)}&nbsp;</span> <b>{h(s)}</b>: "
                      + (f"<b>{h(note)}</b> " if note else "") + f"{h(why(c, 2000))}</p>")
         if c.get("reproducer"):
-            parts.append(f"<pre>{h(c['reproducer'])}</pre>")
+            parts.append(f"<pre>{h(unport(c['reproducer']))}</pre>")
     parts.append("</details>")
     return "\n".join(parts)

@@ -134,7 +134,7 @@ pub struct Tuning {
     /// what --ws-conf declares, else 10).
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
-    /// Also run `level: should` cases.
+    /// A missed `level: should` case fails (without it, a miss is non-strict: a warning).
     #[arg(long)]
     pub strict: bool,
     /// Non-strict verdicts (the rule held, the response's form did not) earn nothing and count

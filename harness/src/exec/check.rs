@@ -44,6 +44,8 @@ pub enum ExpectKind {
     BodyLacks(String),
     /// Judged once the response's defects are all known (`runner::finish`), not here.
     Form(Vec<FormRule>),
+    OrClosed,
+    Version(String),
 }
 
 /// Resolves a check for this run. Errors (an unknown variable, a missing file, a bad regex) make
@@ -96,6 +98,8 @@ pub fn resolve(
         },
         CheckKind::BodyLacks(s) => ExpectKind::BodyLacks(s.clone()),
         CheckKind::Form(rules) => ExpectKind::Form(rules.clone()),
+        CheckKind::OrClosed => ExpectKind::OrClosed,
+        CheckKind::Version(v) => ExpectKind::Version(v.clone()),
     };
     Ok(Expect {
         line,
@@ -221,6 +225,15 @@ pub fn evaluate(e: &Expect, r: &Response) -> Result<(), String> {
         }
     };
     match &e.kind {
+        // About the absence of a response (see `exec/interim.rs`): met by any response read.
+        ExpectKind::OrClosed => Ok(()),
+        ExpectKind::Version(v) if &r.version == v => Ok(()),
+        ExpectKind::Version(v) => miss(format!(
+            "expected version {}, got {} ({})",
+            quote(v),
+            quote(&r.version),
+            quote(&r.status_line)
+        )),
         ExpectKind::Status(codes) => {
             if codes.contains(&r.code) {
                 return Ok(());

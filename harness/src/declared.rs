@@ -62,10 +62,12 @@ impl Requirement {
             ["no", "method", m] => Requirement::NoMethod(m.to_ascii_uppercase()),
             ["index", name] => Requirement::Index(name.to_string()),
             ["planted"] => Requirement::Planted,
-            _ => return Err(format!(
+            _ => {
+                return Err(format!(
                 "unknown requirement `{text}`: expected `type .EXT`, `method M`, `no method M`, \
                      `index NAME` or `planted`"
-            )),
+            ))
+            }
         };
         Ok(req)
     }
@@ -159,7 +161,7 @@ impl Declared {
             },
             Requirement::Method(m) | Requirement::NoMethod(m) => {
                 let Some(methods) = &self.methods else {
-                    return Some(format!("{src} has no RequestMethodSupport line"));
+                    return undeclared_methods(req, src);
                 };
                 let has = methods.iter().any(|x| x == m);
                 match (req, has) {
@@ -188,6 +190,24 @@ impl Declared {
                 )
             }),
         }
+    }
+}
+
+/// Whether a method requirement holds for a ws.conf with no RequestMethodSupport line (the
+/// handout's own file has none): the assignment's GET is supported; POST, DELETE and the
+/// others are not (the assignment answers POST with 501); HEAD is the student's choice, so
+/// neither `method HEAD` nor `no method HEAD` holds and both kinds of case skip.
+fn undeclared_methods(req: &Requirement, src: &str) -> Option<String> {
+    let none = || format!("{src} has no RequestMethodSupport line");
+    match req {
+        Requirement::Method(m) if m == "GET" => None,
+        Requirement::Method(_) => Some(format!("{}: only GET is assumed", none())),
+        Requirement::NoMethod(m) if m == "GET" => Some(format!("{}: GET is assumed", none())),
+        Requirement::NoMethod(m) if m == "HEAD" => Some(format!(
+            "{}: HEAD is the submission's choice, so neither 200 nor 501 is required",
+            none()
+        )),
+        _ => None,
     }
 }
 
@@ -303,8 +323,18 @@ mod tests {
         );
         assert_eq!(
             unmet("method HEAD").as_deref(),
-            Some("the submission's ws.conf has no RequestMethodSupport line")
+            Some("the submission's ws.conf has no RequestMethodSupport line: only GET is assumed")
         );
+        assert!(unmet("no method HEAD")
+            .unwrap()
+            .contains("HEAD is the submission's choice"));
+        assert_eq!(
+            unmet("no method POST"),
+            None,
+            "the assignment answers POST with 501"
+        );
+        assert_eq!(unmet("no method DELETE"), None);
+        assert_eq!(unmet("method GET"), None);
         assert_eq!(unmet("index index.html"), None);
         assert!(unmet("index index.htm").unwrap().contains("(index.html)"));
         assert!(unmet("planted").unwrap().contains("--var planted=yes"));

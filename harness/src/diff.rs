@@ -4,6 +4,10 @@
 //! - status codes are compared, not reason phrases;
 //! - of the headers, only [`COMPARED_HEADERS`] (so never `Date` or `Server`), values compared
 //!   case-insensitively without spaces, `Content-Type` by its media type without parameters;
+//! - the status line's HTTP version, and `Keep-Alive`;
+//! - `Connection` by what it means for each response's version ([`Persistence`]): an HTTP/1.1
+//!   response persists unless it says `close`, an HTTP/1.0 one only if it says `keep-alive`
+//!   (RFC 9112 §9.3), so `Connection: keep-alive` in HTTP/1.1 and no `Connection` at all agree;
 //! - bodies and `Content-Length` only for 2xx responses: error pages may say anything;
 //! - a connection's fate (closed, reset, open) only where the case checks it (`closed`, `open`,
 //!   `no response` on that connection): elsewhere it depends on when the case stopped looking.
@@ -16,17 +20,60 @@ use regex::bytes::Regex;
 
 use crate::case::{Case, StepKind};
 use crate::exec::response::{parse_response, Parsed};
-use crate::outcome::{escape_bytes, CaseResult, EventKind};
+use crate::outcome::{escape_bytes, CaseResult, EventKind, Verdict};
 
-/// The headers whose values are compared (case-insensitively, spaces removed).
+/// The headers whose values are compared (case-insensitively, spaces removed). `Connection` is
+/// compared by its meaning instead ([`Persistence`]).
 pub const COMPARED_HEADERS: [&str; 6] = [
     "content-type",
     "content-length",
-    "connection",
+    "keep-alive",
     "transfer-encoding",
     "allow",
     "location",
 ];
+
+/// Whether a response lets its connection persist, and why (RFC 9112 §9.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Persistence {
+    pub persists: bool,
+    /// What decided it: `HTTP/1.1 default`, `Connection: close`, ...
+    pub because: String,
+}
+
+impl Persistence {
+    /// Reads the `Connection` values of a response of this HTTP version.
+    pub fn of(version: &str, connection: &[&str]) -> Persistence {
+        let has = |opt: &str| {
+            connection
+                .iter()
+                .flat_map(|v| v.split(','))
+                .any(|t| t.trim().eq_ignore_ascii_case(opt))
+        };
+        let (persists, because) = if has("close") {
+            (false, "Connection: close".to_string())
+        } else if version == "HTTP/1.1" {
+            let why = if has("keep-alive") {
+                "HTTP/1.1 with Connection: keep-alive"
+            } else {
+                "HTTP/1.1 default"
+            };
+            (true, why.to_string())
+        } else if has("keep-alive") {
+            (true, format!("{version} with Connection: keep-alive"))
+        } else {
+            (false, format!("{version} default"))
+        };
+        Persistence { persists, because }
+    }
+}
+
+impl std::fmt::Display for Persistence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = if self.persists { "keep-alive" } else { "close" };
+        write!(f, "{what} ({})", self.because)
+    }
+}
 
 /// The connections whose fate a case checks.
 pub fn fate_checked(case: &Case) -> Vec<String> {
@@ -61,6 +108,9 @@ pub struct ConnSeen {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Seen {
     pub code: u16,
+    /// The status line's HTTP version, as sent.
+    pub version: String,
+    pub persistence: Persistence,
     pub headers: BTreeMap<String, String>,
     pub body: Vec<u8>,
 }
@@ -175,8 +225,12 @@ fn read_all(buf: &[u8], methods: &[String]) -> (Vec<Seen>, Option<String>) {
                         (n, v)
                     })
                     .collect();
+                let connection: Vec<&str> = response.header_values("connection").collect();
+                let persistence = Persistence::of(&response.version, &connection);
                 seen.push(Seen {
                     code: response.code,
+                    version: response.version.clone(),
+                    persistence,
                     headers,
                     body: response.body,
                 });
@@ -256,9 +310,35 @@ pub fn compare(a: &CaseResult, b: &CaseResult, fates: &[String]) -> Vec<String> 
     out
 }
 
+/// A verdict that differs between A and B, with its cause: the first reason each side that did
+/// not pass gave (`verdict A pass B fail; B: line 13: expected status 400, got 200 ...`).
+pub fn verdict_change(a: &CaseResult, b: &CaseResult) -> Option<String> {
+    if a.verdict == b.verdict {
+        return None;
+    }
+    let mut line = format!("verdict A {} B {}", a.verdict, b.verdict);
+    for (side, r) in [("A", a), ("B", b)] {
+        // The level's own note ("level should: ...") says what a miss costs, not why it missed.
+        let cause = r.messages.iter().find(|m| !m.starts_with("level "));
+        if let (true, Some(cause)) = (r.verdict != Verdict::Pass, cause) {
+            line.push_str(&format!("; {side}: {cause}"));
+        }
+    }
+    Some(line)
+}
+
 fn compare_seen(at: &str, x: &Seen, y: &Seen, partial: bool, out: &mut Vec<String>) {
     if x.code != y.code {
         out.push(format!("{at}: status A {} B {}", x.code, y.code));
+    }
+    if x.version != y.version {
+        out.push(format!("{at}: version A {} B {}", x.version, y.version));
+    }
+    if x.persistence.persists != y.persistence.persists {
+        out.push(format!(
+            "{at}: persistence A {} B {}",
+            x.persistence, y.persistence
+        ));
     }
     let success = (200..300).contains(&x.code) && (200..300).contains(&y.code);
     for h in COMPARED_HEADERS {
@@ -301,7 +381,7 @@ fn compare_seen(at: &str, x: &Seen, y: &Seen, partial: bool, out: &mut Vec<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::{Event, Transcript, Verdict};
+    use crate::outcome::{Event, Transcript};
     use std::time::Duration;
 
     fn result(events: Vec<(&str, EventKind)>) -> CaseResult {
@@ -310,6 +390,7 @@ mod tests {
             title: "x".into(),
             tags: vec![],
             spec: None,
+            rule: None,
             verdict: Verdict::Pass,
             points: 1.0,
             max_points: 1.0,
@@ -432,5 +513,75 @@ mod tests {
         assert_eq!(seen[0].responses.len(), 2, "{seen:?}");
         assert_eq!(seen[0].responses[1].body, b"hi");
         assert_eq!(seen[0].unreadable, None);
+    }
+
+    #[test]
+    fn persistence_is_compared_by_what_it_means_for_each_version() {
+        let ka11 = "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nhi";
+        let plain11 = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
+        let ka10 = "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nhi";
+        let plain10 = "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nhi";
+        let close11 = "HTTP/1.1 200 OK\r\nConnection: Close\r\nContent-Length: 2\r\n\r\nhi";
+        let d = |a: &str, b: &str| compare(&exchange(GET, a, None), &exchange(GET, b, None), &[]);
+        // HTTP/1.1 is keep-alive by default: saying so changes nothing.
+        assert_eq!(d(ka11, plain11), Vec::<String>::new());
+        let v = d(plain11, close11);
+        assert!(
+            v.iter().any(|l| l.contains(
+                "persistence A keep-alive (HTTP/1.1 default) B close (Connection: close)"
+            )),
+            "{v:?}"
+        );
+        // HTTP/1.0 closes by default: the versions differ, and so does persistence.
+        let v = d(plain11, plain10);
+        assert!(
+            v.iter()
+                .any(|l| l.contains("version A HTTP/1.1 B HTTP/1.0")),
+            "{v:?}"
+        );
+        assert!(
+            v.iter().any(|l| l.contains("B close (HTTP/1.0 default)")),
+            "{v:?}"
+        );
+        // HTTP/1.0 with keep-alive persists like HTTP/1.1: only the version differs.
+        let v = d(plain11, ka10);
+        assert_eq!(
+            v,
+            vec!["@main response 1: version A HTTP/1.1 B HTTP/1.0".to_string()]
+        );
+    }
+
+    #[test]
+    fn keep_alive_header_is_compared() {
+        let a = "HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\nhi";
+        let b = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
+        let v = compare(&exchange(GET, a, None), &exchange(GET, b, None), &[]);
+        assert!(
+            v.iter()
+                .any(|l| l.contains("keep-alive A \"timeout=5\" B absent")),
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn a_verdict_change_shows_its_cause() {
+        let mut a = exchange(GET, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", None);
+        let mut b = a.clone();
+        assert_eq!(verdict_change(&a, &b), None);
+        b.verdict = Verdict::Fail;
+        b.messages = vec!["line 13: expected status 400, got 200".into()];
+        assert_eq!(
+            verdict_change(&a, &b).unwrap(),
+            "verdict A pass B fail; B: line 13: expected status 400, got 200"
+        );
+        a.verdict = Verdict::NonStrict;
+        a.messages = vec![
+            "level should: a missed SHOULD is a warning".into(),
+            "line 9: expected status 501, got 405".into(),
+        ];
+        assert_eq!(
+            verdict_change(&a, &b).unwrap(),
+            "verdict A non-strict B fail; A: line 9: expected status 501, got 405; B: line 13: expected status 400, got 200"
+        );
     }
 }

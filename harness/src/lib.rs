@@ -6,6 +6,7 @@
 //! - [`form`]: the rules of a response's form, and the defects that break them.
 //! - [`outcome`]: verdicts and results, the input of every report.
 //! - [`report`]: pretty, json, tap, junit, gradescope and html output.
+//! - [`rules`]: grading by rules: the cases of one `rule:` are held or lost whole.
 //! - [`start`]: starting the server under test (`--start`): its config, its process, restarts.
 //! - [`target`]: the server under test (an address or a command) and running cases at it.
 //! - [`grade`]: grading a whole class of submissions.
@@ -23,5 +24,6 @@ pub mod form;
 pub mod grade;
 pub mod outcome;
 pub mod report;
+pub mod rules;
 pub mod start;
 pub mod target;

@@ -52,6 +52,9 @@ pub struct CaseResult {
     pub title: String,
     pub tags: Vec<String>,
     pub spec: Option<String>,
+    /// The rule of the assignment the case belongs to (`rule:`), graded whole.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
     pub verdict: Verdict,
     pub points: f64,
     pub max_points: f64,

@@ -41,6 +41,8 @@ pub struct Settings {
     pub lenient: bool,
     /// What the server's ws.conf declares; with `--start`, each instance's own file is read.
     pub declared: Declared,
+    /// Grade by rules (`rule:`): a rule's cases are held or lost whole (`--score rules`).
+    pub by_rules: bool,
     pub jobs: usize,
     pub connect_timeout: Duration,
     pub max_response_bytes: usize,
@@ -74,11 +76,75 @@ pub const CONCURRENCY_TAG: &str = "concurrency";
 /// restarts) as it happens. With an address, cases that need a configuration of their own are
 /// skipped, since only a started server can be given one.
 ///
-/// Cases run `settings.jobs` at a time. So that a server that serves one connection at a time
-/// loses only the cases about concurrency, a case that fails while others run beside it is run
-/// again alone (unless tagged [`CONCURRENCY_TAG`]), and that second verdict stands (with a
-/// message saying so when it differs).
+/// Cases run `settings.jobs` at a time, then the cases tagged [`CONCURRENCY_TAG`] one at a
+/// time. So that a server that serves one connection at a time loses only the cases about
+/// concurrency, a case that fails while others run beside it is run again alone, and that
+/// second verdict stands (with a message saying so when it differs). With `settings.by_rules`,
+/// the cases of a rule are then held or lost whole ([`crate::rules`]).
 pub fn run_at(
+    server: &ServerUnderTest,
+    cases: &[Case],
+    settings: &Settings,
+    on_done: &(dyn Fn(usize, &CaseResult) + Sync),
+    on_note: &(dyn Fn(String) + Sync),
+) -> Vec<CaseResult> {
+    let mut results = run_scheduled(server, cases, settings, on_done, on_note);
+    if settings.by_rules {
+        crate::rules::apply(&mut results);
+    }
+    results
+}
+
+/// Runs the concurrency cases one at a time, after the others: a concurrency case measures how
+/// the server serves the case's own connections, and other cases beside it would make its
+/// verdict depend on what else happened to run (a single-threaded server would be blocked by a
+/// neighbour one run and not the next).
+fn run_scheduled(
+    server: &ServerUnderTest,
+    cases: &[Case],
+    settings: &Settings,
+    on_done: &(dyn Fn(usize, &CaseResult) + Sync),
+    on_note: &(dyn Fn(String) + Sync),
+) -> Vec<CaseResult> {
+    let (solo, shared): (Vec<usize>, Vec<usize>) =
+        (0..cases.len()).partition(|&i| cases[i].tags.iter().any(|t| t == CONCURRENCY_TAG));
+    if settings.jobs <= 1 || solo.is_empty() {
+        return run_retrying(server, cases, settings, on_done, on_note);
+    }
+    let pick = |idx: &[usize]| idx.iter().map(|&i| cases[i].clone()).collect::<Vec<Case>>();
+    let mut results: Vec<Option<CaseResult>> = vec![None; cases.len()];
+    let first = run_retrying(
+        server,
+        &pick(&shared),
+        settings,
+        &|j, r| on_done(shared[j], r),
+        on_note,
+    );
+    for (j, r) in first.into_iter().enumerate() {
+        results[shared[j]] = Some(r);
+    }
+    let one_at_a_time = Settings {
+        jobs: 1,
+        ..settings.clone()
+    };
+    let then = run_once(
+        server,
+        &pick(&solo),
+        &one_at_a_time,
+        &|j, r| on_done(solo[j], r),
+        on_note,
+    );
+    for (j, r) in then.into_iter().enumerate() {
+        results[solo[j]] = Some(r);
+    }
+    results
+        .into_iter()
+        .map(|r| r.expect("every case has a result"))
+        .collect()
+}
+
+/// [`run_at`] before rules are applied.
+fn run_retrying(
     server: &ServerUnderTest,
     cases: &[Case],
     settings: &Settings,
@@ -88,8 +154,12 @@ pub fn run_at(
     if settings.jobs <= 1 || cases.len() <= 1 {
         return run_once(server, cases, settings, on_done, on_note);
     }
+    // A concurrency case that ran beside others (only when the caller runs concurrency cases
+    // alone is this not so) is run again alone only when the server died while it ran: the
+    // crash may have come from another case beside it, and that case must lose the points.
     let retryable = |i: usize, r: &CaseResult| {
-        r.verdict == Verdict::Fail && !cases[i].tags.iter().any(|t| t == CONCURRENCY_TAG)
+        r.verdict == Verdict::Fail
+            && (!cases[i].tags.iter().any(|t| t == CONCURRENCY_TAG) || died_during(r))
     };
     // Hold back the results that will be retried, so progress shows only final verdicts.
     let mut results = run_once(
@@ -115,11 +185,18 @@ pub fn run_at(
         ..settings.clone()
     };
     let alone = run_once(server, &alone_cases, &alone_settings, &|_, _| {}, on_note);
+    let crashers: Vec<&str> = again
+        .iter()
+        .zip(&alone)
+        .filter(|(_, r)| died_during(r))
+        .map(|(&i, _)| cases[i].id.as_str())
+        .collect();
     for (k, mut r) in alone.into_iter().enumerate() {
         let i = again[k];
         if matches!(r.verdict, Verdict::Pass | Verdict::NonStrict) {
             let first = results[i].messages.first().cloned().unwrap_or_default();
-            r.messages.push(alone_note(&first, settings.jobs));
+            r.messages
+                .push(alone_note(&first, settings.jobs, &crashers));
         }
         on_done(i, &r);
         results[i] = r;
@@ -127,10 +204,26 @@ pub fn run_at(
     results
 }
 
-/// What a case that failed beside others and passed alone says about the server: it crashed
-/// under concurrent requests, or it serves one connection at a time.
-fn alone_note(first: &str, jobs: usize) -> String {
-    if first.starts_with("server died") || first.starts_with("server (config") {
+/// Whether the server died while this case ran (the start module's "server died" failures).
+fn died_during(r: &CaseResult) -> bool {
+    r.verdict == Verdict::Fail
+        && r.messages.first().is_some_and(|m| {
+            m.starts_with("server died")
+                || (m.starts_with("server (config") && m.contains(" died during "))
+        })
+}
+
+/// What a case that failed beside others and passed alone says about the server: another case
+/// crashed it, it crashed under concurrent requests, or it serves one connection at a time.
+fn alone_note(first: &str, jobs: usize, crashers: &[&str]) -> String {
+    let died = first.starts_with("server died") || first.starts_with("server (config");
+    if died && !crashers.is_empty() {
+        format!(
+            "this case passed run alone; the server died while it ran beside other cases \
+             ({first}), and {} crash it even alone",
+            crashers.join(", ")
+        )
+    } else if died {
         format!(
             "this case passed run alone, but the server crashed while up to {jobs} cases ran at \
              once ({first}): is it safe when requests are handled in parallel (shared buffers, \

@@ -353,7 +353,12 @@ fn readme_examples_parse() {
 #[case::empty_title("title:\nsend\n| x\n", 1, 7, "`title:` needs a value")]
 #[case::no_steps("title: t\n", 1, 9, "no steps")]
 #[case::bad_points("title: t\npoints: -1\nsend\n| x\n", 2, 9, "non-negative number")]
-#[case::bad_level("title: t\nlevel: may\nsend\n| x\n", 2, 8, "`must` or `should`")]
+#[case::bad_level(
+    "title: t\nlevel: maybe\nsend\n| x\n",
+    2,
+    8,
+    "`must`, `should` or `may`"
+)]
 #[case::bad_requirement(
     "title: t\nrequires: type .json, colour red\nsend\n| x\n",
     2,

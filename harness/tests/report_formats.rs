@@ -23,6 +23,7 @@ fn case(id: &str, title: &str, verdict: Verdict, max: f64, lenient: bool) -> Cas
         title: title.to_string(),
         tags: vec!["basic".to_string()],
         spec: None,
+        rule: None,
         verdict,
         points: verdict.points(max, lenient),
         max_points: max,

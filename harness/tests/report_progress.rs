@@ -33,6 +33,7 @@ fn result(id: &str, verdict: Verdict) -> CaseResult {
         title: format!("title of {id}"),
         tags: vec![],
         spec: None,
+        rule: None,
         verdict,
         points: verdict.points(1.0, false),
         max_points: 1.0,

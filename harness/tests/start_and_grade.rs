@@ -39,7 +39,7 @@ fn start_runs_the_whole_corpus_at_the_reference_including_the_broken_config() {
     let out = harness(&m)
         .args([
             "run",
-            "cases",
+            "cases/assignment",
             "--format",
             "json",
             "--var",

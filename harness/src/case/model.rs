@@ -27,6 +27,8 @@ pub struct Case {
     pub points: f64,
     pub tags: Vec<String>,
     pub spec: Option<String>,
+    /// The rule of the assignment it belongs to (`rule:`): the cases of a rule are graded whole.
+    pub rule: Option<String>,
     /// The whole case's time limit; it may use variables (`{keepalive}s + 10s`).
     pub timeout: DurationExpr,
     pub level: Level,
@@ -38,11 +40,24 @@ pub struct Case {
     pub steps: Vec<Step>,
 }
 
-/// `must` cases always run; `should` cases only under `--strict`.
+/// The requirement's strength (RFC 2119), which sets what a miss costs: a `must` miss fails;
+/// a `should` miss is `non-strict` (a warning), and fails under `--strict`; a `may` case is
+/// informational: met, it passes; missed, it is `skip` with what the server did instead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
     Must,
     Should,
+    May,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Must => "must",
+            Level::Should => "should",
+            Level::May => "may",
+        }
+    }
 }
 
 /// A step and the line it was written on (1-based).
@@ -71,6 +86,11 @@ pub enum StepKind {
     },
     NoResponse {
         for_: DurationExpr,
+    },
+    /// Reads one interim (1xx) response; `codes` lists the allowed ones (empty: any 1xx).
+    Interim {
+        codes: Vec<u16>,
+        within: Option<DurationExpr>,
     },
     Closed {
         after: Option<DurationExpr>,
@@ -117,6 +137,11 @@ pub enum CheckKind {
     /// `form RULE...`: a defect of these form rules fails the case instead of making it
     /// non-strict (the rule is what this case grades).
     Form(Vec<FormRule>),
+    /// `or closed`: the server may close the connection instead of answering (RFC 9112 lets a
+    /// server close after an invalid request); a close before any byte meets the step.
+    OrClosed,
+    /// `version "HTTP/1.1"`: the status line's HTTP-version is exactly this.
+    Version(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]

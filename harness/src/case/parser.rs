@@ -15,7 +15,7 @@ use super::model::*;
 use super::steps::{self, ParsedCheck, ParsedStep};
 
 const METADATA: &[&str] = &[
-    "title", "points", "tags", "spec", "timeout", "level", "config", "requires",
+    "title", "points", "tags", "spec", "timeout", "level", "config", "requires", "rule",
 ];
 const STEPS: &[&str] = &[
     "connect",
@@ -25,6 +25,7 @@ const STEPS: &[&str] = &[
     "close",
     "response",
     "no response",
+    "interim",
     "closed",
     "open",
 ];
@@ -32,6 +33,7 @@ const CHECKS: &[&str] = &[
     "status",
     "status-line",
     "reason",
+    "version",
     "header",
     "no header",
     "body",
@@ -51,11 +53,13 @@ const DIRECTIVES: &[&str] = &[
     "close",
     "response",
     "no response",
+    "interim",
     "closed",
     "open",
     "status",
     "status-line",
     "reason",
+    "version",
     "header",
     "no header",
     "body",
@@ -63,6 +67,7 @@ const DIRECTIVES: &[&str] = &[
     "content-length",
     "content-type",
     "form",
+    "or closed",
     "non-strict",
 ];
 
@@ -100,6 +105,7 @@ struct Meta {
     level: Option<Level>,
     config: Option<String>,
     requires: Vec<Requirement>,
+    rule: Option<String>,
 }
 
 /// What a check line would attach to.
@@ -296,7 +302,7 @@ impl<'a> Parser<'a> {
         }
         match name {
             "connect" | "send" | "sleep" | "shutdown" | "close" | "response" | "closed"
-            | "open" => {
+            | "open" | "interim" => {
                 let name = STEPS.iter().find(|s| **s == name).expect("a step");
                 self.step(n, name, name_span, &mut cur);
             }
@@ -312,6 +318,14 @@ impl<'a> Parser<'a> {
                             .help("usage: `no response [@c] for D`, `no header NAME` or `no body contains \"TEXT\"`"),
                     )
                 }
+            },
+            "or" => match cur.word() {
+                Some((_, "closed")) => self.check(n, false, "or closed", 0..cur.pos, &mut cur),
+                _ => self.error(
+                    n,
+                    Fault::new(0..cur.pos, "expected `or closed`")
+                        .help("usage: `or closed` under a `response`: a close instead of an answer is allowed"),
+                ),
             },
             "non-strict" => {
                 let Some((start, word)) = cur.word() else {
@@ -432,6 +446,7 @@ impl<'a> Parser<'a> {
                 let level = match value {
                     "must" => Some(Level::Must),
                     "should" => Some(Level::Should),
+                    "may" => Some(Level::May),
                     _ => None,
                 };
                 self.meta.level = level;
@@ -439,8 +454,19 @@ impl<'a> Parser<'a> {
                     Some(_) => Ok(()),
                     None => Err(Fault::new(
                         span,
-                        format!("expected `must` or `should`, found `{value}`"),
+                        format!("expected `must`, `should` or `may`, found `{value}`"),
                     )),
+                }
+            }
+            "rule" => {
+                if value
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                {
+                    self.meta.rule = Some(value.to_string());
+                    Ok(())
+                } else {
+                    Err(Fault::new(span, format!("invalid rule name `{value}`")))
                 }
             }
             "config" => {
@@ -589,8 +615,9 @@ fn meta_help(field: &str) -> &'static str {
         "spec" => "e.g. `spec: RFC 9112 section 9.3`",
         "timeout" => "e.g. `timeout: 15s` or `timeout: {keepalive}s + 10s`",
         "requires" => "e.g. `requires: type .json`, `requires: method HEAD, index index.htm`; also `no method M` and `planted`",
-        "level" => "`level: must` (always run) or `level: should` (run with --strict)",
+        "level" => "`level: must` (a miss fails), `level: should` (a miss is non-strict; fails with --strict) or `level: may` (informational: a miss is skip)",
         "config" => "a configuration name such as `default` or `broken`",
+        "rule" => "a rule name of lower-case words joined by `-`, e.g. `rule: keep-alive`",
         _ => "",
     }
 }
@@ -699,6 +726,7 @@ impl<'a> Parser<'a> {
             points: meta.points.unwrap_or(1.0),
             tags: meta.tags,
             spec: meta.spec,
+            rule: meta.rule,
             timeout: meta
                 .timeout
                 .unwrap_or_else(|| DurationExpr::from_duration(DEFAULT_TIMEOUT)),
@@ -725,13 +753,14 @@ mod tests {
 
     #[test]
     fn every_directive_is_a_step_a_check_or_non_strict() {
+        // `or closed` goes under a `response` like a check, but `non-strict` cannot prefix it.
         for d in DIRECTIVES {
             assert!(
-                STEPS.contains(d) || CHECKS.contains(d) || *d == "non-strict",
+                STEPS.contains(d) || CHECKS.contains(d) || ["non-strict", "or closed"].contains(d),
                 "{d}"
             );
         }
-        assert_eq!(DIRECTIVES.len(), STEPS.len() + CHECKS.len() + 1);
+        assert_eq!(DIRECTIVES.len(), STEPS.len() + CHECKS.len() + 2);
     }
 
     #[test]

@@ -46,11 +46,13 @@ fn usage(name: &str) -> &'static str {
         "close" => "`close [@c]`",
         "response" => "`response [@c] [within D]`",
         "no response" => "`no response [@c] for D`",
+        "interim" => "`interim [@c] [N...] [within D]`, e.g. `interim 100 within 2s`",
         "closed" => USAGE_CLOSED,
         "open" => "`open [@c] for D`, optionally followed by a probe request in `| ` lines",
         "status" => "`status N [N...]`, e.g. `status 400`",
         "status-line" => "`status-line \"TEXT\"`, e.g. `status-line \"HTTP/1.1 200 OK\"`",
         "reason" => "`reason \"TEXT\"`, e.g. `reason \"Not Found\"`",
+        "version" => "`version \"HTTP/1.1\"`",
         "header" => USAGE_HEADER,
         "no header" => "`no header NAME`",
         "body" => USAGE_BODY,
@@ -60,6 +62,7 @@ fn usage(name: &str) -> &'static str {
         }
         "no body" => "`no body contains \"TEXT\"`",
         "form" => USAGE_FORM,
+        "or closed" => "`or closed`",
         _ => "",
     }
 }
@@ -102,6 +105,7 @@ pub(crate) fn step(
                 checks: Vec::new(),
             }
         }
+        "interim" => interim(cur, use_)?,
         "no response" => {
             keyword(cur, "for", use_)?;
             StepKind::NoResponse {
@@ -150,6 +154,28 @@ pub(crate) fn step(
     };
     cur.expect_end(use_)?;
     Ok(ParsedStep { conn, kind, raw })
+}
+
+/// `interim [N...] [within D]`: 1xx codes, then an optional time limit.
+fn interim(cur: &mut Cursor<'_>, use_: &str) -> Result<StepKind, Fault> {
+    let mut codes = Vec::new();
+    let mut within = None;
+    while let Some((start, w)) = cur.word() {
+        if w == "within" {
+            within = Some(duration_arg(cur, use_)?);
+            break;
+        }
+        let ok = w.len() == 3 && w.starts_with('1') && w.bytes().all(|b| b.is_ascii_digit());
+        if !ok {
+            return Err(Fault::new(
+                start..start + w.len(),
+                format!("expected an interim (1xx) status code or `within`, found `{w}`"),
+            )
+            .help(format!("usage: {use_}")));
+        }
+        codes.push(w.parse().expect("three digits"));
+    }
+    Ok(StepKind::Interim { codes, within })
 }
 
 fn send(cur: &mut Cursor<'_>) -> Result<(StepKind, bool), Fault> {
@@ -252,8 +278,10 @@ pub(crate) fn check(
             }
             CheckKind::Status(codes)
         }
+        "or closed" => CheckKind::OrClosed,
         "status-line" => CheckKind::StatusLine(quoted_text(cur)?),
         "reason" => CheckKind::Reason(quoted_text(cur)?),
+        "version" => CheckKind::Version(quoted_text(cur)?),
         "header" => {
             let name = header_name(cur, use_)?;
             let test = if cur.eat(":") {

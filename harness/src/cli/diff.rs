@@ -74,8 +74,8 @@ pub fn run(a: DiffArgs) -> anyhow::Result<i32> {
     let mut differing = 0;
     for ((x, y), case) in ra.iter().zip(&rb).zip(&cases) {
         let mut lines = diff::compare(x, y, &diff::fate_checked(case));
-        if x.verdict != y.verdict {
-            lines.insert(0, format!("verdict A {} B {}", x.verdict, y.verdict));
+        if let Some(change) = diff::verdict_change(x, y) {
+            lines.insert(0, change);
         }
         if lines.is_empty() {
             if a.all {

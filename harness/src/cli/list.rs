@@ -33,9 +33,10 @@ pub fn run(a: ListArgs) -> anyhow::Result<i32> {
                 .map(|c| {
                     json!({
                         "id": c.id, "title": c.title, "points": c.points, "tags": c.tags,
-                        "spec": c.spec, "level": if c.level == Level::Should { "should" } else { "must" },
+                        "spec": c.spec, "level": c.level.as_str(),
                         "config": c.config, "timeout": c.timeout.to_string(),
                         "requires": c.requires.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+                        "rule": c.rule,
                     })
                 })
                 .collect();
@@ -46,8 +47,8 @@ pub fn run(a: ListArgs) -> anyhow::Result<i32> {
             println!("{:<width$}  {:>6}  {:<24}  TITLE", "ID", "POINTS", "TAGS");
             for c in &cases {
                 let mut title = c.title.clone();
-                if c.level == Level::Should {
-                    title.push_str(" [should]");
+                if c.level != Level::Must {
+                    title.push_str(&format!(" [{}]", c.level.as_str()));
                 }
                 if c.config != "default" {
                     title.push_str(&format!(" [config: {}]", c.config));

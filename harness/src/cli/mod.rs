@@ -134,7 +134,7 @@ pub struct Tuning {
     /// what --ws-conf declares, else 10).
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
-    /// Also run `level: should` cases.
+    /// A missed `level: should` case fails (without it, a miss is non-strict: a warning).
     #[arg(long)]
     pub strict: bool,
     /// Non-strict verdicts (the rule held, the response's form did not) earn nothing and count
@@ -142,6 +142,10 @@ pub struct Tuning {
     /// that name them (`form RULE`).
     #[arg(long)]
     pub strict_form: bool,
+    /// How points add up: `rules` (the cases that share a `rule:` are held or lost whole, as a
+    /// rubric of rules grades) or `cases` (every case earns its own points).
+    #[arg(long, value_enum, default_value = "rules")]
+    pub score: ScoreBy,
     /// Non-strict verdicts earn their points: the default now, kept for old scripts.
     #[arg(long, hide = true)]
     pub lenient: bool,
@@ -199,6 +203,13 @@ impl Tuning {
     pub fn connect_timeout(&self) -> Duration {
         Duration::from_secs_f64(self.connect_timeout.clamp(0.05, 600.0))
     }
+}
+
+/// How points add up (`--score`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScoreBy {
+    Rules,
+    Cases,
 }
 
 /// The server under test: a running one, or one to start.

@@ -126,6 +126,7 @@ pub fn settings(t: &Tuning, jobs: usize) -> anyhow::Result<Settings> {
         strict: t.strict,
         lenient: !t.strict_form,
         declared: t.declared()?,
+        by_rules: t.score == super::ScoreBy::Rules,
         jobs,
         connect_timeout: t.connect_timeout(),
         max_response_bytes: 8 << 20,

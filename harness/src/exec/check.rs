@@ -44,6 +44,8 @@ pub enum ExpectKind {
     BodyLacks(String),
     /// Judged once the response's defects are all known (`runner::finish`), not here.
     Form(Vec<FormRule>),
+    OrClosed,
+    Version(String),
 }
 
 /// Resolves a check for this run. Errors (an unknown variable, a missing file, a bad regex) make
@@ -86,14 +88,18 @@ pub fn resolve(
         CheckKind::ContentLength => ExpectKind::ContentLength,
         CheckKind::ContentType(ext) => match declared.type_of(ext) {
             Some(t) => ExpectKind::MediaType(ext.clone(), t.to_string()),
-            None => return Err(format!(
+            None => {
+                return Err(format!(
                 "{line}: content-type {ext}: {} maps no type to {ext} (add `requires: type {ext}` \
                      to the case so that it is skipped instead)",
                 declared.source
-            )),
+            ))
+            }
         },
         CheckKind::BodyLacks(s) => ExpectKind::BodyLacks(s.clone()),
         CheckKind::Form(rules) => ExpectKind::Form(rules.clone()),
+        CheckKind::OrClosed => ExpectKind::OrClosed,
+        CheckKind::Version(v) => ExpectKind::Version(v.clone()),
     };
     Ok(Expect {
         line,
@@ -219,6 +225,15 @@ pub fn evaluate(e: &Expect, r: &Response) -> Result<(), String> {
         }
     };
     match &e.kind {
+        // About the absence of a response (see `exec/interim.rs`): met by any response read.
+        ExpectKind::OrClosed => Ok(()),
+        ExpectKind::Version(v) if &r.version == v => Ok(()),
+        ExpectKind::Version(v) => miss(format!(
+            "expected version {}, got {} ({})",
+            quote(v),
+            quote(&r.version),
+            quote(&r.status_line)
+        )),
         ExpectKind::Status(codes) => {
             if codes.contains(&r.code) {
                 return Ok(());

@@ -7,13 +7,18 @@
 //!   `plan` (templates and durations resolved before a byte is sent), `steps` (what each step
 //!   does) and `requests` (which requests were sent, so a response to `HEAD` has no body).
 //! - [`pool`]: many cases over worker threads.
+//! - `interim`: 1xx responses skipped before a final one, and the `interim` step; [`rfc`]: the
+//!   RFC section each form defect breaks; [`level`]: what a miss costs at `must`/`should`/`may`.
 
 pub mod check;
 pub mod conn;
+mod interim;
+pub mod level;
 mod plan;
 pub mod pool;
 mod requests;
 pub mod response;
+pub mod rfc;
 pub mod runner;
 mod steps;
 
@@ -52,7 +57,7 @@ pub struct RunOptions {
     pub vars: Vars,
     /// The site root for `body file PATH`.
     pub www: PathBuf,
-    /// Run `level: should` cases (else they are `skip`).
+    /// A missed `level: should` case fails (else it is `non-strict`).
     pub strict: bool,
     /// A non-strict verdict earns the case's points: true unless `--strict-form`.
     pub lenient: bool,
@@ -78,6 +83,7 @@ pub fn not_run(case: &Case, verdict: Verdict, message: &str) -> CaseResult {
         title: case.title.clone(),
         tags: case.tags.clone(),
         spec: case.spec.clone(),
+        rule: case.rule.clone(),
         verdict,
         points: 0.0,
         max_points: case.points,

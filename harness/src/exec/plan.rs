@@ -26,6 +26,10 @@ pub(super) enum Act {
         checks: Vec<Expect>,
     },
     NoResponse(Duration),
+    Interim {
+        codes: Vec<u16>,
+        within: Option<Duration>,
+    },
     Closed {
         after: Option<Duration>,
         within: Duration,
@@ -50,6 +54,7 @@ pub(super) fn step_name(k: &StepKind) -> &'static str {
         StepKind::Close => "close",
         StepKind::Response { .. } => "response",
         StepKind::NoResponse { .. } => "no response",
+        StepKind::Interim { .. } => "interim",
         StepKind::Closed { .. } => "closed",
         StepKind::Open { .. } => "open",
     }
@@ -86,6 +91,14 @@ pub(super) fn plan<'a>(case: &'a Case, opts: &RunOptions) -> Result<Vec<Planned<
                     .collect::<Result<_, _>>()?,
             },
             StepKind::NoResponse { for_ } => Act::NoResponse(for_.eval(vars).map_err(|e| at(&e))?),
+            StepKind::Interim { codes, within } => Act::Interim {
+                codes: codes.clone(),
+                within: within
+                    .as_ref()
+                    .map(|w| w.eval(vars))
+                    .transpose()
+                    .map_err(|e| at(&e))?,
+            },
             StepKind::Closed { after, within } => Act::Closed {
                 after: after
                     .as_ref()

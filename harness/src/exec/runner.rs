@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::case::{Case, Level};
+use crate::case::Case;
 use crate::form::{Defect, FormRule};
 use crate::outcome::{CaseResult, Verdict};
 
@@ -23,7 +23,7 @@ use super::conn::{describe_io, Conn, Recorder};
 use super::plan::{plan, step_name, Act, Planned};
 use super::requests::Requests;
 use super::response::{excerpt, Framing, Response};
-use super::{skipped, RunOptions};
+use super::RunOptions;
 
 /// How long a probe request (`open ... for D`) may take to be answered.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -176,18 +176,16 @@ pub(super) struct Run<'a> {
     pub(super) reasons: Vec<Reason>,
 }
 
-/// Runs one case against the target. `level: should` cases are skipped unless `opts.strict`.
+/// Runs one case against the target; its `level:` then sets what a miss costs
+/// ([`super::level`]).
 pub fn run_case(case: &Case, opts: &RunOptions) -> CaseResult {
-    if case.level == Level::Should && !opts.strict {
-        return skipped(case, "level: should (run with --strict to include it)");
-    }
     let planted = opts.vars.contains_key("planted");
     if let Some(why) = case
         .requires
         .iter()
         .find_map(|r| opts.declared.unmet(r, planted))
     {
-        return skipped(case, &format!("requires: {why}"));
+        return super::skipped(case, &format!("requires: {why}"));
     }
     let timeout = match case.timeout.eval(&opts.vars) {
         Ok(t) => t,
@@ -226,7 +224,7 @@ pub fn run_case(case: &Case, opts: &RunOptions) -> CaseResult {
     if halt.is_none() {
         run.wrap_up();
     }
-    run.finish(halt, &planned, None)
+    super::level::apply(case.level, opts, run.finish(halt, &planned, None))
 }
 
 impl<'a> Run<'a> {
@@ -380,9 +378,15 @@ impl<'a> Run<'a> {
         }
         for r in &self.responses {
             let label = if r.probe { " (probe)" } else { "" };
-            for d in r.all_defects() {
-                let strict = r.strict_rules.contains(&d.rule);
-                let graded = if strict {
+            let tags = &self.case.tags;
+            for d in r
+                .all_defects()
+                .into_iter()
+                .filter(|d| super::rfc::counts_for(tags, &d.text))
+            {
+                let graded = r.strict_rules.contains(&d.rule);
+                let strict = graded || super::rfc::fails_for(tags, &d.text);
+                let graded = if graded {
                     ", the rule this case grades"
                 } else {
                     ""
@@ -392,7 +396,9 @@ impl<'a> Run<'a> {
                     strict,
                     text: format!(
                         "line {}{label}: {} (form: {}{graded})",
-                        r.line, d.text, d.rule
+                        r.line,
+                        super::rfc::cite(&d.text),
+                        d.rule
                     ),
                 });
             }
@@ -419,6 +425,7 @@ impl<'a> Run<'a> {
             title: case.title.clone(),
             tags: case.tags.clone(),
             spec: case.spec.clone(),
+            rule: case.rule.clone(),
             verdict,
             points: verdict.points(case.points, self.opts.lenient),
             max_points: case.points,

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::check::{evaluate, trim_padding, Expect, ExpectKind};
 use super::conn::{describe_io, End, Read1};
+use super::interim::wants_interim;
 use super::plan::{Act, Planned};
 use super::response::{
     could_be_status_line, describe_incomplete, excerpt, parse_response, read_what_arrived, Framing,
@@ -94,6 +95,7 @@ impl Run<'_> {
             Act::Send { data, split, delay } => self.send(p, data, *split, *delay),
             Act::Response { within, checks } => self.response(p, *within, checks),
             Act::NoResponse(d) => self.no_response(p, *d),
+            Act::Interim { codes, within } => self.interim(p, codes, *within),
             Act::Closed { after, within } => self.closed(p, *after, *within),
             Act::Open { for_, probe } => self.open(p, *for_, probe),
         }
@@ -265,7 +267,10 @@ impl Run<'_> {
         self.conn(p)?;
         let (deadline, case_bound) = self.bound(within);
         self.settle(&name);
-        let got = self.read_response(&name, deadline);
+        let got = self.read_final(&name, line, deadline, wants_interim(checks));
+        if matches!(&got, Got::Failed(why) if self.closed_instead(&name, line, why, checks)) {
+            return Ok(());
+        }
         let cs = self.conns.get_mut(&name).unwrap();
         let earlier = cs
             .send_error

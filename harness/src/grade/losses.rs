@@ -122,6 +122,7 @@ mod tests {
             title: format!("the {id} rule"),
             tags: vec![],
             spec: None,
+            rule: None,
             verdict,
             points: if verdict == Verdict::Pass { max } else { 0.0 },
             max_points: max,

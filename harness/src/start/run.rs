@@ -351,6 +351,7 @@ mod tests {
             spec: None,
             timeout: crate::case::DurationExpr::from_duration(Duration::from_secs(1)),
             requires: vec![],
+            rule: None,
             level: crate::case::Level::Must,
             config: config.into(),
             steps: vec![],

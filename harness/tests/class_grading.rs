@@ -1,0 +1,522 @@
+//! The fixture class of `tests/class/`: twelve small student servers with the habits of real
+//! submissions, graded by `harness grade` and held to the hand grades of
+//! `tests/class/hand_grades.json` (issue 7):
+//!
+//! - the harness ranks the class as the hand grades do: Spearman >= 0.9;
+//! - every point lost is lost for a reason the hand grade gives: the cases a submission loses
+//!   points on are among the cases listed with its reasons;
+//! - three runs give the same verdicts.
+//!
+//! The C submissions are built here (gcc in a temporary copy, bounded in time), and each copy is
+//! given a `START` file chosen by language (`./server`, `python3 FILE.py`): the harness cannot
+//! yet find out by itself how to start a submission.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use common::repo_root;
+
+const RUNS: usize = 3;
+const MIN_SPEARMAN: f64 = 0.9;
+/// One gcc run; they take well under a second.
+const BUILD_TIMEOUT: Duration = Duration::from_secs(60);
+/// One grading of the whole class (about 50 s measured on 2 loaded cores at `--jobs 4`).
+const GRADE_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// One submission's hand grade.
+struct Hand {
+    language: String,
+    score: f64,
+    scale: f64,
+    /// (rule, reason, cases), cases being ids or folders (ending in `/`).
+    lost: Vec<(String, String, Vec<String>)>,
+}
+
+impl Hand {
+    /// The reason the hand grade gives for losing `case`, if any.
+    fn reason_for(&self, case: &str) -> Option<&str> {
+        self.lost.iter().find_map(|(rule, _, cases)| {
+            cases
+                .iter()
+                .any(|c| c == case || (c.ends_with('/') && case.starts_with(c.as_str())))
+                .then_some(rule.as_str())
+        })
+    }
+}
+
+/// One case of one run: verdict, points earned, points possible, first message.
+#[derive(Debug, Clone, PartialEq)]
+struct CaseResult {
+    verdict: String,
+    points: f64,
+    max_points: f64,
+    message: String,
+}
+
+/// One submission in one run.
+struct Graded {
+    score: f64,
+    max_score: f64,
+    cases: BTreeMap<String, CaseResult>,
+}
+
+fn class_dir() -> PathBuf {
+    repo_root().join("harness/tests/class")
+}
+
+fn load_hand_grades() -> BTreeMap<String, Hand> {
+    let path = class_dir().join("hand_grades.json");
+    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let v: Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let scale = v["scale"].as_f64().expect("hand_grades.json: scale");
+    let subs = v["submissions"]
+        .as_object()
+        .expect("hand_grades.json: submissions");
+    subs.iter()
+        .map(|(name, s)| {
+            let lost = s["lost"]
+                .as_array()
+                .unwrap_or_else(|| panic!("hand_grades.json: {name}: lost"))
+                .iter()
+                .map(|l| {
+                    let cases = l["cases"].as_array().expect("cases");
+                    (
+                        l["rule"].as_str().expect("rule").to_string(),
+                        l["reason"].as_str().expect("reason").to_string(),
+                        cases
+                            .iter()
+                            .map(|c| c.as_str().unwrap().to_string())
+                            .collect(),
+                    )
+                })
+                .collect();
+            let hand = Hand {
+                language: s["language"].as_str().expect("language").to_string(),
+                score: s["hand"].as_f64().expect("hand"),
+                scale,
+                lost,
+            };
+            (name.clone(), hand)
+        })
+        .collect()
+}
+
+/// Waits for `child` until `timeout`; kills it (SIGTERM, then SIGKILL) if it is still running.
+/// Returns whether it finished in time.
+fn wait_bounded(child: &mut Child, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if child.try_wait().expect("try_wait").is_some() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SIGTERM first: the harness then stops every server it started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let grace = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < grace {
+        if child.try_wait().expect("try_wait").is_some() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    false
+}
+
+/// The files of a submission's folder (the fixtures are flat).
+fn files_of(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(
+        files.iter().all(|f| f.is_file()),
+        "{}: the fixture submissions are flat folders",
+        dir.display()
+    );
+    files
+}
+
+/// Copies the class into `dest`, builds each C submission there, and gives each a START file.
+fn prepare_class(hand: &BTreeMap<String, Hand>, dest: &Path) {
+    for (name, h) in hand {
+        let src = class_dir().join(name);
+        let dir = dest.join(name);
+        fs::create_dir_all(&dir).unwrap();
+        let files = files_of(&src);
+        for f in &files {
+            fs::copy(f, dir.join(f.file_name().unwrap())).unwrap();
+        }
+        let with_ext = |ext: &str| -> Vec<String> {
+            files
+                .iter()
+                .filter(|f| f.extension().is_some_and(|e| e == ext))
+                .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+                .collect()
+        };
+        let start = match h.language.as_str() {
+            "c" => {
+                build_c(name, &dir, &with_ext("c"));
+                "./server".to_string()
+            }
+            "python" => {
+                let py = with_ext("py");
+                assert_eq!(py.len(), 1, "{name}: one .py file expected, found {py:?}");
+                format!("python3 {}", py[0])
+            }
+            other => panic!("{name}: unknown language {other:?} in hand_grades.json"),
+        };
+        fs::write(dir.join("START"), format!("{start}\n")).unwrap();
+    }
+}
+
+fn build_c(name: &str, dir: &Path, sources: &[String]) {
+    assert!(!sources.is_empty(), "{name}: no .c file");
+    let mut child = Command::new("gcc")
+        .args(["-pthread", "-o", "server"])
+        .args(sources)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(dir.join("gcc.log")).unwrap())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{name}: cannot run gcc (is it installed?): {e}"));
+    let in_time = wait_bounded(&mut child, BUILD_TIMEOUT);
+    let status = child.wait().unwrap();
+    assert!(
+        in_time && status.success(),
+        "{name}: `gcc -pthread -o server {}` {}: {}",
+        sources.join(" "),
+        if in_time { "failed" } else { "timed out" },
+        fs::read_to_string(dir.join("gcc.log")).unwrap_or_default()
+    );
+}
+
+/// Grades the prepared class once with `harness grade`, and reads each submission's report.
+fn grade(class: &Path, out: &Path) -> BTreeMap<String, Graded> {
+    fs::create_dir_all(out).unwrap();
+    let (stdout, stderr) = (out.join("stdout.txt"), out.join("stderr.txt"));
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("harness"))
+        .arg("grade")
+        .arg(class)
+        .arg(repo_root().join("cases"))
+        .args(["--filter", "assignment/"])
+        .args(["--var", "keepalive=3", "--jobs", "4", "--out"])
+        .arg(out)
+        .current_dir(repo_root())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(fs::File::create(&stdout).unwrap())
+        .stderr(fs::File::create(&stderr).unwrap())
+        .spawn()
+        .expect("run harness grade");
+    let in_time = wait_bounded(&mut child, GRADE_TIMEOUT);
+    let status = child.wait().unwrap();
+    let read = |p: &Path| fs::read_to_string(p).unwrap_or_default();
+    assert!(
+        in_time,
+        "`harness grade` took more than {GRADE_TIMEOUT:?}: {}{}",
+        read(&stdout),
+        read(&stderr)
+    );
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "`harness grade` failed: {}",
+        read(&stderr)
+    );
+    fs::read_dir(class)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .map(|name| {
+            let path = out.join(&name).join("report.json");
+            let text =
+                fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let v: Value = serde_json::from_str(&text).unwrap();
+            (name, parse_report(&v))
+        })
+        .collect()
+}
+
+fn parse_report(v: &Value) -> Graded {
+    let cases = v["cases"]
+        .as_array()
+        .expect("report.json: cases")
+        .iter()
+        .map(|c| {
+            let r = CaseResult {
+                verdict: c["verdict"].as_str().unwrap().to_string(),
+                points: c["points"].as_f64().unwrap(),
+                max_points: c["max_points"].as_f64().unwrap(),
+                message: c["messages"][0].as_str().unwrap_or("").to_string(),
+            };
+            (c["id"].as_str().unwrap().to_string(), r)
+        })
+        .collect();
+    Graded {
+        score: v["score"].as_f64().unwrap(),
+        max_score: v["max_score"].as_f64().unwrap(),
+        cases,
+    }
+}
+
+/// Ranks 1..n, ties sharing their average rank.
+fn ranks(xs: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..xs.len()).collect();
+    order.sort_by(|&a, &b| xs[a].total_cmp(&xs[b]));
+    let mut r = vec![0.0; xs.len()];
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        while j + 1 < order.len() && xs[order[j + 1]] == xs[order[i]] {
+            j += 1;
+        }
+        for &k in &order[i..=j] {
+            r[k] = (i + j) as f64 / 2.0 + 1.0;
+        }
+        i = j + 1;
+    }
+    r
+}
+
+/// Spearman's rank correlation: Pearson's correlation of the ranks (ties averaged).
+fn spearman(a: &[f64], b: &[f64]) -> f64 {
+    let (ra, rb) = (ranks(a), ranks(b));
+    let n = ra.len() as f64;
+    let (ma, mb) = (ra.iter().sum::<f64>() / n, rb.iter().sum::<f64>() / n);
+    let cov: f64 = ra.iter().zip(&rb).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let va: f64 = ra.iter().map(|x| (x - ma).powi(2)).sum::<f64>().sqrt();
+    let vb: f64 = rb.iter().map(|y| (y - mb).powi(2)).sum::<f64>().sqrt();
+    if va == 0.0 || vb == 0.0 {
+        return 0.0;
+    }
+    cov / (va * vb)
+}
+
+fn short(s: &str) -> String {
+    let line = s.lines().next().unwrap_or("");
+    match line.char_indices().nth(110) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None => line.to_string(),
+    }
+}
+
+/// A case's first message without its `line N: ` prefix, so that one cause reads the same in
+/// every case it shows in.
+fn cause(c: &CaseResult) -> String {
+    let m = short(&c.message);
+    let m = match m.split_once(": ") {
+        Some((l, rest)) if l.starts_with("line ") => rest.to_string(),
+        _ => m,
+    };
+    format!("{} \"{m}\"", c.verdict)
+}
+
+/// The points lost for no reason of the hand grade, grouped by cause: one line per cause, with
+/// the cases it hit (the first run that shows a case counts).
+fn unexplained_losses(hand: &Hand, graded: &[&Graded]) -> Vec<String> {
+    let mut by_cause: BTreeMap<String, (f64, Vec<String>)> = BTreeMap::new();
+    let mut seen = Vec::new();
+    for (i, g) in graded.iter().enumerate() {
+        for (id, c) in &g.cases {
+            // A case that held its rule but earns nothing because another case of the same
+            // rule broke it is explained by that case: only failed cases need a reason.
+            let lost = matches!(c.verdict.as_str(), "fail" | "error") && c.points < c.max_points;
+            if !lost || hand.reason_for(id).is_some() || seen.contains(id) {
+                continue;
+            }
+            seen.push(id.clone());
+            let e = by_cause.entry(cause(c)).or_default();
+            e.0 += c.max_points - c.points;
+            let short_id = id.strip_prefix("assignment/").unwrap_or(id);
+            e.1.push(if i == 0 {
+                short_id.to_string()
+            } else {
+                format!("{short_id} (run {})", i + 1)
+            });
+        }
+    }
+    by_cause
+        .into_iter()
+        .map(|(cause, (points, ids))| {
+            format!(
+                "lost {points} points on {} case(s), {cause}: {}",
+                ids.len(),
+                list_some(&ids)
+            )
+        })
+        .collect()
+}
+
+/// The verdicts that changed between runs, grouped by their sequence (e.g. "pass, fail,
+/// pass"), with the message of the first run that differs from the first.
+fn verdict_changes(graded: &[&Graded]) -> Vec<String> {
+    let mut by_pattern: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
+    for (id, first) in &graded[0].cases {
+        let results: Vec<Option<&CaseResult>> = graded.iter().map(|g| g.cases.get(id)).collect();
+        let verdicts: Vec<&str> = results
+            .iter()
+            .map(|r| r.map_or("missing", |c| c.verdict.as_str()))
+            .collect();
+        if verdicts.iter().all(|v| *v == verdicts[0]) {
+            continue;
+        }
+        let odd = results
+            .iter()
+            .enumerate()
+            .find_map(|(i, r)| {
+                r.filter(|c| c.verdict != first.verdict)
+                    .map(|c| format!("run {}: {}", i + 1, cause(c)))
+            })
+            .unwrap_or_else(|| "missing from a run".to_string());
+        let e = by_pattern
+            .entry(verdicts.join(", "))
+            .or_insert_with(|| (odd, Vec::new()));
+        e.1.push(id.strip_prefix("assignment/").unwrap_or(id).to_string());
+    }
+    by_pattern
+        .into_iter()
+        .map(|(pattern, (odd, ids))| {
+            format!(
+                "verdicts changed between runs ({pattern}) on {} case(s): {} [{odd}]",
+                ids.len(),
+                list_some(&ids)
+            )
+        })
+        .collect()
+}
+
+/// Up to four items, and how many more.
+fn list_some(items: &[String]) -> String {
+    let mut list = items[..items.len().min(4)].join(", ");
+    if items.len() > 4 {
+        list.push_str(&format!(" and {} more", items.len() - 4));
+    }
+    list
+}
+
+/// What differs from the hand grade for one submission, one line each: points lost for no
+/// reason it gives, and verdicts that changed between runs.
+fn differences(name: &str, hand: &Hand, runs: &[BTreeMap<String, Graded>]) -> Vec<String> {
+    let graded: Vec<&Graded> = runs.iter().map(|r| &r[name]).collect();
+    let mut out = unexplained_losses(hand, &graded);
+    out.extend(verdict_changes(&graded));
+    out
+}
+
+#[test]
+fn the_harness_grades_the_fixture_class_like_the_hand_grades() {
+    let hand = load_hand_grades();
+    assert!(hand.len() >= 10, "the class has at least 10 submissions");
+    let work = tempfile::Builder::new()
+        .prefix("class-grading-")
+        .tempdir()
+        .unwrap();
+    let class = work.path().join("class");
+    prepare_class(&hand, &class);
+
+    let runs: Vec<BTreeMap<String, Graded>> = (0..RUNS)
+        .map(|i| grade(&class, &work.path().join(format!("grades-{}", i + 1))))
+        .collect();
+
+    let names: Vec<&String> = hand.keys().collect();
+    let hand_scores: Vec<f64> = names
+        .iter()
+        .map(|n| hand[*n].score / hand[*n].scale)
+        .collect();
+    let mut report = String::new();
+    let mut failed = false;
+    for (i, run) in runs.iter().enumerate() {
+        let scores: Vec<f64> = names
+            .iter()
+            .map(|n| run[*n].score / run[*n].max_score.max(f64::MIN_POSITIVE))
+            .collect();
+        let rho = spearman(&hand_scores, &scores);
+        if rho < MIN_SPEARMAN {
+            failed = true;
+            let _ = writeln!(
+                report,
+                "run {}: Spearman {rho:.2} against the hand grades, below {MIN_SPEARMAN}",
+                i + 1
+            );
+        }
+    }
+    let _ = writeln!(report, "\nsubmission   hand   harness (runs 1..{RUNS})");
+    for name in &names {
+        let h = &hand[*name];
+        let scores: Vec<String> = runs
+            .iter()
+            .map(|r| format!("{}/{}", r[*name].score, r[*name].max_score))
+            .collect();
+        let _ = writeln!(
+            report,
+            "{name:<12} {:>2}/{}   {}",
+            h.score,
+            h.scale,
+            scores.join("  ")
+        );
+        for d in differences(name, h, &runs) {
+            failed = true;
+            let _ = writeln!(report, "    {d}");
+        }
+    }
+    assert!(
+        !failed,
+        "the harness does not grade the fixture class like the hand grades \
+         (harness/tests/class/README.md):\n{report}"
+    );
+}
+
+#[test]
+fn spearman_of_known_rankings() {
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+    assert!(close(spearman(&[1.0, 2.0, 3.0], &[10.0, 20.0, 30.0]), 1.0));
+    assert!(close(spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]), -1.0));
+    assert!(
+        close(spearman(&[1.0, 1.0], &[1.0, 2.0]), 0.0),
+        "no ranking at all"
+    );
+    assert_eq!(ranks(&[5.0, 1.0, 5.0, 3.0]), vec![3.5, 1.0, 3.5, 2.0]);
+    // ties on one side only
+    let rho = spearman(&[10.0, 9.0, 9.0, 8.0], &[100.0, 97.0, 90.0, 80.0]);
+    assert!((rho - 0.9487).abs() < 1e-3, "{rho}");
+}
+
+#[test]
+fn hand_grades_are_consistent() {
+    for (name, h) in load_hand_grades() {
+        let rules: std::collections::BTreeSet<&str> =
+            h.lost.iter().map(|(r, _, _)| r.as_str()).collect();
+        assert_eq!(
+            h.score,
+            h.scale - rules.len() as f64,
+            "{name}: the hand score is one point per rule lost"
+        );
+        for (rule, reason, cases) in &h.lost {
+            assert!(!reason.is_empty() && !cases.is_empty(), "{name} {rule}");
+            for c in cases {
+                assert!(c.starts_with("assignment/"), "{name} {rule}: case id {c}");
+            }
+        }
+        assert!(
+            class_dir().join(&name).join("ws.conf").is_file(),
+            "{name}: ws.conf"
+        );
+        assert!(
+            !class_dir().join(&name).join("START").exists(),
+            "{name}: fixtures carry no START file"
+        );
+    }
+}

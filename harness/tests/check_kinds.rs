@@ -1,6 +1,9 @@
 //! Every check and step directive of `cases/README.md`, both ways: a case that meets it and one
 //! that misses it, run at a tiny canned server on 127.0.0.1, with the verdict and the exact
 //! message asserted. A check that always passed, or failed with a vaguer message, fails here.
+//! Also each form rule (non-strict, or failed under `form RULE`), interim (1xx) responses,
+//! `or closed`, the levels `must` / `should` / `may` with and without `--strict`, and every
+//! kind of `requires:`.
 //!
 //! The cases are written as `.case` text and parsed, so the parser and the runner are tested
 //! together, as a user meets them.
@@ -453,26 +456,45 @@ fn form_run(answer: &[u8], method: &str, checks: &str) -> (Verdict, String) {
 
 #[test]
 fn form_rules_both_ways() {
+    // What each defect says, before `(form: RULE)`: the fault, and the RFC words it breaks.
     let expected: &[(&str, &str)] = &[
-        ("line-ends", "head uses bare LF line ends"),
+        (
+            "line-ends",
+            "head uses bare LF line ends (RFC 9112 §2.2: a sender generates CRLF line ends)",
+        ),
         (
             "reason",
-            "no reason phrase (and no space after the status code)",
+            "no space after the status code (and no reason phrase) (RFC 9112 §4: status-line = \
+             HTTP-version SP status-code SP [ reason-phrase ])",
         ),
         (
             "content-length",
             "Content-Length 3 but 2 more bytes (text: \"lo\") followed the body",
         ),
-        ("extra-bytes", "4 extra bytes (NUL) after the body"),
-        ("version", "version HTTP/2.1 is not HTTP/1.0 or HTTP/1.1"),
-        ("fields", "header line without a colon: \"no colon here\""),
+        (
+            "extra-bytes",
+            "4 extra bytes (NUL) after the body (RFC 9112 §6.3: the body ends where its framing \
+             says)",
+        ),
+        (
+            "version",
+            "version HTTP/2.1 is not HTTP/1.0 or HTTP/1.1 (RFC 9110 §2.5: a server sends HTTP/1.x \
+             with the major version it was asked in)",
+        ),
+        (
+            "fields",
+            "header line without a colon: \"no colon here\" (RFC 9112 §5: field-line = \
+             field-name \":\" OWS field-value OWS)",
+        ),
         (
             "framing",
-            "both Transfer-Encoding: chunked and Content-Length",
+            "both Transfer-Encoding: chunked and Content-Length (RFC 9112 §6.2: a sender MUST NOT \
+             send Content-Length in a message with Transfer-Encoding)",
         ),
         (
             "no-body",
-            "5 bytes (text: \"hello\") after a response that has no body",
+            "5 bytes (text: \"hello\") after a response that has no body (RFC 9110 §9.3.2 and \
+             §15: HEAD, 1xx, 204 and 304 responses have no content)",
         ),
     ];
     assert_eq!(expected.len(), DEFECTS.len());
@@ -509,12 +531,15 @@ fn form_grades_only_the_rules_it_names() {
             "status 200\nform line-ends content-length",
         ),
         NonStrict,
-        "line 9: no reason phrase (and no space after the status code) (form: reason)",
+        "line 9: no space after the status code (and no reason phrase) (RFC 9112 §4: \
+         status-line = HTTP-version SP status-code SP [ reason-phrase ]) (form: reason)",
     );
     assert_ran(
         form_run(no_reason, "GET", "status 200\nform line-ends reason"),
         Fail,
-        "line 9: no reason phrase (and no space after the status code) (form: reason, the rule this case grades)",
+        "line 9: no space after the status code (and no reason phrase) (RFC 9112 §4: \
+         status-line = HTTP-version SP status-code SP [ reason-phrase ]) (form: reason, the rule \
+         this case grades)",
     );
 }
 
@@ -657,21 +682,123 @@ fn connect_fails_when_nothing_listens() {
 // Metadata that decides whether a case runs.
 
 #[test]
-fn level_should_runs_only_when_strict() {
+fn levels_decide_what_a_miss_costs() {
     let steps = get_then("status 200");
-    let r = run_full(OK, Then::Hold, "level: should", &steps, false);
+    let level = |level: &str, answer: &[u8], strict: bool| {
+        let r = run_full(
+            answer,
+            Then::Hold,
+            &format!("level: {level}"),
+            &steps,
+            strict,
+        );
+        (r.verdict, r.messages)
+    };
+    let missed = "line 10: expected status 200, got 404 (\"HTTP/1.1 404 Not Found\")";
+    // must: a miss fails, with or without --strict.
+    assert_ran(level("must", OK, false), Pass, "");
+    assert_ran(level("must", NOT_FOUND, false), Fail, missed);
+    // should: a miss is a warning (non-strict), a failure with --strict.
+    assert_ran(level("should", OK, false), Pass, "");
+    assert_ran(level("should", OK, true), Pass, "");
+    assert_ran(level("should", NOT_FOUND, false), NonStrict, "level should: a missed SHOULD is a warning (non-strict); --strict makes it a failure\nline 10: expected status 200, got 404 (\"HTTP/1.1 404 Not Found\")");
     assert_ran(
-        (r.verdict, r.messages),
-        Skip,
-        "level: should (run with --strict to include it)",
-    );
-    let r = run_full(OK, Then::Hold, "level: should", &steps, true);
-    assert_ran((r.verdict, r.messages), Pass, "");
-    let r = run_full(NOT_FOUND, Then::Hold, "level: should", &steps, true);
-    assert_ran(
-        (r.verdict, r.messages),
+        level("should", NOT_FOUND, true),
         Fail,
         "line 10: expected status 200, got 404 (\"HTTP/1.1 404 Not Found\")",
+    );
+    // may: a miss is informational (skip), never a failure.
+    assert_ran(level("may", OK, false), Pass, "");
+    assert_ran(level("may", NOT_FOUND, false), Skip, "level may: informational, never a failure; the server did something else the RFC allows:\nline 10: expected status 200, got 404 (\"HTTP/1.1 404 Not Found\")");
+    assert_ran(level("may", NOT_FOUND, true), Skip, "level may: informational, never a failure; the server did something else the RFC allows:\nline 10: expected status 200, got 404 (\"HTTP/1.1 404 Not Found\")");
+}
+
+#[test]
+fn version_check() {
+    expect(OK, "version \"HTTP/1.1\"", Pass, "");
+    let ten = b"HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+    let (v, m) = run_at(ten, Then::Hold, "", &get_then("version \"HTTP/1.1\""));
+    assert_ran(
+        (v, m),
+        Fail,
+        "line 10: expected version \"HTTP/1.1\", got \"HTTP/1.0\" (\"HTTP/1.0 200 OK\")",
+    );
+}
+
+#[test]
+fn empty_reason_is_a_reason_defect() {
+    let empty = b"HTTP/1.1 200 \r\nContent-Length: 5\r\n\r\nhello";
+    let (v, m) = run_at(empty, Then::Hold, "", &get_then("status 200"));
+    assert_ran((v, m), NonStrict, "line 9: no reason phrase (form: reason)");
+}
+
+const CONTINUE_THEN_OK: &[u8] =
+    b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+
+#[test]
+fn interim_step() {
+    let steps = "send\n| GET / HTTP/1.1\n| Host: {host}\n|\n\ninterim 100 within 2s\n\nresponse within 2s\nstatus 200\n";
+    assert_ran(run_at(CONTINUE_THEN_OK, Then::Hold, "", steps), Pass, "");
+    assert_ran(
+        run_at(OK, Then::Hold, "", steps),
+        Fail,
+        "line 9: expected interim 100, got the final response 200 (\"HTTP/1.1 200 OK\")",
+    );
+    let other = steps.replace("interim 100", "interim 103");
+    assert_ran(
+        run_at(CONTINUE_THEN_OK, Then::Hold, "", &other),
+        Fail,
+        "line 9: expected interim 103, got the interim response 100 (\"HTTP/1.1 100 Continue\")",
+    );
+}
+
+#[test]
+fn response_skips_interim_unless_its_status_lists_one() {
+    // The final response is read past the 100; a status that lists 1xx reads the 100 itself.
+    assert_ran(
+        run_at(CONTINUE_THEN_OK, Then::Hold, "", &get_then("status 200")),
+        Pass,
+        "",
+    );
+    assert_ran(
+        run_at(
+            CONTINUE_THEN_OK,
+            Then::Hold,
+            "",
+            &get_then("status 100 417"),
+        ),
+        Pass,
+        "",
+    );
+    assert_ran(
+        run_at(OK, Then::Hold, "", &get_then("status 100 417")),
+        Fail,
+        "line 10: expected status 100 or 417, got 200 (\"HTTP/1.1 200 OK\")",
+    );
+}
+
+#[test]
+fn or_closed_accepts_a_close_instead_of_an_answer() {
+    let steps = get_then("status 400\nor closed");
+    // A close before any byte meets the step.
+    assert_ran(run_at(b"", Then::Close, "", &steps), Pass, "");
+    // A response that arrives must still meet the checks.
+    assert_ran(
+        run_at(NOT_FOUND, Then::Close, "", &steps),
+        Fail,
+        "line 10: expected status 400, got 404 (\"HTTP/1.1 404 Not Found\")",
+    );
+    // Silence still fails.
+    assert_ran(
+        run_at(b"", Then::Hold, "", &steps),
+        Fail,
+        "line 9: no complete response within 2s: nothing arrived",
+    );
+    // Without `or closed`, a close is a failure.
+    assert_ran(
+        run_at(b"", Then::Close, "", &get_then("status 400")),
+        Fail,
+        "line 9: no response: the server closed the connection (FIN) before any response",
     );
 }
 

@@ -843,3 +843,18 @@ fn requires_follows_the_ws_conf() {
         assert_ran(got, Skip, why);
     }
 }
+
+#[test]
+fn nul_padding_after_a_close_delimited_body_is_a_defect_not_a_wrong_body() {
+    // A fixed buffer sent whole, the body delimited by the close: the padding is cut off.
+    let padded = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nhello\0\0\0\0\0";
+    let steps = get_then("body is raw\n| hello");
+    assert_ran(
+        run_at(padded, Then::Close, "", &steps),
+        NonStrict,
+        "line 9: 5 NUL bytes of padding after the body (form: extra-bytes)",
+    );
+    // A body that differs before the padding is still a wrong body.
+    let steps = get_then("body is raw\n| hellO");
+    assert_ran(run_at(padded, Then::Close, "", &steps), Fail, "line 10: body differs from the expected body (5 bytes expected, 10 bytes got); first difference at offset 4: expected \"hellO\", got \"hello\\0\\0\\0\\0\\0\"");
+}

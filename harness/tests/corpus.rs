@@ -745,3 +745,71 @@ fn every_case_is_failed_by_some_flaw() {
         "every flaw of flawed.py is run, and only those"
     );
 }
+
+/// Graded by rules (`rule:`, the default scoring), a flaw loses every rule one of its failed
+/// cases belongs to. This table is that loss, asserted exactly: most flaws lose one rule; the
+/// rows with more are the double deductions docs/testing.md discusses.
+#[test]
+fn rules_lost_by_each_flaw() {
+    let rule_of: BTreeMap<String, String> = corpus()
+        .into_iter()
+        .map(|c| (c.id, c.rule.unwrap_or_else(|| "(none)".into())))
+        .collect();
+    let expected: &[(&str, &[&str])] = &[
+        ("single-threaded", &["concurrency"]),
+        ("first-recv-in-accept", &["concurrency"]),
+        ("never-closes", &["close", "keep-alive"]),
+        ("closes-always", &["head", "keep-alive", "robustness"]),
+        ("timer-from-start", &["keep-alive"]),
+        ("no-keepalive-header", &["keep-alive"]),
+        ("close-case-sensitive", &["close"]),
+        ("http10-keeps", &["close"]),
+        ("accepts-http2", &["bad-request"]),
+        ("any-version-1x", &["bad-request"]),
+        ("unknown-method-501", &["bad-request"]),
+        ("any-method-200", &["error-status"]),
+        ("head-when-unsupported@no-head", &["head"]),
+        ("url-no-slash", &["bad-request"]),
+        ("missing-is-200", &["error-status", "form"]),
+        ("unmapped-200", &["error-status"]),
+        ("html-as-plain", &["directory-index", "get", "head"]),
+        ("octet-stream", &["get"]),
+        ("jpg-type", &["get"]),
+        ("strlen-body", &["get"]),
+        ("short-body", &["get"]),
+        ("no-directory-index", &["directory-index"]),
+        ("only-index-html", &["directory-index"]),
+        ("head-body", &["head"]),
+        ("no-bare-lf", &["bad-request", "error-status", "robustness"]),
+        ("lf-head-at-timeout", &["robustness"]),
+        ("first-recv-line", &["robustness"]),
+        ("answers-early", &["robustness"]),
+        ("drops-pipelined", &["robustness"]),
+        ("leaks-dotdot", &["robustness"]),
+        ("leaks-encoded", &["robustness"]),
+        ("leaks-config", &["robustness"]),
+        ("lf-only", &["form"]),
+        ("no-reason", &["form"]),
+        ("pads-files", &["form"]),
+        ("error-no-length", &["form"]),
+        (
+            "no-content-length",
+            &["form", "head", "keep-alive", "robustness"],
+        ),
+        ("ignores-broken-config@broken", &["error-status"]),
+    ];
+    let mut got = Vec::new();
+    for run in RUNS.iter().filter(|r| !r.starts_with("none")) {
+        let mut rules: Vec<&str> = expectations(run)
+            .cases
+            .iter()
+            .filter(|(_, v)| *v == Fail)
+            .map(|(id, _)| rule_of[*id].as_str())
+            .collect();
+        rules.sort();
+        rules.dedup();
+        got.push((*run, rules));
+    }
+    let want: Vec<(&str, Vec<&str>)> = expected.iter().map(|(r, v)| (*r, v.to_vec())).collect();
+    assert_eq!(got, want);
+}

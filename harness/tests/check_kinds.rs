@@ -854,6 +854,10 @@ fn nul_padding_after_a_close_delimited_body_is_a_defect_not_a_wrong_body() {
         NonStrict,
         "line 9: 5 NUL bytes of padding after the body (form: extra-bytes)",
     );
+    // No padding, nothing cut, no defect.
+    let exact = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nhello";
+    let steps = get_then("body is raw\n| hello");
+    assert_ran(run_at(exact, Then::Close, "", &steps), Pass, "");
     // A body that differs before the padding is still a wrong body.
     let steps = get_then("body is raw\n| hellO");
     assert_ran(run_at(padded, Then::Close, "", &steps), Fail, "line 10: body differs from the expected body (5 bytes expected, 10 bytes got); first difference at offset 4: expected \"hellO\", got \"hello\\0\\0\\0\\0\\0\"");

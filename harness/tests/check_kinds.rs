@@ -876,3 +876,41 @@ fn nul_padding_after_a_close_delimited_body_is_a_defect_not_a_wrong_body() {
     let steps = get_then("body is raw\n| hellO");
     assert_ran(run_at(padded, Then::Close, "", &steps), Fail, "line 10: body differs from the expected body (5 bytes expected, 10 bytes got); first difference at offset 4: expected \"hellO\", got \"hello\\0\\0\\0\\0\\0\"");
 }
+
+// How a response is read: the exact cause of a framing failure (anchors.md, lesson 6).
+
+#[test]
+fn a_head_cut_by_the_close_names_bare_cr_line_ends() {
+    let cr = b"HTTP/1.1 200 OK\rContent-Length: 5\r\r";
+    assert_ran(
+        run_at(cr, Then::Close, "", &get_then("status 200")),
+        Fail,
+        "line 9: unreadable response: connection closed (FIN) in the middle of the head (its lines end in a bare CR), after 35 bytes: \"HTTP/1.1 200 OK\\rContent-Length: 5\\r\\r\"",
+    );
+    let cut = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n";
+    assert_ran(
+        run_at(cut, Then::Close, "", &get_then("status 200")),
+        Fail,
+        "line 9: unreadable response: connection closed (FIN) in the middle of the head, after 36 bytes: \"HTTP/1.1 200 OK\\r\\nContent-Length: 5\\r\\n\"",
+    );
+}
+
+#[test]
+fn nul_bytes_after_a_response_that_has_no_body() {
+    let head = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n\0\0\0";
+    let steps = format!("{HEAD_REQ}status 200\n");
+    assert_ran(run_at(head, Then::Close, "", &steps), NonStrict, "line 9: 3 bytes (NUL) after a response that has no body (RFC 9110 §9.3.2 and §15: HEAD, 1xx, 204 and 304 responses have no content) (form: extra-bytes)");
+}
+
+#[test]
+fn chunked_bodies() {
+    let whole = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+    let steps = get_then("body is raw\n| hello");
+    assert_ran(run_at(whole, Then::Hold, "", &steps), Pass, "");
+    // A bare LF after a chunk's data is a line-ends defect; the body is still read.
+    let bare = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\n0\r\n\r\n";
+    assert_ran(run_at(bare, Then::Hold, "", &steps), NonStrict, "line 9: chunked body uses bare LF line ends (RFC 9112 §2.2: a sender generates CRLF line ends) (form: line-ends)");
+    // Cut by the close right after a chunk: the next size line never came.
+    let cut = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n";
+    assert_ran(run_at(cut, Then::Close, "", &steps), Fail, "line 9: unreadable response: connection closed (FIN) in the middle of the chunked body (in a chunk size line, after 10 bytes of it)");
+}

@@ -914,3 +914,22 @@ fn chunked_bodies() {
     let cut = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n";
     assert_ran(run_at(cut, Then::Close, "", &steps), Fail, "line 9: unreadable response: connection closed (FIN) in the middle of the chunked body (in a chunk size line, after 10 bytes of it)");
 }
+
+#[test]
+fn a_big_head_is_read_and_an_endless_one_is_named() {
+    // A 4 KiB header is a head like any other.
+    let mut big = b"HTTP/1.1 200 OK\r\nX-Big: ".to_vec();
+    big.extend(std::iter::repeat_n(b'a', 4096));
+    big.extend_from_slice(b"\r\nContent-Length: 5\r\n\r\nhello");
+    assert_ran(
+        run_at(&big, Then::Hold, "", &get_then("status 200")),
+        Pass,
+        "",
+    );
+    // A head that never ends is called malformed once it passes 64 KiB, not at the timeout.
+    let mut endless = b"HTTP/1.1 200 OK\r\nX-Endless: ".to_vec();
+    endless.extend(std::iter::repeat_n(b'a', 70 * 1024));
+    let r = run_full(&endless, Then::Hold, "", &get_then("status 200"), false);
+    assert!(r.took < Duration::from_millis(1500), "{:?}", r.took);
+    assert_ran((r.verdict, r.messages), Fail, "line 9: unreadable response: no end of the head after 65536 bytes: \"HTTP/1.1 200 OK\\r\\nX-Endless: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\"");
+}

@@ -361,8 +361,6 @@ fn expectations(flaw: &str) -> (Verdict, Vec<(&'static str, Verdict)>) {
             ("keepalive/timer-restarts", Fail),
             ("keepalive/idle-close", Fail),
             ("keepalive/response-header", Fail),
-            ("head/then-get", Fail),
-            ("robustness/pipelined", Fail),
         ],
         "accepts-http2" => vec![("errors/assignment-http21", Fail)],
         "missing-is-200" => vec![
@@ -393,12 +391,10 @@ fn expectations(flaw: &str) -> (Verdict, Vec<(&'static str, Verdict)>) {
             ("form/error-page", Fail),
             // `non-strict header Content-Length`: the assignment asks for it, HTTP does not.
             ("head/index", NonStrict),
-            ("head/then-get", Fail),
             ("keepalive/reuse", Fail),
             ("keepalive/timer-restarts", Fail),
             ("keepalive/idle-close", Fail),
             ("keepalive/response-header", Fail),
-            ("robustness/pipelined", Fail),
         ],
         other => panic!("no expectations for flaw `{other}`"),
     };

@@ -19,9 +19,10 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
+use crate::confine::Root;
 use crate::request::{parse_head, scan_head, Method, Rejection, Request, Scan};
 use crate::resolve::{resolve, Miss, Resolved};
-use crate::response::{error_page, error_page_with, head, send_file, Persist, Status};
+use crate::response::{error_page, error_page_with, head, send_file, Persist, Sent, Status};
 
 /// Longest time allowed for a request's head and body once its first byte arrived.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -40,6 +41,8 @@ const BROKEN: &str = "the server configuration (ws.conf) has errors; see the ser
 pub struct Context {
     /// `None` when ws.conf is broken: every request gets 500.
     pub config: Option<Config>,
+    /// `DocumentRoot`, held open (present whenever `config` is).
+    pub root: Option<Root>,
     pub access_log: bool,
     pub stopping: AtomicBool,
     /// Sockets of live connections, so shutdown can wake their blocked reads.
@@ -50,6 +53,19 @@ pub struct Context {
 
 impl Context {
     pub fn new(config: Option<Config>, access_log: bool) -> Context {
+        let root = config
+            .as_ref()
+            .and_then(|c| match Root::open(&c.document_root) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    eprintln!(
+                    "error: cannot open DocumentRoot {}: {e}; every request will be answered 500",
+                    c.document_root.display()
+                );
+                    None
+                }
+            });
+        let config = config.filter(|_| root.is_some());
         let allow = config
             .as_ref()
             .map(|c| {
@@ -62,6 +78,7 @@ impl Context {
             .unwrap_or_default();
         Context {
             config,
+            root,
             access_log,
             stopping: AtomicBool::new(false),
             live: Mutex::new(HashSet::new()),
@@ -385,9 +402,10 @@ impl<'a> Conn<'a> {
             self.stream.write_all(&self.out)?;
             return Ok((Status::Ok, 0));
         }
-        match resolve(&req.target, cfg) {
+        let root = self.ctx.root.as_ref().expect("a root whenever a config");
+        match resolve(&req.target, cfg, root) {
             Ok(Resolved::File {
-                path,
+                file,
                 len,
                 content_type,
             }) => {
@@ -395,7 +413,9 @@ impl<'a> Conn<'a> {
                     && content_type.starts_with("text/html")
                     && len <= MAX_BODY
                 {
-                    let page = crate::post::page_with_data(&std::fs::read(&path)?, body);
+                    let mut page = Vec::with_capacity(len as usize);
+                    (&file).take(len).read_to_end(&mut page)?;
+                    let page = crate::post::page_with_data(&page, body);
                     head(
                         &mut self.out,
                         Status::Ok,
@@ -414,8 +434,21 @@ impl<'a> Conn<'a> {
                     len,
                     persist,
                 );
-                send_file(&mut self.stream, &mut self.out, &path, len, with_body)?;
-                Ok((Status::Ok, if with_body { len } else { 0 }))
+                match send_file(&mut self.stream, &mut self.out, &file, len, with_body)? {
+                    Sent::All => Ok((Status::Ok, if with_body { len } else { 0 })),
+                    Sent::Nothing(e) => {
+                        let why = format!("cannot read {}: {e}", req.target);
+                        eprintln!("error: {why}");
+                        self.out.clear();
+                        self.send_error(
+                            Status::InternalServerError,
+                            "the file could not be read",
+                            &[],
+                            persist,
+                            with_body,
+                        )
+                    }
+                }
             }
             Ok(Resolved::Redirect(location)) => {
                 let why = format!("moved to {location}");
@@ -438,6 +471,16 @@ impl<'a> Conn<'a> {
             Err(Miss::Unmapped) => {
                 let why = format!("File type not supported: {}", req.target);
                 self.send_error(Status::NotImplemented, &why, &[], persist, with_body)
+            }
+            Err(Miss::Failed(why)) => {
+                eprintln!("error: {}: {why}", req.target);
+                self.send_error(
+                    Status::InternalServerError,
+                    "the file could not be opened",
+                    &[],
+                    persist,
+                    with_body,
+                )
             }
         }
     }

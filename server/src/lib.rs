@@ -7,6 +7,7 @@
 //! | [`config`] | ws.conf parsing, errors with file:line |
 //! | [`request`] | finding and classifying a request head, size limits |
 //! | [`resolve`] | target → file under DocumentRoot, traversal safety |
+//! | [`confine`] | opening a path below the root fd: `openat2(RESOLVE_BENEATH)`, or a component-wise walk |
 //! | [`response`] | status lines, headers, error pages, HTML escaping, file bodies |
 //! | [`post`] | what POST answers |
 //! | [`connection`] | per-connection loop: keep-alive, timeouts, pipelining |
@@ -14,6 +15,7 @@
 //! | [`log`] | Common Log Format access log, cached date strings |
 
 pub mod config;
+pub mod confine;
 pub mod connection;
 pub mod log;
 pub mod post;

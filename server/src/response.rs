@@ -3,10 +3,10 @@
 //! head, large ones streamed by the kernel with `sendfile(2)`).
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::TcpStream;
+use std::os::unix::fs::FileExt;
 use std::os::unix::io::AsRawFd;
-use std::path::Path;
 
 /// Files up to this size are sent in one write together with the head.
 const INLINE_LIMIT: u64 = 64 * 1024;
@@ -156,36 +156,49 @@ pub fn escape_html(s: &str) -> String {
     out
 }
 
+/// What [`send_file`] managed to send.
+#[derive(Debug)]
+pub enum Sent {
+    /// The head and the whole body.
+    All,
+    /// Nothing: the file could not be read before the head went out (e.g. it shrank); the
+    /// caller answers 500 instead.
+    Nothing(io::Error),
+}
+
 /// Writes a 200 response for a file: the head (already in `out`, which is cleared) and, when
-/// `body` is set, `len` bytes of the file. Small files go out in a single write with the head;
-/// larger ones are streamed by the kernel with `sendfile(2)`, never read whole into memory.
+/// `body` is set, `len` bytes of `file`. Small files are read first and go out in a single
+/// write with the head, so a file that cannot be read whole gets a clean 500 instead
+/// ([`Sent::Nothing`]). Larger ones are streamed by the kernel with `sendfile(2)`, never read
+/// into memory; if such a file shrinks after its head went out, the error is returned and
+/// the caller closes the connection (the client sees a short body, never a wrong one).
 pub fn send_file(
     sock: &mut TcpStream,
     out: &mut Vec<u8>,
-    path: &Path,
+    file: &File,
     len: u64,
     body: bool,
-) -> io::Result<()> {
+) -> io::Result<Sent> {
     if !body || len == 0 {
         sock.write_all(out)?;
         out.clear();
-        return Ok(());
+        return Ok(Sent::All);
     }
-    let file = File::open(path)?;
     if len <= INLINE_LIMIT {
         let at = out.len();
         out.resize(at + len as usize, 0);
-        if let Err(e) = (&file).read_exact(&mut out[at..]) {
+        if let Err(e) = file.read_exact_at(&mut out[at..], 0) {
             out.truncate(at);
-            return Err(e);
+            return Ok(Sent::Nothing(e));
         }
         sock.write_all(out)?;
         out.clear();
-        return Ok(());
+        return Ok(Sent::All);
     }
     sock.write_all(out)?;
     out.clear();
-    stream_file(sock, &file, len)
+    stream_file(sock, file, len)?;
+    Ok(Sent::All)
 }
 
 /// Sends `len` bytes of `file` with `sendfile(2)`. If the file ends early, fails, so that the

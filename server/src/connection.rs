@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::body::BodyError;
 use crate::config::Config;
 use crate::confine::Root;
 use crate::request::{parse_head, scan_head, Method, Rejection, Request, Scan};
@@ -132,14 +133,17 @@ enum Read1 {
     Fail(Status, &'static str),
 }
 
-struct Conn<'a> {
-    stream: TcpStream,
+/// One connection's state, reused across its requests.
+pub(crate) struct Conn<'a> {
+    pub(crate) stream: TcpStream,
     ctx: &'a Context,
     peer: IpAddr,
     idle: Duration,
-    request_timeout: Duration,
+    pub(crate) request_timeout: Duration,
     read_timeout: Option<Duration>,
-    inbuf: Vec<u8>,
+    /// Bytes received and not consumed yet: a head being read, then (once the head is
+    /// consumed) the start of its body, or pipelined requests.
+    pub(crate) inbuf: Vec<u8>,
     out: Vec<u8>,
 }
 
@@ -193,31 +197,17 @@ impl<'a> Conn<'a> {
                         "request head too large",
                     )
                 }
+                Err(Rejection::NotImplemented(why)) => {
+                    return self.fail(&line, Status::NotImplemented, &why)
+                }
             };
-            if req.chunked {
-                return self.fail(
-                    &line,
-                    Status::NotImplemented,
-                    "Transfer-Encoding in requests is not supported",
-                );
-            }
-            if req.content_length > MAX_BODY {
-                return self.fail(
-                    &line,
-                    Status::PayloadTooLarge,
-                    "request body larger than 1 MiB",
-                );
-            }
-            let body_end = next + req.content_length as usize;
-            if req.expect_continue && self.inbuf.len() < body_end {
-                self.stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
-            }
-            if let Err(status) = self.read_until(body_end) {
-                return match status {
-                    Some(s) => self.fail(&line, s, "the request body did not arrive in time"),
-                    None => Ok(()),
-                };
-            }
+            self.inbuf.drain(..next);
+            let keep_body = req.method == Method::Post && cfg.methods.contains(&Method::Post);
+            let body = match self.read_body(req.framing, req.expect_continue, keep_body) {
+                Ok(b) => b,
+                Err(BodyError::Fail(status, why)) => return self.fail(&line, status, why),
+                Err(BodyError::Gone) => return Ok(()),
+            };
             let keep =
                 req.keep_alive && !cfg.keepalive.is_zero() && !ctx.stopping.load(Ordering::SeqCst);
             let persist = if keep {
@@ -225,18 +215,16 @@ impl<'a> Conn<'a> {
             } else {
                 Persist::Close
             };
-            let body = self.inbuf[next..body_end].to_vec();
             let (status, sent) = self.answer(cfg, &req, &body, persist)?;
             if self.ctx.access_log {
                 crate::log::access(self.peer, &line, status.code(), sent);
             }
             if persist == Persist::Close {
-                if self.unread_input(body_end) {
+                if self.unread_input() {
                     self.linger();
                 }
                 return Ok(());
             }
-            self.inbuf.drain(..body_end);
         }
     }
 
@@ -281,8 +269,8 @@ impl<'a> Conn<'a> {
     }
 
     /// Whether input is waiting that a plain close would answer with a reset.
-    fn unread_input(&self, consumed: usize) -> bool {
-        if self.inbuf.len() > consumed {
+    fn unread_input(&self) -> bool {
+        if !self.inbuf.is_empty() {
             return true;
         }
         let mut n: libc::c_int = 0;
@@ -343,33 +331,20 @@ impl<'a> Conn<'a> {
         }
     }
 
-    /// Reads until `inbuf` holds at least `len` bytes. `Err(Some(408))` on timeout, `Err(None)`
-    /// when the peer went away.
-    fn read_until(&mut self, len: usize) -> Result<(), Option<Status>> {
-        let deadline = Instant::now() + self.request_timeout;
-        while self.inbuf.len() < len {
-            let t = deadline.saturating_duration_since(Instant::now());
-            if t.is_zero() {
-                return Err(Some(Status::RequestTimeout));
-            }
-            match self.fill(t) {
-                Ok(0) => return Err(None),
-                Ok(_) => {}
-                Err(e) if is_timeout(&e) => return Err(Some(Status::RequestTimeout)),
-                Err(_) => return Err(None),
-            }
-        }
-        Ok(())
-    }
-
-    /// One `read` into the end of `inbuf`, with the given timeout.
-    fn fill(&mut self, timeout: Duration) -> io::Result<usize> {
-        // Only touch the socket option when the value changes (usually it does not).
+    /// Sets the socket's read timeout, touching the option only when the value changes
+    /// (usually it does not).
+    pub(crate) fn set_read_timeout(&mut self, timeout: Duration) -> io::Result<()> {
         let rounded = Some(Duration::from_millis(timeout.as_millis().max(1) as u64));
         if self.read_timeout != rounded {
             self.stream.set_read_timeout(rounded)?;
             self.read_timeout = rounded;
         }
+        Ok(())
+    }
+
+    /// One `read` into the end of `inbuf`, with the given timeout.
+    pub(crate) fn fill(&mut self, timeout: Duration) -> io::Result<usize> {
+        self.set_read_timeout(timeout)?;
         let old = self.inbuf.len();
         self.inbuf.resize(old + 8192, 0);
         let r = loop {
@@ -513,7 +488,7 @@ fn first_line(b: &[u8]) -> &[u8] {
     b[..end].strip_suffix(b"\r").unwrap_or(&b[..end])
 }
 
-fn is_timeout(e: &io::Error) -> bool {
+pub(crate) fn is_timeout(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut

@@ -6,6 +6,7 @@
 //! |---|---|
 //! | [`config`] | ws.conf parsing, errors with file:line |
 //! | [`request`] | finding and classifying a request head, size limits |
+//! | [`body`] | request bodies: Content-Length or chunked, kept for POST or discarded as they arrive |
 //! | [`resolve`] | target → file under DocumentRoot, traversal safety |
 //! | [`confine`] | opening a path below the root fd: `openat2(RESOLVE_BENEATH)`, or a component-wise walk |
 //! | [`response`] | status lines, headers, error pages, HTML escaping, file bodies |
@@ -14,6 +15,7 @@
 //! | [`server`] | listener, thread cap, shutdown |
 //! | [`log`] | Common Log Format access log, cached date strings |
 
+pub mod body;
 pub mod config;
 pub mod confine;
 pub mod connection;

@@ -194,8 +194,7 @@ fn reopen(dir: &OwnedFd, name: &CString, seen: &std::fs::Metadata) -> Result<Ope
         })?;
     let o = opened(fd).map_err(OpenError::Io)?;
     if (o.meta.dev(), o.meta.ino()) != (seen.dev(), seen.ino()) {
-        return Err(OpenError::Io(io::Error::new(
-            io::ErrorKind::Other,
+        return Err(OpenError::Io(io::Error::other(
             "the file was replaced while being opened",
         )));
     }

@@ -10,18 +10,18 @@
 //!   `408 Request Timeout` and close;
 //! - writes time out after [`WRITE_TIMEOUT`] without progress (the connection is dropped).
 
-use std::collections::HashSet;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::os::unix::io::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::body::BodyError;
 use crate::config::Config;
 use crate::confine::Root;
-use crate::request::{parse_head, scan_head, Method, Rejection, Request, Scan};
+use crate::live::{Live, Track};
+use crate::request::{parse_head, scan_head, Framing, Method, Rejection, Request, Scan};
 use crate::resolve::{resolve, Miss, Resolved};
 use crate::response::{error_page, error_page_with, head, send_file, Persist, Sent, Status};
 
@@ -36,6 +36,7 @@ pub const LINGER: Duration = Duration::from_secs(2);
 /// Largest request body accepted (and read, for POST; discarded for other methods).
 pub const MAX_BODY: u64 = 1024 * 1024;
 
+const EVICTED: &str = "the server is full and this request was the slowest to arrive; try again";
 const BROKEN: &str = "the server configuration (ws.conf) has errors; see the server's log";
 
 /// What every connection shares.
@@ -46,8 +47,8 @@ pub struct Context {
     pub root: Option<Root>,
     pub access_log: bool,
     pub stopping: AtomicBool,
-    /// Sockets of live connections, so shutdown can wake their blocked reads.
-    pub live: Mutex<HashSet<i32>>,
+    /// Live connections: shutdown wakes them; when full, the stalest is evicted.
+    pub live: Live,
     /// `Allow` header value: the supported methods.
     pub allow: String,
 }
@@ -82,17 +83,8 @@ impl Context {
             root,
             access_log,
             stopping: AtomicBool::new(false),
-            live: Mutex::new(HashSet::new()),
+            live: Live::default(),
             allow,
-        }
-    }
-
-    /// Wakes every connection blocked in a read: they see end-of-file and close, while
-    /// responses being written continue.
-    pub fn wake_all(&self) {
-        for &fd in self.live.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-            // SAFETY: fds are removed from `live` (under this lock) before their socket closes.
-            unsafe { libc::shutdown(fd, libc::SHUT_RD) };
         }
     }
 }
@@ -100,24 +92,18 @@ impl Context {
 /// Serves one connection until it closes.
 pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: &Context) {
     let fd = stream.as_raw_fd();
-    ctx.live
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(fd);
+    let track = ctx.live.register(fd);
     if ctx.stopping.load(Ordering::SeqCst) {
         // Registered too late to be woken: do not start reading.
         let _ = stream.shutdown(std::net::Shutdown::Read);
     }
-    let mut conn = Conn::new(stream, peer.ip(), ctx);
+    let mut conn = Conn::new(stream, peer.ip(), ctx, track);
     if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| conn.run())).is_err() {
         eprintln!("error: a connection thread panicked; the connection was closed");
     }
     // Deregister before the socket closes (when `conn` drops), so the fd is never reused
     // while still listed.
-    ctx.live
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(&fd);
+    ctx.live.deregister(fd);
     drop(conn);
 }
 
@@ -145,10 +131,12 @@ pub(crate) struct Conn<'a> {
     /// consumed) the start of its body, or pipelined requests.
     pub(crate) inbuf: Vec<u8>,
     out: Vec<u8>,
+    /// What this connection is doing, for eviction.
+    track: Arc<Track>,
 }
 
 impl<'a> Conn<'a> {
-    fn new(stream: TcpStream, peer: IpAddr, ctx: &'a Context) -> Conn<'a> {
+    fn new(stream: TcpStream, peer: IpAddr, ctx: &'a Context, track: Arc<Track>) -> Conn<'a> {
         let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
         let idle = match &ctx.config {
             Some(c) if !c.keepalive.is_zero() => c.keepalive,
@@ -164,6 +152,7 @@ impl<'a> Conn<'a> {
             read_timeout: None,
             inbuf: Vec::with_capacity(4096),
             out: Vec::with_capacity(4096),
+            track,
         }
     }
 
@@ -202,12 +191,19 @@ impl<'a> Conn<'a> {
                 }
             };
             self.inbuf.drain(..next);
+            if req.framing != Framing::Length(0) {
+                self.ctx.live.waiting(&self.track, true);
+            }
             let keep_body = req.method == Method::Post && cfg.methods.contains(&Method::Post);
             let body = match self.read_body(req.framing, req.expect_continue, keep_body) {
                 Ok(b) => b,
                 Err(BodyError::Fail(status, why)) => return self.fail(&line, status, why),
+                Err(BodyError::Gone) if self.track.evicted() => {
+                    return self.fail(&line, Status::ServiceUnavailable, EVICTED)
+                }
                 Err(BodyError::Gone) => return Ok(()),
             };
+            self.ctx.live.waiting(&self.track, false);
             let keep =
                 req.keep_alive && !cfg.keepalive.is_zero() && !ctx.stopping.load(Ordering::SeqCst);
             let persist = if keep {
@@ -282,10 +278,16 @@ impl<'a> Conn<'a> {
     /// Reads until a complete head is in `inbuf` (which may already hold pipelined bytes).
     fn read_head(&mut self) -> Read1 {
         let mut resume = 0;
+        let mut waiting = false;
         let mut deadline = (!self.inbuf.is_empty()).then(|| Instant::now() + self.request_timeout);
         loop {
             match scan_head(&self.inbuf, resume) {
-                Scan::Complete { start, end, next } => return Read1::Head { start, end, next },
+                Scan::Complete { start, end, next } => {
+                    if waiting {
+                        self.ctx.live.waiting(&self.track, false);
+                    }
+                    return Read1::Head { start, end, next };
+                }
                 Scan::Reject(Rejection::LineTooLong) => {
                     return Read1::Fail(Status::UriTooLong, "request line too long")
                 }
@@ -306,9 +308,17 @@ impl<'a> Conn<'a> {
                     }
                 },
             };
+            if !waiting {
+                // From now on the client has the next move: this connection may be evicted.
+                self.ctx.live.waiting(&self.track, true);
+                waiting = true;
+            }
             match self.fill(timeout) {
                 Ok(0) if deadline.is_none() || self.ctx.stopping.load(Ordering::SeqCst) => {
                     return Read1::Quiet
+                }
+                Ok(0) if self.track.evicted() => {
+                    return Read1::Fail(Status::ServiceUnavailable, EVICTED)
                 }
                 Ok(0) => {
                     return Read1::Fail(

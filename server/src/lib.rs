@@ -13,12 +13,14 @@
 //! | [`post`] | what POST answers |
 //! | [`connection`] | per-connection loop: keep-alive, timeouts, pipelining |
 //! | [`server`] | listener, thread cap, shutdown |
+//! | [`live`] | the live connections: waking them at shutdown, evicting the stalest when full |
 //! | [`log`] | Common Log Format access log, cached date strings |
 
 pub mod body;
 pub mod config;
 pub mod confine;
 pub mod connection;
+pub mod live;
 pub mod log;
 pub mod post;
 pub mod request;

@@ -315,9 +315,8 @@ impl Fields {
             }
         } else if is("transfer-encoding") {
             self.transfer_encoding = true;
-            self.codings.extend(
-                list(value).map(|c| String::from_utf8_lossy(c).to_ascii_lowercase()),
-            );
+            self.codings
+                .extend(list(value).map(|c| String::from_utf8_lossy(c).to_ascii_lowercase()));
         } else if is("expect") && value.eq_ignore_ascii_case(b"100-continue") {
             self.expect_continue = true;
         }
@@ -359,7 +358,10 @@ impl Fields {
 
 /// The non-empty elements of a comma-separated list, trimmed.
 fn list(value: &[u8]) -> impl Iterator<Item = &[u8]> {
-    value.split(|&b| b == b',').map(trim).filter(|t| !t.is_empty())
+    value
+        .split(|&b| b == b',')
+        .map(trim)
+        .filter(|t| !t.is_empty())
 }
 
 /// `uri-host [ ":" port ]` (RFC 3986): unreserved, percent, sub-delims, `:` and brackets.
@@ -430,8 +432,14 @@ mod tests {
     #[case::host_with_path("GET / HTTP/1.1\r\nHost: a/b", "Invalid Host")]
     #[case::nul_in_value("GET / HTTP/1.1\r\nHost: a\r\nX: a\0b", "control character 0x00")]
     #[case::bare_cr_in_value("GET / HTTP/1.1\r\nHost: a\r\nX: a\rb", "control character 0x0d")]
-    #[case::plus_length("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +1", "Invalid Content-Length")]
-    #[case::hex_length("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0x1", "Invalid Content-Length")]
+    #[case::plus_length(
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +1",
+        "Invalid Content-Length"
+    )]
+    #[case::hex_length(
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0x1",
+        "Invalid Content-Length"
+    )]
     #[case::length_list("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1, 2", "Conflicting")]
     #[case::te_and_cl(
         "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3",
@@ -458,7 +466,10 @@ mod tests {
     )]
     #[case::header_space_before_colon("GET / HTTP/1.1\r\nHost : x", "Malformed header line")]
     #[case::folded_header("GET / HTTP/1.1\r\nA: b\r\n c", "Malformed header line")]
-    #[case::bad_length("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1", "Invalid Content-Length: -1")]
+    #[case::bad_length(
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1",
+        "Invalid Content-Length: -1"
+    )]
     #[case::conflicting_length(
         "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2",
         "Conflicting"
@@ -493,7 +504,12 @@ mod tests {
         Version::Http11,
         false
     )]
-    #[case::options("OPTIONS /x HTTP/1.1\nHost: a", Method::Options, Version::Http11, false)]
+    #[case::options(
+        "OPTIONS /x HTTP/1.1\nHost: a",
+        Method::Options,
+        Version::Http11,
+        false
+    )]
     #[case::delete("DELETE /x HTTP/1.1\nHost: a", Method::Delete, Version::Http11, false)]
     fn accepted(#[case] head: &str, #[case] m: Method, #[case] v: Version, #[case] ka: bool) {
         let r = parse_head(head.as_bytes()).unwrap();
@@ -517,7 +533,10 @@ mod tests {
     #[case::none("GET / HTTP/1.1\nHost: h", Framing::Length(0))]
     #[case::length("POST / HTTP/1.1\nHost: h\nContent-Length: 12", Framing::Length(12))]
     #[case::same_list("POST / HTTP/1.1\nHost: h\nContent-Length: 5, 5", Framing::Length(5))]
-    #[case::chunked("POST / HTTP/1.1\nHost: h\nTransfer-Encoding: Chunked", Framing::Chunked)]
+    #[case::chunked(
+        "POST / HTTP/1.1\nHost: h\nTransfer-Encoding: Chunked",
+        Framing::Chunked
+    )]
     #[case::tab_in_value("GET / HTTP/1.1\nHost: h\nX: a\tb", Framing::Length(0))]
     fn framings(#[case] head: &str, #[case] framing: Framing) {
         assert_eq!(parse_head(head.as_bytes()).unwrap().framing, framing);

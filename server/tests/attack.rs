@@ -110,3 +110,67 @@ fn a_folder_swapped_for_a_symlink_out_of_the_root_never_leaks() {
         "the race did not run both ways: {ok} served, {refused} refused"
     );
 }
+
+/// One slow client: sends a request line and a Host line, then one more header line at
+/// every `pace`, never ending its head; reconnects whenever the server drops it.
+fn trickle(addr: std::net::SocketAddr, pace: Duration, until: Instant, connects: &AtomicUsize) {
+    while Instant::now() < until {
+        let Ok(mut s) = std::net::TcpStream::connect(addr) else {
+            continue;
+        };
+        connects.fetch_add(1, Ordering::Relaxed);
+        s.set_read_timeout(Some(pace)).unwrap();
+        let mut line: &[u8] = b"GET / HTTP/1.1\r\nHost: t\r\n";
+        while Instant::now() < until && s.write_all(line).is_ok() {
+            line = b"X-Slow: 1\r\n";
+            // Wait for the server to drop us, or for the next byte's turn.
+            match std::io::Read::read(&mut s, &mut [0u8; 512]) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                _ => break,
+            }
+        }
+    }
+}
+
+#[test]
+fn slow_clients_holding_every_slot_do_not_keep_a_new_client_out() {
+    let conf = Conf::new(&www(), 5, "GET HEAD");
+    let run = Running::start(&conf.path(), &["--no-access-log", "--max-connections", "8"]);
+    let until = Instant::now() + Duration::from_secs(4);
+    let connects = Arc::new(AtomicUsize::new(0));
+    let attackers: Vec<_> = (0..24)
+        .map(|_| {
+            let (addr, connects) = (run.addr, connects.clone());
+            std::thread::spawn(move || trickle(addr, Duration::from_millis(200), until, &connects))
+        })
+        .collect();
+    let warm = Instant::now() + Duration::from_secs(2);
+    while connects.load(Ordering::Relaxed) < 24 && Instant::now() < warm {
+        std::thread::yield_now();
+    }
+    let mut slow = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        let raw = run.exchange(b"GET /index.html HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+        let took = t.elapsed();
+        let r = one(&raw);
+        assert_eq!(r.status, 200, "{}", r.text());
+        if took > Duration::from_secs(1) {
+            slow.push(took);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for a in attackers {
+        a.join().unwrap();
+    }
+    let opened = connects.load(Ordering::Relaxed);
+    eprintln!(
+        "20 probes, {} slower than 1 s; the 24 slow clients opened {opened} connections",
+        slow.len()
+    );
+    assert!(slow.is_empty(), "probes slower than 1 s: {slow:?}");
+    assert!(
+        opened > 24,
+        "the slow clients were never evicted ({opened} connections)"
+    );
+}

@@ -82,7 +82,11 @@ fn assignment_request_with_bare_lf_gets_200_and_close() {
     501,
     "Method Not Implemented: POST"
 )]
-#[case::delete_not_supported(b"DELETE /index.html HTTP/1.1\r\nHost: t\r\n\r\n", 501, "Not Implemented")]
+#[case::delete_not_supported(
+    b"DELETE /index.html HTTP/1.1\r\nHost: t\r\n\r\n",
+    501,
+    "Not Implemented"
+)]
 #[case::options_not_supported(b"OPTIONS / HTTP/1.1\r\nHost: t\r\n\r\n", 501, "Not Implemented")]
 #[case::missing(
     b"GET /nope.html HTTP/1.1\r\nHost: t\r\n\r\n",
@@ -94,7 +98,11 @@ fn assignment_request_with_bare_lf_gets_200_and_close() {
     501,
     "File type not supported: /files/archive.xyz"
 )]
-#[case::missing_unmapped(b"GET /nope.xyz HTTP/1.1\r\nHost: t\r\n\r\n", 404, "URL does not exist")]
+#[case::missing_unmapped(
+    b"GET /nope.xyz HTTP/1.1\r\nHost: t\r\n\r\n",
+    404,
+    "URL does not exist"
+)]
 #[case::folder_without_slash(b"GET /docs HTTP/1.1\r\nHost: t\r\n\r\n", 301, "/docs/")]
 #[case::garbage(b"\x00\x01\x02\xff\xfe binary junk\r\n\r\n", 400, "Invalid Method")]
 #[case::bad_header(
@@ -232,8 +240,9 @@ fn head_has_the_same_head_and_no_body() {
 #[test]
 fn post_when_supported_shows_the_data_escaped() {
     let (_c, run) = site(10, "GET HEAD POST OPTIONS");
-    let r =
-        one(&run.exchange(b"POST /index.html HTTP/1.1\r\nHost: t\r\nContent-Length: 13\r\n\r\nname=<b>x</b>"));
+    let r = one(&run.exchange(
+        b"POST /index.html HTTP/1.1\r\nHost: t\r\nContent-Length: 13\r\n\r\nname=<b>x</b>",
+    ));
     assert_eq!(r.status, 200);
     assert!(
         r.text()
@@ -246,7 +255,8 @@ fn post_when_supported_shows_the_data_escaped() {
     assert_eq!(r.status, 200);
     assert_eq!(r.header("Allow"), Some("GET, HEAD, POST, OPTIONS"));
     assert_eq!(r.header("Content-Length"), Some("0"));
-    let r = one(&run.exchange(b"POST /nope.html HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\nx"));
+    let r =
+        one(&run.exchange(b"POST /nope.html HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\nx"));
     assert_eq!(r.status, 404);
 }
 
@@ -280,7 +290,10 @@ fn keep_alive_reuses_the_connection_then_closes_when_idle() {
 #[case::http11_no_header(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "close")]
 #[case::http10_no_header(b"GET / HTTP/1.0\r\n\r\n", "close")]
 #[case::explicit_close(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", "close")]
-#[case::close_wins(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: keep-alive, close\r\n\r\n", "close")]
+#[case::close_wins(
+    b"GET / HTTP/1.1\r\nHost: t\r\nConnection: keep-alive, close\r\n\r\n",
+    "close"
+)]
 #[case::http10_keep_alive(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", "keep-alive")]
 #[case::token_list(
     b"GET / HTTP/1.1\r\nHost: t\r\nConnection: Upgrade, KEEP-ALIVE\r\n\r\n",
@@ -418,7 +431,10 @@ fn random_garbage_never_kills_the_server() {
             assert!((400..500).contains(&r.status), "{}", r.status_line);
         }
     }
-    assert_eq!(one(&run.exchange(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")).status, 200);
+    assert_eq!(
+        one(&run.exchange(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")).status,
+        200
+    );
 }
 
 #[test]
@@ -464,19 +480,47 @@ fn broken_config_answers_500_to_everything_on_its_port() {
 }
 
 #[test]
-fn connections_past_the_cap_get_503() {
-    let (_c, run) = {
-        let conf = Conf::new(&www(), 5, "GET HEAD");
-        let run = Running::start(&conf.path(), &["--max-connections", "1"]);
-        (conf, run)
-    };
-    let _hog = run.connect();
+fn when_full_the_stalest_waiting_connection_makes_room() {
+    let conf = Conf::new(&www(), 5, "GET HEAD");
+    let run = Running::start(&conf.path(), &["--max-connections", "1"]);
+    // An idle connection is closed without a word to make room.
+    let mut idle = run.connect();
     std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        one(&run.exchange(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")).status,
+        200
+    );
+    assert!(read_to_close(&mut idle, Duration::from_secs(2)).is_empty());
+    // A half-sent head is answered 503 (it may come back later).
+    let mut slow = run.connect();
+    slow.write_all(b"GET / HTTP/1.1\r\nHo").unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        one(&run.exchange(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")).status,
+        200
+    );
+    let r = one(&read_to_close(&mut slow, Duration::from_secs(2)));
+    assert_eq!(r.status, 503);
+    assert!(r.text().contains("slowest"), "{}", r.text());
+}
+
+#[test]
+fn connections_past_the_cap_get_503_while_every_one_is_served() {
+    let conf = Conf::new(&www(), 5, "GET HEAD");
+    let run = Running::start(&conf.path(), &["--max-connections", "1"]);
+    // A client that asks for 40 MiB and reads none keeps its thread busy writing.
+    let mut hog = run.connect();
+    let req = b"GET /files/big.bin HTTP/1.1\r\nHost: t\r\nConnection: keep-alive\r\n\r\n";
+    hog.write_all(&req.repeat(40)).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
     let r = one(&run.exchange(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n"));
     assert_eq!(r.status, 503);
-    drop(_hog);
+    drop(hog);
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(one(&run.exchange(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")).status, 200);
+    assert_eq!(
+        one(&run.exchange(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")).status,
+        200
+    );
 }
 
 #[test]

@@ -214,7 +214,9 @@ pub fn parse_head(head: &[u8]) -> Result<Request, Rejection> {
         version,
         keep_alive: fields.keep_alive && !fields.close,
         framing: fields.framing(version)?,
-        expect_continue: fields.expect_continue,
+        // RFC 9110 §10.1.1: a 100-continue expectation in an HTTP/1.0 request MUST be
+        // ignored (and §15.2: no 1xx to an HTTP/1.0 client).
+        expect_continue: fields.expect_continue && version == Version::Http11,
     })
 }
 
@@ -540,6 +542,15 @@ mod tests {
     #[case::tab_in_value("GET / HTTP/1.1\nHost: h\nX: a\tb", Framing::Length(0))]
     fn framings(#[case] head: &str, #[case] framing: Framing) {
         assert_eq!(parse_head(head.as_bytes()).unwrap().framing, framing);
+    }
+
+    #[rstest]
+    #[case::http11("POST / HTTP/1.1\nHost: h\nExpect: 100-continue", true)]
+    #[case::any_case("POST / HTTP/1.1\nHost: h\nExpect: 100-Continue", true)]
+    #[case::http10_ignored("POST / HTTP/1.0\nExpect: 100-continue", false)]
+    #[case::other("POST / HTTP/1.1\nHost: h\nExpect: x", false)]
+    fn expectations(#[case] head: &str, #[case] expect: bool) {
+        assert_eq!(parse_head(head.as_bytes()).unwrap().expect_continue, expect);
     }
 
     #[test]

@@ -171,6 +171,24 @@ impl Root {
         Ok(Opened { file, meta })
     }
 
+    /// `fstatat(root, path, AT_SYMLINK_NOFOLLOW)`: what is at `path` now (a final symlink is
+    /// described, not followed). Only for checking a cached file: never opens anything.
+    pub fn stat_nofollow(&self, path: &std::ffi::CStr) -> io::Result<libc::stat> {
+        // SAFETY: a zeroed `stat` is a valid out-parameter.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: a valid directory descriptor, path string and out-parameter.
+        let r = unsafe {
+            libc::fstatat(
+                self.fd.as_raw_fd(),
+                path.as_ptr(),
+                &mut st,
+                libc::AT_SYMLINK_NOFOLLOW,
+            )
+        };
+        cvt(r)?;
+        Ok(st)
+    }
+
     /// The part of an absolute symlink target below the root, if it is inside it.
     fn inside<'t>(&self, target: &'t [u8]) -> Option<&'t [u8]> {
         let rest = target.strip_prefix(self.path.as_os_str().as_bytes())?;
@@ -233,7 +251,7 @@ fn push_names(todo: &mut Vec<Vec<u8>>, path: &[u8]) {
 }
 
 /// `a/b/c` from the segments, `.` for none.
-fn join(segments: &[&[u8]]) -> io::Result<CString> {
+pub fn join(segments: &[&[u8]]) -> io::Result<CString> {
     if segments.is_empty() {
         return Ok(CString::new(".")?);
     }

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::body::BodyError;
+use crate::cache::FileCache;
 use crate::config::Config;
 use crate::confine::Root;
 use crate::live::{Live, Track};
@@ -49,6 +50,8 @@ pub struct Context {
     pub stopping: AtomicBool,
     /// Live connections: shutdown wakes them; when full, the stalest is evicted.
     pub live: Live,
+    /// Small files recently served, checked against the file system at every hit.
+    pub cache: FileCache,
     /// `Allow` header value: the supported methods.
     pub allow: String,
 }
@@ -84,8 +87,62 @@ impl Context {
             access_log,
             stopping: AtomicBool::new(false),
             live: Live::default(),
+            cache: FileCache::default(),
             allow,
         }
+    }
+}
+
+impl Context {
+    /// How long a connection may stay idle between requests.
+    pub fn idle(&self) -> Duration {
+        match &self.config {
+            Some(c) if !c.keepalive.is_zero() => c.keepalive,
+            _ => IDLE_FALLBACK,
+        }
+    }
+}
+
+/// A timeout as the socket keeps it (whole milliseconds, at least 1).
+fn socket_timeout(t: Duration) -> Duration {
+    Duration::from_millis(t.as_millis().max(1) as u64)
+}
+
+/// Sets on the listening socket what every connection needs: accepted sockets inherit
+/// `TCP_NODELAY`, `SO_SNDTIMEO` and `SO_RCVTIMEO` on Linux, so no connection pays three
+/// `setsockopt` calls (see [`Conn::new`]).
+pub fn prepare_listener(listener: &std::net::TcpListener, ctx: &Context) -> io::Result<()> {
+    let fd = listener.as_raw_fd();
+    let tv = |d: Duration| libc::timeval {
+        tv_sec: d.as_secs() as libc::time_t,
+        tv_usec: d.subsec_micros() as libc::suseconds_t,
+    };
+    let one: libc::c_int = 1;
+    set_opt(fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, &one)?;
+    set_opt(fd, libc::SOL_SOCKET, libc::SO_SNDTIMEO, &tv(WRITE_TIMEOUT))?;
+    set_opt(
+        fd,
+        libc::SOL_SOCKET,
+        libc::SO_RCVTIMEO,
+        &tv(socket_timeout(ctx.idle())),
+    )
+}
+
+fn set_opt<T>(fd: i32, level: libc::c_int, name: libc::c_int, value: &T) -> io::Result<()> {
+    // SAFETY: `value` points to a live `T` of the size passed.
+    let r = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (value as *const T).cast(),
+            std::mem::size_of::<T>() as libc::socklen_t,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
     }
 }
 
@@ -136,20 +193,17 @@ pub(crate) struct Conn<'a> {
 }
 
 impl<'a> Conn<'a> {
+    /// A connection accepted from a listener prepared by [`prepare_listener`], so its socket
+    /// already has `TCP_NODELAY`, the write timeout and the idle read timeout.
     fn new(stream: TcpStream, peer: IpAddr, ctx: &'a Context, track: Arc<Track>) -> Conn<'a> {
-        let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
-        let idle = match &ctx.config {
-            Some(c) if !c.keepalive.is_zero() => c.keepalive,
-            _ => IDLE_FALLBACK,
-        };
-        let request_timeout = idle.min(REQUEST_TIMEOUT);
+        let idle = ctx.idle();
         Conn {
             stream,
             ctx,
             peer,
             idle,
-            request_timeout,
-            read_timeout: None,
+            request_timeout: idle.min(REQUEST_TIMEOUT),
+            read_timeout: Some(socket_timeout(idle)),
             inbuf: Vec::with_capacity(4096),
             out: Vec::with_capacity(4096),
             track,
@@ -344,7 +398,7 @@ impl<'a> Conn<'a> {
     /// Sets the socket's read timeout, touching the option only when the value changes
     /// (usually it does not).
     pub(crate) fn set_read_timeout(&mut self, timeout: Duration) -> io::Result<()> {
-        let rounded = Some(Duration::from_millis(timeout.as_millis().max(1) as u64));
+        let rounded = Some(socket_timeout(timeout));
         if self.read_timeout != rounded {
             self.stream.set_read_timeout(rounded)?;
             self.read_timeout = rounded;
@@ -388,12 +442,33 @@ impl<'a> Conn<'a> {
             return Ok((Status::Ok, 0));
         }
         let root = self.ctx.root.as_ref().expect("a root whenever a config");
+        let key = req.target.split(['?', '#']).next().unwrap_or("");
+        if req.method != Method::Post {
+            if let Some(hit) = self.ctx.cache.get(key, root) {
+                let ct = hit.content_type.as_str();
+                let len = hit.body.len() as u64;
+                head(
+                    &mut self.out,
+                    Status::Ok,
+                    &[("Content-Type", ct)],
+                    len,
+                    persist,
+                );
+                if with_body {
+                    self.out.extend_from_slice(&hit.body);
+                }
+                self.stream.write_all(&self.out)?;
+                return Ok((Status::Ok, if with_body { len } else { 0 }));
+            }
+        }
         match resolve(&req.target, cfg, root) {
             Ok(Resolved::File {
                 file,
-                len,
+                meta,
                 content_type,
+                cache_path,
             }) => {
+                let len = meta.len();
                 if req.method == Method::Post
                     && content_type.starts_with("text/html")
                     && len <= MAX_BODY
@@ -419,8 +494,20 @@ impl<'a> Conn<'a> {
                     len,
                     persist,
                 );
+                let at = self.out.len();
+                // A file read whole (small) goes into the cache on its way out.
+                let read_whole = with_body && len <= crate::cache::MAX_FILE;
                 match send_file(&mut self.stream, &mut self.out, &file, len, with_body)? {
-                    Sent::All => Ok((Status::Ok, if with_body { len } else { 0 })),
+                    Sent::All => {
+                        if let (Some(path), true) = (cache_path, read_whole) {
+                            let body = &self.out[at..];
+                            self.ctx
+                                .cache
+                                .put(key, path, &meta, content_type, body, root);
+                        }
+                        self.out.clear();
+                        Ok((Status::Ok, if with_body { len } else { 0 }))
+                    }
                     Sent::Nothing(e) => {
                         let why = format!("cannot read {}: {e}", req.target);
                         eprintln!("error: {why}");

@@ -14,23 +14,26 @@
 //! A folder is served through `DirectoryIndex` (`/docs/` → `/docs/index.html`); a folder named
 //! without its trailing slash is redirected (301) so that relative links in its page work.
 
+use std::ffi::CString;
 use std::fs::File;
 use std::io;
 
 use percent_encoding::percent_decode;
 
 use crate::config::Config;
-use crate::confine::{extension, OpenError, Opened, Root};
+use crate::confine::{extension, join, OpenError, Opened, Root};
 
 /// What a target names.
 #[derive(Debug)]
 pub enum Resolved<'c> {
-    /// A regular file inside the root, open, with its length (from `fstat` of that same
-    /// descriptor) and its content type from `ws.conf`.
+    /// A regular file inside the root, open, with what `fstat` of that same descriptor said
+    /// and its content type from `ws.conf`. `cache_path` is its path below the root when the
+    /// target always names this path (not a folder whose index could change to another name).
     File {
         file: File,
-        len: u64,
+        meta: std::fs::Metadata,
         content_type: &'c str,
+        cache_path: Option<CString>,
     },
     /// A folder named without its trailing slash: redirect to this location.
     Redirect(String),
@@ -71,13 +74,18 @@ pub fn resolve<'c>(target: &str, cfg: &'c Config, root: &Root) -> Result<Resolve
     let segments: Vec<&[u8]> = decoded.iter().map(Vec::as_slice).collect();
     let mut opened = root.open_beneath(&segments).map_err(miss)?;
     let mut name: &[u8] = segments.last().copied().unwrap_or(b"");
+    let mut cacheable = true;
+    let mut via_index = false;
 
     if opened.meta.is_dir() {
         if !path_part.ends_with('/') {
             return Ok(Resolved::Redirect(format!("{path_part}/{rest}")));
         }
         let (index, file) = index_of(&segments, cfg, root)?;
+        // Only the first index name cannot be displaced by another one appearing later.
+        cacheable = cfg.directory_index.first().map(String::as_str) == Some(index);
         name = index.as_bytes();
+        via_index = true;
         opened = file;
     }
     if !opened.meta.is_file() {
@@ -86,10 +94,20 @@ pub fn resolve<'c>(target: &str, cfg: &'c Config, root: &Root) -> Result<Resolve
     let content_type = extension(name)
         .and_then(|e| cfg.content_types.get(&e))
         .ok_or(Miss::Unmapped)?;
+    let cache_path = if cacheable && opened.meta.len() <= crate::cache::MAX_FILE {
+        let mut path = segments.clone();
+        if via_index {
+            path.push(name);
+        }
+        join(&path).ok()
+    } else {
+        None
+    };
     Ok(Resolved::File {
-        len: opened.meta.len(),
         file: opened.file,
+        meta: opened.meta,
         content_type,
+        cache_path,
     })
 }
 

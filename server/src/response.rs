@@ -9,7 +9,7 @@ use std::os::unix::fs::FileExt;
 use std::os::unix::io::AsRawFd;
 
 /// Files up to this size are sent in one write together with the head.
-const INLINE_LIMIT: u64 = 64 * 1024;
+const INLINE_LIMIT: u64 = crate::cache::MAX_FILE;
 
 pub const SERVER_NAME: &str = concat!("ws-reference/", env!("CARGO_PKG_VERSION"));
 
@@ -166,9 +166,9 @@ pub enum Sent {
     Nothing(io::Error),
 }
 
-/// Writes a 200 response for a file: the head (already in `out`, which is cleared) and, when
-/// `body` is set, `len` bytes of `file`. Small files are read first and go out in a single
-/// write with the head, so a file that cannot be read whole gets a clean 500 instead
+/// Writes a 200 response for a file: the head (already in `out`) and, when `body` is set,
+/// `len` bytes of `file`. Small files are read into `out` after the head (where they stay, for
+/// the caller to cache) and go out in a single write with it, so a file that cannot be read whole gets a clean 500 instead
 /// ([`Sent::Nothing`]). Larger ones are streamed by the kernel with `sendfile(2)`, never read
 /// into memory; if such a file shrinks after its head went out, the error is returned and
 /// the caller closes the connection (the client sees a short body, never a wrong one).
@@ -181,7 +181,6 @@ pub fn send_file(
 ) -> io::Result<Sent> {
     if !body || len == 0 {
         sock.write_all(out)?;
-        out.clear();
         return Ok(Sent::All);
     }
     if len <= INLINE_LIMIT {
@@ -192,11 +191,9 @@ pub fn send_file(
             return Ok(Sent::Nothing(e));
         }
         sock.write_all(out)?;
-        out.clear();
         return Ok(Sent::All);
     }
     sock.write_all(out)?;
-    out.clear();
     stream_file(sock, file, len)?;
     Ok(Sent::All)
 }

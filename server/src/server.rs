@@ -21,7 +21,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::config;
-use crate::connection::{serve, Context};
+use crate::connection::{prepare_listener, serve, Context};
 use crate::response::{error_page, Persist, Status};
 
 /// A connection thread with nothing to do for this long exits.
@@ -149,6 +149,7 @@ impl Server {
         unsafe { libc::listen(listener.as_raw_fd(), 4096) };
         let local = listener.local_addr()?;
         let ctx = Arc::new(Context::new(config, opts.access_log));
+        prepare_listener(&listener, &ctx)?;
         let pool = Arc::new(Pool::new(opts.max_connections.max(1), ctx.clone()));
         on_bound(local);
         let listener_fd = listener.as_raw_fd();
@@ -212,7 +213,6 @@ fn accept_loop(listener: TcpListener, ctx: &Context, pool: &Arc<Pool>) {
         }
         match accepted {
             Ok((stream, peer)) => {
-                let _ = stream.set_nodelay(true);
                 if let Err((stream, _)) = pool.submit(stream, peer) {
                     reject_busy(stream);
                 }

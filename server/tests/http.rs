@@ -492,9 +492,20 @@ fn when_full_the_stalest_waiting_connection_makes_room() {
     );
     assert!(read_to_close(&mut idle, Duration::from_secs(2)).is_empty());
     // A half-sent head is answered 503 (it may come back later).
-    let mut slow = run.connect();
-    slow.write_all(b"GET / HTTP/1.1\r\nHo").unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    // (Until the server's thread for the last exchange has finished, a new connection finds
+    // the only slot busy and gets 503 at once: try again then.)
+    let until = Instant::now() + Duration::from_secs(5);
+    let mut slow = loop {
+        let mut s = run.connect();
+        s.write_all(b"GET / HTTP/1.1\r\nHo").unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        match std::io::Read::read(&mut s, &mut [0u8; 64]) {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break s,
+            _ if Instant::now() < until => continue,
+            other => panic!("the slot never freed: {other:?}"),
+        }
+    };
     assert_eq!(
         one(&run.exchange(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")).status,
         200

@@ -196,6 +196,7 @@ impl Server {
         let _ = accept.join();
         self.ctx.live.wake_all();
         self.pool.close(SHUTDOWN_GRACE);
+        crate::log::flush();
     }
 }
 

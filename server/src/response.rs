@@ -286,6 +286,27 @@ mod tests {
     }
 
     #[test]
+    fn a_file_shorter_than_its_stat_sends_nothing_so_the_caller_can_answer_500() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut sock = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut peer, _) = listener.accept().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f"), b"0123456789").unwrap();
+        let file = File::open(dir.path().join("f")).unwrap();
+        let mut out = b"HEAD".to_vec();
+        // The file shrank from 20 to 10 bytes after its length was taken.
+        let sent = send_file(&mut sock, &mut out, &file, 20, true).unwrap();
+        assert!(matches!(sent, Sent::Nothing(_)), "{sent:?}");
+        assert_eq!(out, b"HEAD", "the head stays unsent");
+        let sent = send_file(&mut sock, &mut out, &file, 10, true).unwrap();
+        assert!(matches!(sent, Sent::All));
+        drop(sock);
+        let mut got = Vec::new();
+        std::io::Read::read_to_end(&mut peer, &mut got).unwrap();
+        assert_eq!(got, b"HEAD0123456789");
+    }
+
+    #[test]
     fn numbers() {
         let mut b = itoa_buf();
         assert_eq!(fmt_u64(&mut b, 0), b"0");

@@ -314,6 +314,69 @@ mod tests {
         p.split('/').map(str::as_bytes).collect()
     }
 
+    /// Swaps `www/d` (a folder) and `www/dl` (a symlink out of the root) for 1 s while
+    /// `lookup` opens `d/f.txt`: whatever it opens must be the inside file.
+    fn race(lookup: impl Fn(&Root) -> Result<Opened, OpenError>) -> (usize, usize) {
+        use std::sync::atomic::AtomicBool;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().canonicalize().unwrap();
+        std::fs::create_dir_all(d.join("www/d")).unwrap();
+        std::fs::create_dir_all(d.join("out")).unwrap();
+        std::fs::write(d.join("www/d/f.txt"), "inside").unwrap();
+        std::fs::write(d.join("out/f.txt"), "OUTSIDE").unwrap();
+        std::os::unix::fs::symlink(d.join("out"), d.join("www/dl")).unwrap();
+        let root = Root::open(&d.join("www")).unwrap();
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let swapper = {
+            let stop = stop.clone();
+            let a = CString::new(d.join("www/d").as_os_str().as_bytes()).unwrap();
+            let b = CString::new(d.join("www/dl").as_os_str().as_bytes()).unwrap();
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    // SAFETY: valid path strings.
+                    unsafe {
+                        libc::syscall(
+                            libc::SYS_renameat2,
+                            libc::AT_FDCWD,
+                            a.as_ptr(),
+                            libc::AT_FDCWD,
+                            b.as_ptr(),
+                            libc::RENAME_EXCHANGE,
+                        )
+                    };
+                }
+            })
+        };
+        let (mut opened, mut refused) = (0, 0);
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        while std::time::Instant::now() < until {
+            match lookup(&root) {
+                Ok(o) => {
+                    assert_eq!(read(Ok(o)), "inside", "a file from outside the root");
+                    opened += 1;
+                }
+                Err(_) => refused += 1,
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        swapper.join().unwrap();
+        (opened, refused)
+    }
+
+    #[test]
+    fn neither_lookup_escapes_while_a_folder_is_swapped_for_a_symlink() {
+        let path: [&[u8]; 2] = [b"d", b"f.txt"];
+        for (name, counts) in [
+            ("openat2", race(|r| r.open_beneath(&path))),
+            ("walk", race(|r| r.walk(&path))),
+        ] {
+            assert!(
+                counts.0 > 0 && counts.1 > 0,
+                "{name}: the race did not run both ways: {counts:?}"
+            );
+        }
+    }
+
     #[test]
     fn both_lookups_agree() {
         let (_d, root) = tree();

@@ -22,7 +22,7 @@ use crate::cache::FileCache;
 use crate::config::Config;
 use crate::confine::Root;
 use crate::live::{Live, Track};
-use crate::request::{parse_head, scan_head, Framing, Method, Rejection, Request, Scan};
+use crate::request::{parse_head_into, scan_head, Framing, Method, Rejection, Request, Scan};
 use crate::resolve::{resolve, Miss, Resolved};
 use crate::response::{error_page, error_page_with, head, send_file, Persist, Sent, Status};
 
@@ -190,6 +190,9 @@ pub(crate) struct Conn<'a> {
     out: Vec<u8>,
     /// What this connection is doing, for eviction.
     track: Arc<Track>,
+    /// The current request line and request, kept across requests for their buffers.
+    line: Vec<u8>,
+    req: Request,
 }
 
 impl<'a> Conn<'a> {
@@ -207,6 +210,8 @@ impl<'a> Conn<'a> {
             inbuf: Vec::with_capacity(4096),
             out: Vec::with_capacity(4096),
             track,
+            line: Vec::new(),
+            req: Request::empty(),
         }
     }
 
@@ -220,13 +225,18 @@ impl<'a> Conn<'a> {
                     return self.fail(&line, status, why);
                 }
             };
-            let line = first_line(&self.inbuf[start..end]).to_vec();
+            // The request line (for the log) and the request, in buffers the connection keeps:
+            // the keep-alive path allocates nothing.
+            let mut line = std::mem::take(&mut self.line);
+            line.clear();
+            line.extend_from_slice(first_line(&self.inbuf[start..end]));
+            let mut req = std::mem::replace(&mut self.req, Request::empty());
             let ctx = self.ctx;
             let Some(cfg) = &ctx.config else {
                 return self.fail(&line, Status::InternalServerError, BROKEN);
             };
-            let req = match parse_head(&self.inbuf[start..end]) {
-                Ok(r) => r,
+            match parse_head_into(&self.inbuf[start..end], &mut req) {
+                Ok(()) => {}
                 Err(Rejection::BadRequest(why)) => {
                     return self.fail(&line, Status::BadRequest, &why)
                 }
@@ -243,7 +253,7 @@ impl<'a> Conn<'a> {
                 Err(Rejection::NotImplemented(why)) => {
                     return self.fail(&line, Status::NotImplemented, &why)
                 }
-            };
+            }
             self.inbuf.drain(..next);
             if req.framing != Framing::Length(0) {
                 self.ctx.live.waiting(&self.track, true);
@@ -275,6 +285,8 @@ impl<'a> Conn<'a> {
                 }
                 return Ok(());
             }
+            self.line = line;
+            self.req = req;
         }
     }
 

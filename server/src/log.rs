@@ -34,9 +34,13 @@ fn with_clock<R>(f: impl FnOnce(&Clock) -> R) -> R {
     CLOCK.with(|c| {
         let mut c = c.borrow_mut();
         if c.second != second {
+            // Rewritten in place: after the first second, no allocation.
+            use std::fmt::Write as _;
             c.second = second;
-            c.http = httpdate::fmt_http_date(now);
-            c.clf = clf_date(second);
+            c.http.clear();
+            let _ = write!(c.http, "{}", httpdate::HttpDate::from(now));
+            c.clf.clear();
+            write_clf(&mut c.clf, second);
         }
         f(&c)
     })
@@ -49,6 +53,13 @@ pub fn with_http_date<R>(f: impl FnOnce(&str) -> R) -> R {
 
 /// `22/Nov/2026:03:13:34 +0000` for a Unix time in seconds (UTC).
 pub fn clf_date(secs: u64) -> String {
+    let mut s = String::new();
+    write_clf(&mut s, secs);
+    s
+}
+
+/// Appends [`clf_date`] to `out`.
+fn write_clf(out: &mut String, secs: u64) {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
@@ -64,13 +75,15 @@ pub fn clf_date(secs: u64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
+    use std::fmt::Write as _;
+    let _ = write!(
+        out,
         "{day:02}/{}/{year}:{:02}:{:02}:{:02} +0000",
         MONTHS[(month - 1) as usize],
         rem / 3600,
         rem / 60 % 60,
         rem % 60
-    )
+    );
 }
 
 /// Queues one access-log line for stdout. `request_line` is escaped (quotes, backslashes and

@@ -91,6 +91,20 @@ pub struct Request {
     pub expect_continue: bool,
 }
 
+impl Request {
+    /// A placeholder to parse into (allocates nothing).
+    pub fn empty() -> Request {
+        Request {
+            method: Method::Get,
+            target: String::new(),
+            version: Version::Http11,
+            keep_alive: false,
+            framing: Framing::Length(0),
+            expect_continue: false,
+        }
+    }
+}
+
 /// Why a head cannot be served. Each maps to a status in `response`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejection {
@@ -174,6 +188,14 @@ fn partial(buf: &[u8], start: usize, resume: usize) -> Scan {
 /// Parses a complete head (without its terminating empty line) and applies the assignment's
 /// checks in order: method, URL, version, then header syntax.
 pub fn parse_head(head: &[u8]) -> Result<Request, Rejection> {
+    let mut req = Request::empty();
+    parse_head_into(head, &mut req)?;
+    Ok(req)
+}
+
+/// [`parse_head`] into an existing [`Request`], reusing its buffers (a connection keeps one
+/// for all its requests, so that parsing allocates nothing).
+pub fn parse_head_into(head: &[u8], req: &mut Request) -> Result<(), Rejection> {
     let mut lines = head
         .split(|&b| b == b'\n')
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
@@ -188,7 +210,7 @@ pub fn parse_head(head: &[u8]) -> Result<Request, Rejection> {
         .ok_or_else(|| bad(format!("Invalid Method: {}", show(method_b))))?;
     let target_b =
         target_b.ok_or_else(|| bad(format!("Invalid URL: (missing) in {}", show(line))))?;
-    let target = request_target(method, target_b)
+    let (slash, target) = request_target(method, target_b)
         .ok_or_else(|| bad(format!("Invalid URL: {}", show(target_b))))?;
     let version = match version_b {
         Some(b"HTTP/1.1") => Version::Http11,
@@ -207,28 +229,33 @@ pub fn parse_head(head: &[u8]) -> Result<Request, Rejection> {
         let (name, value) = field_line(line)?;
         fields.add(name, value)?;
     }
-    Ok(Request {
-        method,
-        // Printable ASCII only, so this never loses a byte.
-        target: String::from_utf8(target).unwrap_or_default(),
-        version,
-        keep_alive: fields.keep_alive && !fields.close,
-        framing: fields.framing(version)?,
-        // RFC 9110 §10.1.1: a 100-continue expectation in an HTTP/1.0 request MUST be
-        // ignored (and §15.2: no 1xx to an HTTP/1.0 client).
-        expect_continue: fields.expect_continue && version == Version::Http11,
-    })
+    req.framing = fields.framing(version)?;
+    req.method = method;
+    // Reuses the target's buffer: no allocation once it is large enough.
+    req.target.clear();
+    if slash {
+        req.target.push('/');
+    }
+    // Printable ASCII only (checked above), so every byte is a char.
+    req.target.extend(target.iter().map(|&b| b as char));
+    req.version = version;
+    req.keep_alive = fields.keep_alive && !fields.close;
+    // RFC 9110 §10.1.1: a 100-continue expectation in an HTTP/1.0 request MUST be
+    // ignored (and §15.2: no 1xx to an HTTP/1.0 client).
+    req.expect_continue = fields.expect_continue && version == Version::Http11;
+    Ok(())
 }
 
 /// The path to serve for a request target (RFC 9112 §3.2): origin form `/path?query` as is;
 /// absolute form `http://authority/path?query` (a server MUST accept it) as its path, `/`
 /// when it has none; `*` only for OPTIONS. Printable ASCII only.
-fn request_target(method: Method, target: &[u8]) -> Option<Vec<u8>> {
+/// Returns the path, and whether a `/` must be put in front of it.
+fn request_target(method: Method, target: &[u8]) -> Option<(bool, &[u8])> {
     if !target.iter().all(|b| b.is_ascii_graphic()) {
         return None;
     }
     if target.first() == Some(&b'/') || (target == b"*" && method == Method::Options) {
-        return Some(target.to_vec());
+        return Some((false, target));
     }
     let scheme_end = target.iter().position(|&b| b == b':')?;
     let scheme = &target[..scheme_end];
@@ -244,11 +271,8 @@ fn request_target(method: Method, target: &[u8]) -> Option<Vec<u8>> {
     if authority.is_empty() || !valid_host(authority) {
         return None;
     }
-    match path.first() {
-        Some(b'/') => Some(path.to_vec()),
-        // `http://host` or `http://host?q`: the path is `/` (RFC 9110 §4.2.3).
-        _ => Some([b"/", path].concat()),
-    }
+    // `http://host` or `http://host?q`: the path is `/` (RFC 9110 §4.2.3).
+    Some((path.first() != Some(&b'/'), path))
 }
 
 /// One header line split into name and value, checked against RFC 9112 §5 and RFC 9110 §5.5:

@@ -219,6 +219,8 @@ fn accept_loop(listener: TcpListener, ctx: &Context, pool: &Arc<Pool>) {
                 }
             }
             Err(e) => {
+                // The listener's SO_RCVTIMEO (set for accepted sockets to inherit) also makes
+                // accept() return EAGAIN when idle that long: simply accept again.
                 // Out of file descriptors or memory: say so and give the system a moment.
                 if matches!(
                     e.raw_os_error(),

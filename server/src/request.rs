@@ -390,11 +390,24 @@ fn list(value: &[u8]) -> impl Iterator<Item = &[u8]> {
         .filter(|t| !t.is_empty())
 }
 
-/// `uri-host [ ":" port ]` (RFC 3986): unreserved, percent, sub-delims, `:` and brackets.
-/// Empty is valid (a Host for a URI without authority).
+/// `uri-host [ ":" port ]` (RFC 3986 §3.2.2, §3.2.3): the host of unreserved, percent and
+/// sub-delims characters (or an IP literal in brackets), and a port of digits only. Empty is
+/// valid (a Host for a URI without authority).
 fn valid_host(v: &[u8]) -> bool {
-    v.iter()
-        .all(|&b| b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=:[]".contains(&b))
+    let (host, port) = match v.iter().rposition(|&b| b == b':' || b == b']') {
+        Some(i) if v[i] == b':' => (&v[..i], &v[i + 1..]),
+        _ => (v, &b""[..]),
+    };
+    let host_ok = if host.first() == Some(&b'[') {
+        host.last() == Some(&b']')
+            && host[1..host.len() - 1]
+                .iter()
+                .all(|&b| b.is_ascii_hexdigit() || b":.".contains(&b))
+    } else {
+        host.iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(&b))
+    };
+    host_ok && port.iter().all(u8::is_ascii_digit)
 }
 
 fn bad(reason: String) -> Rejection {
@@ -456,6 +469,8 @@ mod tests {
     #[case::two_hosts_http10("GET / HTTP/1.0\r\nHost: a\r\nHost: a", "more than one Host")]
     #[case::bad_host("GET / HTTP/1.1\r\nHost: a b", "Invalid Host")]
     #[case::host_with_path("GET / HTTP/1.1\r\nHost: a/b", "Invalid Host")]
+    #[case::host_bad_port("GET / HTTP/1.1\r\nHost: a:abc", "Invalid Host")]
+    #[case::host_two_colons("GET / HTTP/1.1\r\nHost: a:1:2", "Invalid Host")]
     #[case::nul_in_value("GET / HTTP/1.1\r\nHost: a\r\nX: a\0b", "control character 0x00")]
     #[case::bare_cr_in_value("GET / HTTP/1.1\r\nHost: a\r\nX: a\rb", "control character 0x0d")]
     #[case::plus_length(

@@ -46,6 +46,7 @@ fn spec(command: &str, dir: &Path, site: &Path, mode: ConfigMode) -> StartSpec {
         dir: dir.to_path_buf(),
         site: site.to_path_buf(),
         config_mode: mode,
+        config_file: "ws.conf".into(),
         keepalive: 2,
         ready_timeout: Duration::from_secs(10),
         grace: Duration::from_millis(500),

@@ -81,6 +81,7 @@ fn spec(command: String, sub: &Path, site: &Path) -> StartSpec {
         dir: sub.to_path_buf(),
         site: site.to_path_buf(),
         config_mode: ConfigMode::Auto,
+        config_file: "ws.conf".into(),
         keepalive: 2,
         ready_timeout: Duration::from_secs(10),
         grace: Duration::from_millis(500),

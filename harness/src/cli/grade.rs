@@ -35,6 +35,9 @@ pub struct GradeArgs {
     /// Cases run at once within one submission.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub case_jobs: u16,
+    /// Print how each submission would be built and started (one line each), and run nothing.
+    #[arg(long)]
+    pub plan: bool,
     /// Where the gradebook and reports go.
     #[arg(long, value_name = "DIR", default_value = "grades")]
     pub out: PathBuf,
@@ -74,15 +77,53 @@ pub fn run(a: GradeArgs) -> anyhow::Result<i32> {
         jobs: a.jobs as usize,
     };
 
+    a.how.apply_ports()?;
+    let plans: Vec<_> = subs
+        .iter()
+        .map(|(name, dir)| (name, grade::prepare::plan(dir, &spec)))
+        .collect();
+    if a.plan {
+        let mut out = std::io::stdout().lock();
+        for (name, plan) in &plans {
+            if writeln!(out, "{name}: {plan}").is_err() {
+                break; // a closed pipe: stop quietly
+            }
+        }
+        return Ok(0);
+    }
+    if plans.iter().all(|(_, p)| !p.can_start()) {
+        eprintln!(
+            "error: no submission can be started: none has a START file or anything the harness              knows how to build and start (see `harness grade --plan {}`); pass --start 'CMD'",
+            a.submissions.display()
+        );
+        return Ok(EXIT_ERROR);
+    }
+
     let bar = Bar::new(subs.len(), std::io::stderr().is_terminal());
     let graded = grade::grade_class(&subs, &spec, &cases, &|g| bar.done(g));
     bar.finish();
     grade::write_outputs(&a.out, &cases, &graded, &visibility, a.tuning.lenient)?;
     print_summary(&graded, a.tuning.lenient);
     println!(
-        "wrote {0}/gradebook.csv, {0}/index.html and a folder per submission",
-        a.out.display()
+        "wrote {}, {} and a folder per submission",
+        a.out.join("gradebook.csv").display(),
+        a.out.join("index.html").display()
     );
+    let failed = graded
+        .iter()
+        .filter(|g| g.error.is_some() || g.zero_reason().is_some())
+        .count();
+    if failed > 0 {
+        eprintln!(
+            "{} could not be built, started or graded (see the NOTE column)",
+            if failed == 1 {
+                "1 submission".to_string()
+            } else {
+                format!("{failed} submissions")
+            }
+        );
+        return Ok(1);
+    }
     Ok(0)
 }
 
@@ -102,7 +143,7 @@ fn print_summary(graded: &[Graded], lenient: bool) {
         let note = g
             .zero_reason()
             .as_deref()
-            .map(first_line)
+            .map(|r| first_line(&grade::prepare::build_summary(r)))
             .unwrap_or_default();
         println!(
             "{:<width$}  {:>13}  {:>4} {:>4} {:>4} {:>4}  {}",
@@ -131,8 +172,8 @@ fn print_summary(graded: &[Graded], lenient: bool) {
 
 fn first_line(s: &str) -> String {
     let l = s.lines().next().unwrap_or("");
-    if l.len() > 80 {
-        format!("{}…", &l[..l.floor_char_boundary(79)])
+    if l.len() > 120 {
+        format!("{}…", &l[..l.floor_char_boundary(119)])
     } else {
         l.to_string()
     }

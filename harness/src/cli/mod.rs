@@ -203,6 +203,10 @@ pub struct StartOptions {
     /// Seconds to wait for a started server to accept connections.
     #[arg(long, value_name = "SECS", default_value_t = 10.0)]
     pub ready_timeout: f64,
+    /// Start servers only on ports in LO-HI (for machines shared with other jobs); by default
+    /// any free port.
+    #[arg(long, value_name = "LO-HI", value_parser = parse_ports)]
+    pub ports: Option<(u16, u16)>,
 }
 
 impl StartOptions {
@@ -217,15 +221,25 @@ impl StartOptions {
             bail!("--dir {}: no such folder", dir.display());
         }
         self.check_site()?;
+        self.apply_ports()?;
         Ok(StartSpec {
             command: cmd.to_string(),
             dir: dir.to_path_buf(),
             site: self.site.clone(),
             config_mode: self.config_mode,
+            config_file: "ws.conf".into(),
             keepalive: tuning.keepalive()?,
             ready_timeout: self.ready_timeout(),
             grace: Duration::from_secs(2),
         })
+    }
+
+    /// Makes every start use `--ports`, when given.
+    pub fn apply_ports(&self) -> anyhow::Result<()> {
+        if let Some((lo, hi)) = self.ports {
+            crate::start::process::set_port_range(lo, hi);
+        }
+        Ok(())
     }
 
     pub fn ready_timeout(&self) -> Duration {
@@ -264,6 +278,17 @@ impl ColorChoice {
             }
         }
     }
+}
+
+fn parse_ports(s: &str) -> Result<(u16, u16), String> {
+    let bad = || format!("`{s}` is not a port range LO-HI (e.g. --ports 20000-20999)");
+    let (lo, hi) = s.split_once('-').ok_or_else(bad)?;
+    let lo: u16 = lo.trim().parse().map_err(|_| bad())?;
+    let hi: u16 = hi.trim().parse().map_err(|_| bad())?;
+    if lo == 0 || hi < lo {
+        return Err(bad());
+    }
+    Ok((lo, hi))
 }
 
 fn parse_var(s: &str) -> Result<(String, String), String> {

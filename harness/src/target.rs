@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::case::{Case, Vars};
 use crate::exec::{self, RunOptions, Target};
-use crate::outcome::{CaseResult, Verdict};
+use crate::outcome::{CaseResult, EventKind, Verdict};
 use crate::start::{self, StartSpec};
 
 /// Where the cases go.
@@ -71,8 +71,9 @@ pub const CONCURRENCY_TAG: &str = "concurrency";
 ///
 /// Cases run `settings.jobs` at a time. So that a server that serves one connection at a time
 /// loses only the cases about concurrency, a case that fails while others run beside it is run
-/// again alone (unless tagged [`CONCURRENCY_TAG`]), and that second verdict stands (with a
-/// message saying so when it differs).
+/// again alone (unless tagged [`CONCURRENCY_TAG`], or nothing at all arrived in the whole run,
+/// or [`MAX_RERUNS`] were already chosen, or the first few run alone all failed again), and that second verdict stands (with a message saying
+/// so when it differs).
 pub fn run_at(
     server: &ServerUnderTest,
     cases: &[Case],
@@ -98,18 +99,40 @@ pub fn run_at(
         },
         on_note,
     );
-    let again: Vec<usize> = (0..cases.len())
+    // A server that sent nothing at all in the whole run would send nothing alone either.
+    let responsive = results.iter().any(received_anything);
+    let mut again: Vec<usize> = (0..cases.len())
         .filter(|&i| retryable(i, &results[i]))
         .collect();
+    // The quickest first (they are the probe); past the cap, the first verdict stands: a server
+    // that fails most cases is not run twice.
+    again.sort_by_key(|&i| (cases[i].timeout, i));
+    let keep = if responsive { MAX_RERUNS } else { 0 };
+    for &i in again.iter().skip(keep) {
+        on_done(i, &results[i]);
+    }
+    again.truncate(keep);
     if again.is_empty() {
         return results;
     }
-    let alone_cases: Vec<Case> = again.iter().map(|&i| cases[i].clone()).collect();
     let alone_settings = Settings {
         jobs: 1,
         ..settings.clone()
     };
-    let alone = run_once(server, &alone_cases, &alone_settings, &|_, _| {}, on_note);
+    // A first few alone; when none of them passes, failing was not about running beside others,
+    // and the rest keep their first verdict.
+    let (first, rest) = again.split_at(again.len().min(RERUN_PROBE));
+    let mut alone = rerun(server, cases, first, &alone_settings, on_note);
+    let helped = alone
+        .iter()
+        .any(|r| matches!(r.verdict, Verdict::Pass | Verdict::NonStrict));
+    if helped {
+        alone.extend(rerun(server, cases, rest, &alone_settings, on_note));
+    } else {
+        for &i in rest {
+            on_done(i, &results[i]);
+        }
+    }
     for (k, mut r) in alone.into_iter().enumerate() {
         let i = again[k];
         if matches!(r.verdict, Verdict::Pass | Verdict::NonStrict) {
@@ -123,6 +146,35 @@ pub fn run_at(
         results[i] = r;
     }
     results
+}
+
+/// At most this many failed cases are run again alone.
+pub const MAX_RERUNS: usize = 12;
+
+/// How many failed cases are run alone first, to see whether running alone helps at all.
+const RERUN_PROBE: usize = 3;
+
+fn rerun(
+    server: &ServerUnderTest,
+    cases: &[Case],
+    idxs: &[usize],
+    settings: &Settings,
+    on_note: &(dyn Fn(String) + Sync),
+) -> Vec<CaseResult> {
+    if idxs.is_empty() {
+        return Vec::new();
+    }
+    let chosen: Vec<Case> = idxs.iter().map(|&i| cases[i].clone()).collect();
+    run_once(server, &chosen, settings, &|_, _| {}, on_note)
+}
+
+/// Whether the server sent anything at all during the case: a case where nothing arrived (a
+/// silent or dead server) would fail the same way alone, after the same wait.
+fn received_anything(r: &CaseResult) -> bool {
+    r.transcript
+        .events
+        .iter()
+        .any(|e| matches!(&e.kind, EventKind::Received { data } if !data.is_empty()))
 }
 
 fn run_once(

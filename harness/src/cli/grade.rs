@@ -103,12 +103,14 @@ pub fn run(a: GradeArgs) -> anyhow::Result<i32> {
     let graded = grade::grade_class(&subs, &spec, &cases, &|g| bar.done(g));
     bar.finish();
     grade::write_outputs(&a.out, &cases, &graded, &visibility, a.tuning.lenient)?;
-    print_summary(&graded, a.tuning.lenient);
-    println!(
+    let mut out = std::io::stdout().lock();
+    print_summary(&mut out, &graded, a.tuning.lenient)?;
+    writeln!(
+        out,
         "wrote {}, {} and a folder per submission",
         a.out.join("gradebook.csv").display(),
         a.out.join("index.html").display()
-    );
+    )?;
     let failed = graded
         .iter()
         .filter(|g| g.error.is_some() || g.zero_reason().is_some())
@@ -127,25 +129,27 @@ pub fn run(a: GradeArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-fn print_summary(graded: &[Graded], lenient: bool) {
+fn print_summary(out: &mut dyn Write, graded: &[Graded], lenient: bool) -> std::io::Result<()> {
     let width = graded
         .iter()
         .map(|g| g.name.len())
         .max()
         .unwrap_or(10)
         .max(10);
-    println!(
+    writeln!(
+            out,
         "{:<width$}  {:>13}  {:>4} {:>4} {:>4} {:>4}  NOTE",
         "SUBMISSION", "SCORE", "PASS", "NS", "FAIL", "ERR"
-    );
+    )?;
     for g in graded {
         let r = &g.report;
         let note = g
             .zero_reason()
             .as_deref()
-            .map(|r| first_line(&grade::prepare::build_summary(r)))
+            .map(|r| first_line(&note_text(r)))
             .unwrap_or_default();
-        println!(
+        writeln!(
+            out,
             "{:<width$}  {:>13}  {:>4} {:>4} {:>4} {:>4}  {}",
             g.name,
             format!("{} / {}", fmt_points(r.score), fmt_points(r.max_score)),
@@ -154,20 +158,36 @@ fn print_summary(graded: &[Graded], lenient: bool) {
             r.count(Verdict::Fail),
             r.count(Verdict::Error),
             note
-        );
+        )?;
     }
     let non_strict: usize = graded
         .iter()
         .map(|g| g.report.count(Verdict::NonStrict))
         .sum();
     if lenient {
-        println!("(--lenient: non-strict (NS) verdicts earned their points)");
+        writeln!(out, "(--lenient: non-strict (NS) verdicts earned their points)")?;
     } else if non_strict > 0 {
-        println!(
+        writeln!(
+            out,
             "note: {non_strict} non-strict (NS) verdicts earned no points: the status was right but the \
              response malformed (see each report); --lenient gives them their points"
-        );
+        )?;
     }
+    Ok(())
+}
+
+/// The useful part of why a submission scored nothing, for the NOTE column: the error line of a
+/// build log, or why the server did not start without the command that the report shows.
+fn note_text(reason: &str) -> String {
+    let reason = grade::prepare::build_summary(reason);
+    if let Some(rest) = reason.strip_prefix("the server could not be started: ") {
+        if let Some(i) = rest.find("): ") {
+            if rest[..i].contains("(config `") {
+                return format!("not started: {}", &rest[i + 3..]);
+            }
+        }
+    }
+    reason
 }
 
 fn first_line(s: &str) -> String {

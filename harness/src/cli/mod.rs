@@ -64,6 +64,7 @@ pub fn main() -> i32 {
     };
     match result {
         Ok(code) => code,
+        Err(e) if closed_pipe(&e) => EXIT_CLOSED_PIPE,
         Err(e) => {
             let mut msg = format!("error: {e}");
             for cause in e.chain().skip(1) {
@@ -73,6 +74,18 @@ pub fn main() -> i32 {
             EXIT_ERROR
         }
     }
+}
+
+/// Exit code when stdout was closed early (`harness list | head`): quietly, as a program killed
+/// by SIGPIPE would (128 + 13).
+pub const EXIT_CLOSED_PIPE: i32 = 141;
+
+/// Whether the error is a write to a closed pipe.
+fn closed_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Which cases to load and select.

@@ -348,10 +348,16 @@ impl<'a> Run<'a> {
         }
         for r in &self.responses {
             let label = if r.probe { " (probe)" } else { "" };
-            for d in r.all_defects() {
+            let defects = r.all_defects();
+            let last = defects.len();
+            for (k, d) in defects.into_iter().enumerate() {
+                // A body sent after a response that has none (HEAD, 204, 304) fails the case.
+                let body_after_none = k + 1 == last
+                    && r.extra_text > 0
+                    && r.framing == Framing::NoBody;
                 reasons.push(Reason {
                     line: r.line,
-                    strict: false,
+                    strict: body_after_none,
                     text: format!("line {}{label}: {d}", r.line),
                 });
             }

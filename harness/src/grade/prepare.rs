@@ -119,9 +119,13 @@ pub fn build_summary(message: &str) -> String {
     let head = head
         .split("; its last output")
         .next()
+        .and_then(|h| h.split("; last output").next())
         .unwrap_or(&head)
         .to_string();
-    let rest: Vec<&str> = lines.map(str::trim).filter(|l| !l.is_empty()).collect();
+    let rest: Vec<&str> = lines
+        .map(|l| l.trim().trim_start_matches('|').trim())
+        .filter(|l| !l.is_empty())
+        .collect();
     let lower: Vec<String> = rest.iter().map(|l| l.to_lowercase()).collect();
     let key = lower
         .iter()

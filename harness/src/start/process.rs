@@ -352,13 +352,17 @@ impl ServerProcess {
     }
 
     /// Whether anything of the group still runs: `sh` or anything it started (a server that
-    /// forks and lets its parent exit is still alive).
+    /// forks and lets its parent exit is still alive, also when it left the group with `setsid`).
     pub fn alive(&self) -> bool {
         if self.gone.load(Ordering::SeqCst) {
             return false;
         }
         let _ = self.exit_status();
-        let alive = group_alive(self.pgid);
+        // A server that daemonized (setsid, double fork) lives on outside its group.
+        let alive = group_alive(self.pgid)
+            || marked_pids(INSTANCE_ENV, &self.marker)
+                .into_iter()
+                .any(pid_running);
         if !alive {
             self.gone.store(true, Ordering::SeqCst);
         }

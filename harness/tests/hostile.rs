@@ -1,0 +1,236 @@
+//! The harness against hostile servers (`tests/hostile/hostile.py`, one misbehaviour per mode):
+//! each run must end in bounded wall time and memory, and leave no process behind, whatever the
+//! server does (never listen, stay silent, trickle, flood, reset, lie, fork away, ignore TERM,
+//! flood stdout). A small case set with short timeouts keeps each run to seconds.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{leftovers, repo_root};
+
+/// The environment variable that marks every process one test started (inherited by the
+/// harness and every server it starts, whatever they exec).
+const MARK: &str = "HOSTILE_TEST_MARK";
+
+/// What one harness run cost.
+struct Run {
+    code: i32,
+    wall: Duration,
+    max_rss_kb: i64,
+    report: serde_json::Value,
+    stderr: String,
+}
+
+fn hostile_dir() -> PathBuf {
+    repo_root().join("harness/tests/hostile")
+}
+
+/// Runs `harness run` on the hostile cases against `hostile.py MODE`, in a folder of its own,
+/// waiting at most `limit` (then killing it), and returns what it cost.
+fn run_mode(mode: &str, limit: Duration) -> Run {
+    let sub = tempfile::tempdir().unwrap();
+    std::fs::copy(hostile_dir().join("hostile.py"), sub.path().join("hostile.py")).unwrap();
+    let out = sub.path().join("report.json");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_harness"));
+    cmd.args(["run"])
+        .arg(hostile_dir().join("cases"))
+        .arg("--start")
+        .arg(format!("python3 hostile.py {mode} {{port}}"))
+        .arg("--dir")
+        .arg(sub.path())
+        .arg("--site")
+        .arg(repo_root().join("www"))
+        .arg("--www")
+        .arg(repo_root().join("www"))
+        .args(["--ready-timeout", "2", "--jobs", "4", "--format", "json", "--output"])
+        .arg(&out)
+        .env(MARK, mode)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let started = Instant::now();
+    let mut child = cmd.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let err_reader = std::thread::spawn(move || {
+        use std::io::Read;
+        let mut s = String::new();
+        let _ = std::io::BufReader::new(stderr)
+            .take(1 << 20)
+            .read_to_string(&mut s);
+        s
+    });
+    let pid = child.id() as i32;
+    let (code, rss) = wait_bounded(pid, limit);
+    let wall = started.elapsed();
+    let report = std::fs::read_to_string(&out)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(serde_json::Value::Null);
+    Run {
+        code,
+        wall,
+        max_rss_kb: rss,
+        report,
+        stderr: err_reader.join().unwrap_or_default(),
+    }
+}
+
+/// Waits for `pid` at most `limit` (SIGKILL past it), with `wait4`, for its exit code and peak
+/// resident memory in KiB.
+fn wait_bounded(pid: i32, limit: Duration) -> (i32, i64) {
+    let start = Instant::now();
+    loop {
+        let mut status = 0;
+        // SAFETY: plain wait4 on our own child, with out-pointers to locals.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if r == pid {
+            let code = if libc::WIFEXITED(status) {
+                libc::WEXITSTATUS(status)
+            } else {
+                -1
+            };
+            return (code, usage.ru_maxrss);
+        }
+        if start.elapsed() > limit {
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn verdicts(r: &Run) -> Vec<(String, String)> {
+    r.report["cases"]
+        .as_array()
+        .map(|cs| {
+            cs.iter()
+                .map(|c| {
+                    (
+                        c["id"].as_str().unwrap_or("").to_string(),
+                        c["verdict"].as_str().unwrap_or("").to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The bounds every hostile run must keep: it ended by itself within `secs`, under 100 MB,
+/// with a report of every case, and no process of its own left.
+fn assert_bounded(mode: &str, r: &Run, secs: u64) {
+    assert!(
+        r.wall < Duration::from_secs(secs),
+        "{mode}: took {:?} (limit {secs}s); stderr:\n{}",
+        r.wall,
+        r.stderr
+    );
+    assert!(
+        r.code == 1 || r.code == 0,
+        "{mode}: exit code {} (killed or harness error); stderr:\n{}",
+        r.code,
+        r.stderr
+    );
+    assert!(
+        r.max_rss_kb < 100 * 1024,
+        "{mode}: peak memory {} KiB",
+        r.max_rss_kb
+    );
+    assert_eq!(verdicts(r).len(), 4, "{mode}: a result per case");
+    let left = leftovers(MARK, mode);
+    assert!(left.is_empty(), "{mode}: processes left running: {left:?}");
+}
+
+#[test]
+fn never_listens() {
+    let r = run_mode("never-listen", Duration::from_secs(60));
+    assert_bounded("never-listen", &r, 30);
+    assert!(verdicts(&r).iter().all(|(_, v)| v == "error"), "{:?}", verdicts(&r));
+    // One start attempt per configuration at most twice, never once per case.
+    assert!(
+        r.stderr.matches("could not be started").count() <= 2,
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn accepts_and_stays_silent() {
+    let r = run_mode("silent", Duration::from_secs(60));
+    assert_bounded("silent", &r, 20);
+    assert!(verdicts(&r).iter().all(|(_, v)| v == "fail"));
+}
+
+#[test]
+fn trickles_one_byte_a_second() {
+    let r = run_mode("trickle", Duration::from_secs(90));
+    assert_bounded("trickle", &r, 45);
+}
+
+#[test]
+fn floods_bytes() {
+    let r = run_mode("flood", Duration::from_secs(60));
+    assert_bounded("flood", &r, 30);
+}
+
+#[test]
+fn sends_endless_headers() {
+    let r = run_mode("endless-headers", Duration::from_secs(60));
+    assert_bounded("endless-headers", &r, 30);
+}
+
+#[test]
+fn resets_every_connection() {
+    let r = run_mode("reset", Duration::from_secs(60));
+    assert_bounded("reset", &r, 30);
+}
+
+#[test]
+fn lies_in_content_length() {
+    let r = run_mode("lie-length", Duration::from_secs(90));
+    assert_bounded("lie-length", &r, 45);
+}
+
+#[test]
+fn sends_an_endless_chunked_body() {
+    let r = run_mode("endless-chunked", Duration::from_secs(60));
+    assert_bounded("endless-chunked", &r, 30);
+}
+
+#[test]
+fn forks_with_setsid_and_is_still_graded_then_stopped() {
+    let r = run_mode("setsid-fork", Duration::from_secs(60));
+    assert_bounded("setsid-fork", &r, 30);
+    // The daemonized server answers 404 to everything: the harness talks to it, not to nothing.
+    let reuse = verdicts(&r);
+    assert!(
+        reuse.iter().all(|(_, v)| v == "fail"),
+        "{reuse:?}\n{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("died"), "{}", r.stderr);
+}
+
+#[test]
+fn ignores_sigterm() {
+    let r = run_mode("ignore-term", Duration::from_secs(60));
+    assert_bounded("ignore-term", &r, 30);
+}
+
+#[test]
+fn writes_100_mb_to_stdout() {
+    let r = run_mode("stdout-flood", Duration::from_secs(90));
+    assert_bounded("stdout-flood", &r, 45);
+}
+
+#[test]
+fn a_body_after_head_fails_the_head_case() {
+    let r = run_mode("head-body", Duration::from_secs(60));
+    assert_bounded("head-body", &r, 30);
+    let head = verdicts(&r)
+        .into_iter()
+        .find(|(id, _)| id == "head")
+        .unwrap();
+    assert_eq!(head.1, "fail");
+}

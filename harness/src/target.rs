@@ -81,6 +81,48 @@ pub fn run_at(
     on_done: &(dyn Fn(usize, &CaseResult) + Sync),
     on_note: &(dyn Fn(String) + Sync),
 ) -> Vec<CaseResult> {
+    let mut results = run_with_reruns(server, cases, settings, on_done, on_note);
+    for (c, r) in cases.iter().zip(results.iter_mut()) {
+        name_the_file(c, r);
+    }
+    results
+}
+
+/// Every message that starts `line N` names the case file too (`cases/x.case:N: ...`), and an
+/// unknown variable is placed at its line and column.
+fn name_the_file(case: &Case, r: &mut CaseResult) {
+    let path = case.path.display().to_string();
+    for m in r.messages.iter_mut() {
+        if let Some(rest) = m.strip_prefix("line ") {
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            if digits > 0 {
+                *m = format!("{path}:{}", rest);
+                continue;
+            }
+        }
+        if let Some(name) = m
+            .split("unknown variable {")
+            .nth(1)
+            .and_then(|s| s.split('}').next())
+        {
+            let text = std::fs::read_to_string(&case.path).unwrap_or_default();
+            if let Some((l, col, _)) = crate::case::variables_in_source(&text)
+                .into_iter()
+                .find(|(_, _, n)| n == name)
+            {
+                *m = format!("{path}:{l}:{col}: unknown variable {{{name}}}: define it with --var {name}=VALUE");
+            }
+        }
+    }
+}
+
+fn run_with_reruns(
+    server: &ServerUnderTest,
+    cases: &[Case],
+    settings: &Settings,
+    on_done: &(dyn Fn(usize, &CaseResult) + Sync),
+    on_note: &(dyn Fn(String) + Sync),
+) -> Vec<CaseResult> {
     if settings.jobs <= 1 || cases.len() <= 1 {
         return run_once(server, cases, settings, on_done, on_note);
     }
@@ -165,7 +207,11 @@ fn rerun(
         return Vec::new();
     }
     let chosen: Vec<Case> = idxs.iter().map(|&i| cases[i].clone()).collect();
-    run_once(server, &chosen, settings, &|_, _| {}, on_note)
+    let n = chosen.len();
+    let what = if n == 1 { "case" } else { "cases" };
+    run_once(server, &chosen, settings, &|_, _| {}, &|note| {
+        on_note(format!("for the {n} {what} run again alone: {note}"))
+    })
 }
 
 /// Whether the server sent anything at all during the case: a case where nothing arrived (a

@@ -266,6 +266,7 @@ fn run_group(
                 };
                 let mut r = exec::run_case(case, &opts);
                 silence.saw(&r);
+                r.reproducer = r.reproducer.map(|rep| port_placeholder(&rep, opts.target.port));
                 if r.verdict != Verdict::Skip {
                     if r.verdict != Verdict::Pass {
                         // A server that is crashing may still hold its port for a moment.
@@ -288,14 +289,18 @@ fn run_group(
                             message: why.clone(),
                         });
                         mark_died(&mut r, &why);
-                        sl.deaths.insert(generation, why);
+                        sl.deaths.insert(generation, why.clone());
                         sl.generation += 1;
                         match sl.inst.restart() {
                             Ok(()) => on_event(&StartEvent::Started {
                                 variant: variant.clone(),
                                 port: sl.inst.port(),
                                 dir: sl.inst.dir().to_path_buf(),
-                                notes: Vec::new(),
+                                notes: vec![format!(
+                                    "because it died during {}: {}",
+                                    case.id,
+                                    why.lines().next().unwrap_or("")
+                                )],
                                 restart: true,
                             }),
                             Err(e) => {
@@ -427,6 +432,16 @@ fn options_for(base: &RunOptions, inst: &Instance) -> RunOptions {
     o
 }
 
+/// A reproducer for a server the harness started on a temporary port names the port `PORT`,
+/// since that port is gone when anyone reads it: `... | nc 127.0.0.1 PORT`.
+fn port_placeholder(reproducer: &str, port: u16) -> String {
+    let tail = format!(" {port}");
+    match reproducer.strip_suffix(&tail) {
+        Some(head) => format!("{head} PORT"),
+        None => reproducer.to_string(),
+    }
+}
+
 /// Turns a result into a "server died" failure, keeping its own messages after the reason.
 fn mark_died(r: &mut CaseResult, why: &str) {
     r.verdict = Verdict::Fail;
@@ -451,6 +466,15 @@ mod tests {
             config: config.into(),
             steps: vec![],
         }
+    }
+
+    #[test]
+    fn reproducers_name_a_placeholder_port() {
+        assert_eq!(
+            port_placeholder("printf 'GET / HTTP/1.1\\r\\n\\r\\n' | nc 127.0.0.1 40123", 40123),
+            "printf 'GET / HTTP/1.1\\r\\n\\r\\n' | nc 127.0.0.1 PORT"
+        );
+        assert_eq!(port_placeholder("nc 127.0.0.1 1", 2), "nc 127.0.0.1 1");
     }
 
     #[test]

@@ -30,7 +30,9 @@ fn copy_dir(from: &Path, to: &Path) {
 
 fn harness(mark: &str) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_harness"));
-    c.current_dir(repo_root()).env(MARK, mark).env("NO_COLOR", "1");
+    c.current_dir(repo_root())
+        .env(MARK, mark)
+        .env("NO_COLOR", "1");
     c
 }
 
@@ -47,10 +49,19 @@ fn the_plan_names_each_build_and_start() {
     assert_eq!(lines.len(), 5, "{text}");
     let line = |name: &str| *lines.iter().find(|l| l.starts_with(name)).unwrap();
     assert!(line("alice:").contains("build `make -B`"), "{text}");
-    assert!(line("bob:").contains("gcc -O2 -pthread -o webserver util.c webserver.c"), "{text}");
+    assert!(
+        line("bob:").contains("gcc -O2 -pthread -o webserver util.c webserver.c"),
+        "{text}"
+    );
     assert!(line("bob:").contains("ws.conf: src/ws.conf"), "{text}");
-    assert!(line("carol:").contains("python3 {dir}/ws_server.py"), "{text}");
-    assert!(line("dave:").contains("java -cp {dir}/src edu.pa.WebServer"), "{text}");
+    assert!(
+        line("carol:").contains("python3 {dir}/ws_server.py"),
+        "{text}"
+    );
+    assert!(
+        line("dave:").contains("java -cp {dir}/src edu.pa.WebServer"),
+        "{text}"
+    );
     assert!(line("erin:").contains("server.py {port}"), "{text}");
     assert!(line("erin:").contains("no ws.conf"), "{text}");
 }

@@ -30,9 +30,15 @@ fn hostile_dir() -> PathBuf {
 
 /// Runs `harness run` on the hostile cases against `hostile.py MODE`, in a folder of its own,
 /// waiting at most `limit` (then killing it), and returns what it cost.
+// The child is reaped by `wait_bounded` (wait4, for its peak memory), not by `Child::wait`.
+#[allow(clippy::zombie_processes)]
 fn run_mode(mode: &str, limit: Duration) -> Run {
     let sub = tempfile::tempdir().unwrap();
-    std::fs::copy(hostile_dir().join("hostile.py"), sub.path().join("hostile.py")).unwrap();
+    std::fs::copy(
+        hostile_dir().join("hostile.py"),
+        sub.path().join("hostile.py"),
+    )
+    .unwrap();
     let out = sub.path().join("report.json");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_harness"));
     cmd.args(["run"])
@@ -45,7 +51,15 @@ fn run_mode(mode: &str, limit: Duration) -> Run {
         .arg(repo_root().join("www"))
         .arg("--www")
         .arg(repo_root().join("www"))
-        .args(["--ready-timeout", "2", "--jobs", "4", "--format", "json", "--output"])
+        .args([
+            "--ready-timeout",
+            "2",
+            "--jobs",
+            "4",
+            "--format",
+            "json",
+            "--output",
+        ])
         .arg(&out)
         .env(MARK, mode)
         .stdout(std::process::Stdio::null())
@@ -146,7 +160,11 @@ fn assert_bounded(mode: &str, r: &Run, secs: u64) {
 fn never_listens() {
     let r = run_mode("never-listen", Duration::from_secs(60));
     assert_bounded("never-listen", &r, 30);
-    assert!(verdicts(&r).iter().all(|(_, v)| v == "error"), "{:?}", verdicts(&r));
+    assert!(
+        verdicts(&r).iter().all(|(_, v)| v == "error"),
+        "{:?}",
+        verdicts(&r)
+    );
     // One start attempt per configuration at most twice, never once per case.
     assert!(
         r.stderr.matches("could not be started").count() <= 2,
@@ -233,4 +251,76 @@ fn a_body_after_head_fails_the_head_case() {
         .find(|(id, _)| id == "head")
         .unwrap();
     assert_eq!(head.1, "fail");
+}
+
+/// Runs `harness run` on the hostile GET case with `start` as the start command and `extra`
+/// options; returns (exit code, stderr).
+fn run_start(mark: &str, start: &str, extra: &[&str]) -> (i32, String) {
+    let sub = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        hostile_dir().join("hostile.py"),
+        sub.path().join("hostile.py"),
+    )
+    .unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_harness"));
+    cmd.arg("run")
+        .arg(hostile_dir().join("cases/get.case"))
+        .args(["--start", start, "--dir"])
+        .arg(sub.path())
+        .arg("--site")
+        .arg(repo_root().join("www"))
+        .args(["--ready-timeout", "2"])
+        .args(extra)
+        .env(MARK, mark)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn servers_start_within_the_ports_range() {
+    let mark = "ports-range";
+    let lo = 20000 + (std::process::id() % 20000) as u16;
+    let range = format!("{lo}-{}", lo + 50);
+    let (code, err) = run_start(
+        mark,
+        "python3 hostile.py ignore-term {port}",
+        &["--ports", &range],
+    );
+    assert_eq!(code, 1, "{err}");
+    let port: u16 = err
+        .split("on port ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!((lo..=lo + 50).contains(&port), "{port} not in {range}");
+    assert!(leftovers(MARK, mark).is_empty());
+}
+
+#[test]
+fn a_port_held_by_another_process_is_refused() {
+    // The command starts a listener that does not carry the harness's marker (env -i): it is
+    // not the server the harness started, so the harness refuses it, retries, and gives up.
+    let mark = "foreign-port";
+    let (code, err) = run_start(mark, "env -i python3 hostile.py ignore-term {port}", &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("another process already listens on port"),
+        "{err}"
+    );
+    // the foreign listener was in the started group: stopped with it
+    let left = common::processes_with("hostile.py ignore-term");
+    assert!(
+        left.iter().all(|&p| {
+            let env = std::fs::read(format!("/proc/{p}/environ")).unwrap_or_default();
+            !env.is_empty()
+        }),
+        "{left:?}"
+    );
 }

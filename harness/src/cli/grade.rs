@@ -137,7 +137,7 @@ fn print_summary(out: &mut dyn Write, graded: &[Graded], lenient: bool) -> std::
         .unwrap_or(10)
         .max(10);
     writeln!(
-            out,
+        out,
         "{:<width$}  {:>13}  {:>4} {:>4} {:>4} {:>4}  NOTE",
         "SUBMISSION", "SCORE", "PASS", "NS", "FAIL", "ERR"
     )?;
@@ -165,7 +165,10 @@ fn print_summary(out: &mut dyn Write, graded: &[Graded], lenient: bool) -> std::
         .map(|g| g.report.count(Verdict::NonStrict))
         .sum();
     if lenient {
-        writeln!(out, "(--lenient: non-strict (NS) verdicts earned their points)")?;
+        writeln!(
+            out,
+            "(--lenient: non-strict (NS) verdicts earned their points)"
+        )?;
     } else if non_strict > 0 {
         writeln!(
             out,

@@ -45,7 +45,11 @@ pub fn run(a: ListArgs) -> anyhow::Result<i32> {
         }
         ListFormat::Text => {
             let width = cases.iter().map(|c| c.id.len()).max().unwrap_or(2).max(2);
-            writeln!(out, "{:<width$}  {:>6}  {:<24}  TITLE", "ID", "POINTS", "TAGS")?;
+            writeln!(
+                out,
+                "{:<width$}  {:>6}  {:<24}  TITLE",
+                "ID", "POINTS", "TAGS"
+            )?;
             for c in &cases {
                 let mut title = c.title.clone();
                 if c.level == Level::Should {
@@ -54,7 +58,8 @@ pub fn run(a: ListArgs) -> anyhow::Result<i32> {
                 if c.config != "default" {
                     title.push_str(&format!(" [config: {}]", c.config));
                 }
-                writeln!(out, 
+                writeln!(
+                    out,
                     "{:<width$}  {:>6}  {:<24}  {}",
                     c.id,
                     fmt_points(c.points),

@@ -352,9 +352,8 @@ impl<'a> Run<'a> {
             let last = defects.len();
             for (k, d) in defects.into_iter().enumerate() {
                 // A body sent after a response that has none (HEAD, 204, 304) fails the case.
-                let body_after_none = k + 1 == last
-                    && r.extra_text > 0
-                    && r.framing == Framing::NoBody;
+                let body_after_none =
+                    k + 1 == last && r.extra_text > 0 && r.framing == Framing::NoBody;
                 reasons.push(Reason {
                     line: r.line,
                     strict: body_after_none,

@@ -96,8 +96,14 @@ impl Plan {
                         why: format!("the executable the build made: {}", bin.display()),
                     }),
                     None => self.fallback.clone().ok_or_else(|| {
-                        let b = self.build.as_ref().map(|b| b.command.as_str()).unwrap_or("");
-                        format!("the build `{b}` made no executable, and the submission commits none")
+                        let b = self
+                            .build
+                            .as_ref()
+                            .map(|b| b.command.as_str())
+                            .unwrap_or("");
+                        format!(
+                            "the build `{b}` made no executable, and the submission commits none"
+                        )
                     }),
                 }
             }
@@ -152,7 +158,11 @@ pub fn command_file(dir: &Path, name: &str) -> Option<String> {
 /// they override detection.
 pub fn detect(dir: &Path, class_start: Option<&str>, class_build: Option<&str>) -> Plan {
     let files = walk(dir);
-    let config = shallowest(files.iter().filter(|f| f.file_name().is_some_and(|n| n == "ws.conf")));
+    let config = shallowest(
+        files
+            .iter()
+            .filter(|f| f.file_name().is_some_and(|n| n == "ws.conf")),
+    );
     let mut plan = Plan {
         workdir: config
             .as_ref()
@@ -247,12 +257,20 @@ fn c_plan(dir: &Path, files: &[PathBuf], workdir: &Path, args: &str) -> Option<(
         .collect();
     units.sort();
     let stem = main.file_stem().unwrap_or_default().to_string_lossy();
-    let out = if stem == "main" { "server".to_string() } else { stem.to_string() };
+    let out = if stem == "main" {
+        "server".to_string()
+    } else {
+        stem.to_string()
+    };
     let compiler = if cpp { "g++" } else { "gcc" };
     let build = Step {
         command: run_in(
             &folder,
-            &format!("{compiler} -O2 -pthread -o {} {} -lm", shell_quote(&out), units.join(" ")),
+            &format!(
+                "{compiler} -O2 -pthread -o {} {} -lm",
+                shell_quote(&out),
+                units.join(" ")
+            ),
         ),
         why: format!(
             "{} defines main{}",
@@ -276,8 +294,13 @@ fn c_plan(dir: &Path, files: &[PathBuf], workdir: &Path, args: &str) -> Option<(
 /// source root (the folder above its package's folders).
 fn java_plan(dir: &Path, files: &[PathBuf], workdir: &Path, args: &str) -> Option<(Step, Step)> {
     let mut classes = Vec::new();
-    for f in files.iter().filter(|f| f.extension().is_some_and(|e| e == "java")) {
-        let Some(text) = read_small(&dir.join(f)) else { continue };
+    for f in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "java"))
+    {
+        let Some(text) = read_small(&dir.join(f)) else {
+            continue;
+        };
         if !text.contains("static void main") {
             continue;
         }
@@ -316,8 +339,13 @@ fn java_plan(dir: &Path, files: &[PathBuf], workdir: &Path, args: &str) -> Optio
 fn python_plan(dir: &Path, files: &[PathBuf], workdir: &Path, args: &str) -> Option<Step> {
     let mut listening = Vec::new();
     let mut mains = Vec::new();
-    for f in files.iter().filter(|f| f.extension().is_some_and(|e| e == "py")) {
-        let Some(text) = read_small(&dir.join(f)) else { continue };
+    for f in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "py"))
+    {
+        let Some(text) = read_small(&dir.join(f)) else {
+            continue;
+        };
         if [".listen(", "serve_forever", "HTTPServer(", "create_server("]
             .iter()
             .any(|k| text.contains(k))
@@ -354,7 +382,9 @@ fn defines_c_main(text: &str) -> bool {
         if t.starts_with("//") || t.starts_with('*') || t.starts_with("/*") {
             return false;
         }
-        let Some(i) = t.find("main") else { return false };
+        let Some(i) = t.find("main") else {
+            return false;
+        };
         let before = t[..i].trim_end();
         let after = t[i + 4..].trim_start();
         after.starts_with('(')
@@ -374,7 +404,9 @@ fn java_package(text: &str) -> Option<String> {
 fn is_binary(path: &Path) -> bool {
     use std::io::Read;
     use std::os::unix::fs::PermissionsExt;
-    let Ok(meta) = fs::metadata(path) else { return false };
+    let Ok(meta) = fs::metadata(path) else {
+        return false;
+    };
     if !meta.is_file() || meta.permissions().mode() & 0o111 == 0 {
         return false;
     }
@@ -416,7 +448,9 @@ fn pick<'a>(candidates: &[&'a PathBuf], workdir: &Path) -> Option<&'a PathBuf> {
 }
 
 fn shallowest<'a>(files: impl Iterator<Item = &'a PathBuf>) -> Option<PathBuf> {
-    files.min_by_key(|f| (f.components().count(), (*f).clone())).cloned()
+    files
+        .min_by_key(|f| (f.components().count(), (*f).clone()))
+        .cloned()
 }
 
 /// The shallowest of `files`, one in `workdir` first.
@@ -425,7 +459,13 @@ fn shallowest_pref<'a>(
     workdir: &Path,
 ) -> Option<PathBuf> {
     files
-        .min_by_key(|f| (f.parent() != Some(workdir), f.components().count(), (*f).clone()))
+        .min_by_key(|f| {
+            (
+                f.parent() != Some(workdir),
+                f.components().count(),
+                (*f).clone(),
+            )
+        })
         .cloned()
 }
 
@@ -454,7 +494,9 @@ pub fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![(PathBuf::new(), 0usize)];
     while let Some((rel, depth)) = stack.pop() {
-        let Ok(entries) = fs::read_dir(dir.join(&rel)) else { continue };
+        let Ok(entries) = fs::read_dir(dir.join(&rel)) else {
+            continue;
+        };
         let mut entries: Vec<_> = entries.flatten().collect();
         entries.sort_by_key(|e| e.file_name());
         for e in entries {
@@ -519,7 +561,10 @@ mod tests {
     #[test]
     fn c_without_a_makefile_compiles_the_main_file_with_its_folder() {
         let d = sub(&[
-            ("server.c", "#include \"util.h\"\nint main(int c, char **v) {}\n"),
+            (
+                "server.c",
+                "#include \"util.h\"\nint main(int c, char **v) {}\n",
+            ),
             ("util.c", "int f() { return 1; }\n"),
             ("client.c", "int main() {}\n"),
         ]);
@@ -558,7 +603,10 @@ mod tests {
     #[test]
     fn python_prefers_the_file_that_listens() {
         let d = sub(&[
-            ("tools/test_client.py", "if __name__ == '__main__':\n    pass\n"),
+            (
+                "tools/test_client.py",
+                "if __name__ == '__main__':\n    pass\n",
+            ),
             ("app/server.py", "s.listen(5)\n"),
             ("app/ws.conf", "Listen 1\n"),
         ]);

@@ -130,7 +130,11 @@ pub fn build_summary(message: &str) -> String {
     let key = lower
         .iter()
         .position(|l| l.contains("error:") || l.contains("undefined reference"))
-        .or_else(|| lower.iter().rposition(|l| l.contains("error") || l.contains("no such file")))
+        .or_else(|| {
+            lower
+                .iter()
+                .rposition(|l| l.contains("error") || l.contains("no such file"))
+        })
         .map(|i| rest[i])
         .or(rest.last().copied());
     match key {

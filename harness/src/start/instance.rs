@@ -222,8 +222,10 @@ impl Instance {
                     if !retry {
                         return Err(e);
                     }
-                    self.retries
-                        .push(format!("start attempt {attempt} failed: {}", first_line(&e.to_string())));
+                    self.retries.push(format!(
+                        "start attempt {attempt} failed: {}",
+                        first_line(&e.to_string())
+                    ));
                     attempt += 1;
                 }
             }
@@ -312,7 +314,10 @@ impl Instance {
         }
         let has_code = crate::grade::detect::walk(&path).iter().any(|f| {
             let ext = f.extension().and_then(|e| e.to_str()).unwrap_or("");
-            matches!(ext, "c" | "cc" | "cpp" | "h" | "py" | "java" | "rs" | "go" | "conf")
+            matches!(
+                ext,
+                "c" | "cc" | "cpp" | "h" | "py" | "java" | "rs" | "go" | "conf"
+            )
         });
         (!has_code).then_some(path)
     }
@@ -355,7 +360,11 @@ impl Instance {
             };
             let ka = self.spec.keepalive;
             let mut p = wsconf::patch_with(&own, port, &root, ka, RootMode::KeepRelative);
-            match p.relative_root.as_deref().map(|r| (r, self.relative_site(config, r))) {
+            match p
+                .relative_root
+                .as_deref()
+                .map(|r| (r, self.relative_site(config, r)))
+            {
                 Some((rel, Some(at))) => {
                     notes.push(format!(
                         "ws.conf: the document root {rel:?} is kept as the submission wrote it (relative to {}); the site is put there",

@@ -225,7 +225,11 @@ impl ServerProcess {
         if reg.shutting_down {
             return Err(ProcessError::ShuttingDown);
         }
-        let marker = format!("{}-{}", std::process::id(), NEXT_MARK.fetch_add(1, Ordering::SeqCst));
+        let marker = format!(
+            "{}-{}",
+            std::process::id(),
+            NEXT_MARK.fetch_add(1, Ordering::SeqCst)
+        );
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(command)
@@ -669,7 +673,11 @@ pub fn marked_pids(name: &str, value: &str) -> Vec<i32> {
         return out;
     };
     for entry in dir.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
             continue;
         };
         if pid == me {

@@ -36,6 +36,8 @@ pub enum StartEvent {
         dir: PathBuf,
         notes: Vec<String>,
         restart: bool,
+        /// The `ws.conf` it runs with: its path and text (what the server reads).
+        config: (PathBuf, String),
     },
     /// An instance died during a case.
     Died {
@@ -56,6 +58,7 @@ impl std::fmt::Display for StartEvent {
                 dir,
                 notes,
                 restart,
+                ..
             } => {
                 let verb = if *restart { "restarted" } else { "started" };
                 write!(
@@ -161,6 +164,7 @@ pub fn run_started_with(
                         dir: inst.dir().to_path_buf(),
                         notes,
                         restart: false,
+                        config: config_of(&inst),
                     });
                     let finish = &finish;
                     scope.spawn(move || run_group(cases, &idxs, inst, base, finish, on_event));
@@ -248,7 +252,9 @@ fn run_group(
             let lock = &lock;
             let variant = &variant;
             s.spawn(move || loop {
-                if w >= workers && !silence.wait_unleashed(|| next.load(Ordering::SeqCst) >= idxs.len()) {
+                if w >= workers
+                    && !silence.wait_unleashed(|| next.load(Ordering::SeqCst) >= idxs.len())
+                {
                     break;
                 }
                 let k = next.fetch_add(1, Ordering::SeqCst);
@@ -266,7 +272,9 @@ fn run_group(
                 };
                 let mut r = exec::run_case(case, &opts);
                 silence.saw(&r);
-                r.reproducer = r.reproducer.map(|rep| port_placeholder(&rep, opts.target.port));
+                r.reproducer = r
+                    .reproducer
+                    .map(|rep| port_placeholder(&rep, opts.target.port));
                 if r.verdict != Verdict::Skip {
                     if r.verdict != Verdict::Pass {
                         // A server that is crashing may still hold its port for a moment.
@@ -302,6 +310,7 @@ fn run_group(
                                     why.lines().next().unwrap_or("")
                                 )],
                                 restart: true,
+                                config: config_of(&sl.inst),
                             }),
                             Err(e) => {
                                 on_event(&StartEvent::StartFailed {
@@ -361,9 +370,9 @@ impl Silence {
         if r.verdict == Verdict::Skip {
             return;
         }
-        let received = r.transcript.events.iter().any(|e| {
-            matches!(&e.kind, crate::outcome::EventKind::Received { data } if !data.is_empty())
-        });
+        let received = r.transcript.events.iter().any(
+            |e| matches!(&e.kind, crate::outcome::EventKind::Received { data } if !data.is_empty()),
+        );
         if received || r.verdict == Verdict::Pass {
             st.1 = true;
         } else {
@@ -432,6 +441,11 @@ fn options_for(base: &RunOptions, inst: &Instance) -> RunOptions {
     o
 }
 
+fn config_of(inst: &Instance) -> (PathBuf, String) {
+    let (path, text) = inst.config_file();
+    (path, text.to_string())
+}
+
 /// A reproducer for a server the harness started on a temporary port names the port `PORT`,
 /// since that port is gone when anyone reads it: `... | nc 127.0.0.1 PORT`.
 fn port_placeholder(reproducer: &str, port: u16) -> String {
@@ -471,7 +485,10 @@ mod tests {
     #[test]
     fn reproducers_name_a_placeholder_port() {
         assert_eq!(
-            port_placeholder("printf 'GET / HTTP/1.1\\r\\n\\r\\n' | nc 127.0.0.1 40123", 40123),
+            port_placeholder(
+                "printf 'GET / HTTP/1.1\\r\\n\\r\\n' | nc 127.0.0.1 40123",
+                40123
+            ),
             "printf 'GET / HTTP/1.1\\r\\n\\r\\n' | nc 127.0.0.1 PORT"
         );
         assert_eq!(port_placeholder("nc 127.0.0.1 1", 2), "nc 127.0.0.1 1");

@@ -320,7 +320,11 @@ pub fn patch_with(
                 },
                 "document root" => {
                     let inner = value.trim_matches(|c| c == '"' || c == '\'');
-                    if mode == RootMode::KeepRelative && !inner.is_empty() && !inner.starts_with('/') && !inner.starts_with('~') {
+                    if mode == RootMode::KeepRelative
+                        && !inner.is_empty()
+                        && !inner.starts_with('/')
+                        && !inner.starts_with('~')
+                    {
                         relative_root.get_or_insert_with(|| inner.to_string());
                         continue;
                     }
@@ -333,7 +337,10 @@ pub fn patch_with(
             }
             let before = lines[j].0.clone();
             lines[j].0.replace_range(range, &new_value);
-            if let Some(c) = changes.iter_mut().find(|c: &&mut LineChange| c.line == j + 1) {
+            if let Some(c) = changes
+                .iter_mut()
+                .find(|c: &&mut LineChange| c.line == j + 1)
+            {
                 c.after = lines[j].0.clone();
             } else {
                 changes.push(LineChange {
@@ -467,7 +474,11 @@ fn break_first_type(text: &str) -> (String, Vec<LineChange>) {
             let quoted = head.ends_with(['"', '\'']);
             if quoted || head.trim().is_empty() {
                 // inside quotes: keep them (`""`); at the start: drop the separator after it
-                let tail = if quoted { tail } else { tail.trim_start_matches([' ', '\t', ':', '=']) };
+                let tail = if quoted {
+                    tail
+                } else {
+                    tail.trim_start_matches([' ', '\t', ':', '='])
+                };
                 return Some(format!("{head}{tail}"));
             }
             let head = head.trim_end_matches([' ', '\t', ':', '=']);

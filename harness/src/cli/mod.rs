@@ -62,6 +62,8 @@ pub fn main() -> i32 {
         Command::Grade(a) => grade::run(a),
         Command::Diff(a) => diff::run(a),
     };
+    // Nothing the harness started outlives it.
+    crate::start::process::sweep();
     match result {
         Ok(code) => code,
         Err(e) if closed_pipe(&e) => EXIT_CLOSED_PIPE,

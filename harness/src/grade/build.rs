@@ -38,6 +38,10 @@ pub fn build(cmd: &str, dir: &Path, limit: Duration) -> Result<String, BuildErro
         .arg("-c")
         .arg(cmd)
         .current_dir(dir)
+        .env(
+            crate::start::process::OWNER_ENV,
+            std::process::id().to_string(),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -215,17 +215,18 @@ pub fn detect(dir: &Path, class_start: Option<&str>, class_build: Option<&str>) 
         plan.start = Some(Start::Built);
         return plan;
     }
-    if let Some((build, start)) = c_plan(dir, &files, &plan.workdir, args) {
+    let has_conf = plan.config.is_some();
+    if let Some((build, start)) = c_plan(dir, &files, &plan.workdir, has_conf) {
         plan.build = Some(build);
         plan.start = Some(Start::Command(start));
         return plan;
     }
-    if let Some((build, start)) = java_plan(dir, &files, &plan.workdir, args) {
+    if let Some((build, start)) = java_plan(dir, &files, &plan.workdir, has_conf) {
         plan.build = Some(build);
         plan.start = Some(Start::Command(start));
         return plan;
     }
-    if let Some(start) = python_plan(dir, &files, &plan.workdir, args) {
+    if let Some(start) = python_plan(dir, &files, &plan.workdir, has_conf) {
         plan.start = Some(Start::Command(start));
         return plan;
     }
@@ -237,7 +238,7 @@ pub fn detect(dir: &Path, class_start: Option<&str>, class_build: Option<&str>) 
 
 /// C or C++: the files that define `main`, the best one compiled with every other source of its
 /// folder (none of which may define `main`).
-fn c_plan(dir: &Path, files: &[PathBuf], workdir: &Path, args: &str) -> Option<(Step, Step)> {
+fn c_plan(dir: &Path, files: &[PathBuf], workdir: &Path, has_conf: bool) -> Option<(Step, Step)> {
     let sources: Vec<&PathBuf> = files.iter().filter(|f| c_kind(f).is_some()).collect();
     let mains: Vec<&PathBuf> = sources
         .iter()
@@ -283,6 +284,7 @@ fn c_plan(dir: &Path, files: &[PathBuf], workdir: &Path, args: &str) -> Option<(
         ),
     };
     let bin = folder.join(&out);
+    let args = args_for(&read_small(&dir.join(main)).unwrap_or_default(), has_conf);
     let start = Step {
         command: run_in(workdir, &format!("exec {}{args}", in_dir(&bin))),
         why: format!("the compiled {}", bin.display()),
@@ -292,7 +294,12 @@ fn c_plan(dir: &Path, files: &[PathBuf], workdir: &Path, args: &str) -> Option<(
 
 /// Java: the class with `public static void main`, compiled with every `.java` file under its
 /// source root (the folder above its package's folders).
-fn java_plan(dir: &Path, files: &[PathBuf], workdir: &Path, args: &str) -> Option<(Step, Step)> {
+fn java_plan(
+    dir: &Path,
+    files: &[PathBuf],
+    workdir: &Path,
+    has_conf: bool,
+) -> Option<(Step, Step)> {
     let mut classes = Vec::new();
     for f in files
         .iter()
@@ -315,6 +322,7 @@ fn java_plan(dir: &Path, files: &[PathBuf], workdir: &Path, args: &str) -> Optio
             root = root.parent().map(Path::to_path_buf).unwrap_or_default();
         }
     }
+    let args = args_for(&read_small(&dir.join(&main)).unwrap_or_default(), has_conf);
     let stem = main.file_stem().unwrap_or_default().to_string_lossy();
     let class = match &package {
         Some(p) => format!("{p}.{stem}"),
@@ -336,7 +344,7 @@ fn java_plan(dir: &Path, files: &[PathBuf], workdir: &Path, args: &str) -> Optio
 
 /// Python: a file that opens a listening socket (or serves HTTP) or has `__main__`, the one
 /// that listens first.
-fn python_plan(dir: &Path, files: &[PathBuf], workdir: &Path, args: &str) -> Option<Step> {
+fn python_plan(dir: &Path, files: &[PathBuf], workdir: &Path, has_conf: bool) -> Option<Step> {
     let mut listening = Vec::new();
     let mut mains = Vec::new();
     for f in files
@@ -359,10 +367,46 @@ fn python_plan(dir: &Path, files: &[PathBuf], workdir: &Path, args: &str) -> Opt
         Some(f) => (f, "opens a listening socket"),
         None => (pick(&mains, workdir)?, "has __main__"),
     };
+    let args = args_for(&read_small(&dir.join(file)).unwrap_or_default(), has_conf);
     Some(Step {
         command: run_in(workdir, &format!("exec python3 {}{args}", in_dir(file))),
         why: format!("{} {why}", file.display()),
     })
+}
+
+/// What a start command passes the program, from how its source reads its arguments: the port
+/// (`atoi(argv[1])`, `int(sys.argv[1])`, `Integer.parseInt(args[0])`), the ws.conf path
+/// (`fopen(argv[1]`, `open(sys.argv[1]`, `new File(args[0])`), else the port when there is no
+/// ws.conf to read it from, else nothing.
+fn args_for(source: &str, has_conf: bool) -> &'static str {
+    let squeezed: String = source.chars().filter(|c| !c.is_whitespace()).collect();
+    const PORT: &[&str] = &[
+        "atoi(argv[1])",
+        "strtol(argv[1]",
+        "stoi(argv[1])",
+        "int(sys.argv[1])",
+        "Integer.parseInt(args[0])",
+        "Integer.valueOf(args[0])",
+    ];
+    const CONFIG: &[&str] = &[
+        "fopen(argv[1]",
+        "open(argv[1]",
+        "ifstream(argv[1]",
+        "open(sys.argv[1]",
+        "newFile(args[0])",
+        "Paths.get(args[0])",
+        "Path.of(args[0])",
+        "FileReader(args[0])",
+    ];
+    if PORT.iter().any(|p| squeezed.contains(p)) {
+        " {port}"
+    } else if CONFIG.iter().any(|p| squeezed.contains(p)) {
+        " {config}"
+    } else if has_conf {
+        ""
+    } else {
+        " {port}"
+    }
 }
 
 /// `Some(true)` for C++ sources, `Some(false)` for C, `None` otherwise.
@@ -636,6 +680,15 @@ mod tests {
                 why: "its START file".into()
             }))
         );
+    }
+
+    #[test]
+    fn arguments_follow_how_the_source_reads_them() {
+        assert_eq!(args_for("port = atoi( argv[1] );", true), " {port}");
+        assert_eq!(args_for("f = open(sys.argv[1])", true), " {config}");
+        assert_eq!(args_for("new File(args[0])", false), " {config}");
+        assert_eq!(args_for("read('ws.conf')", true), "");
+        assert_eq!(args_for("nothing", false), " {port}");
     }
 
     #[test]

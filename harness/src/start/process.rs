@@ -651,6 +651,16 @@ pub const INSTANCE_ENV: &str = "HARNESS_INSTANCE";
 
 static NEXT_MARK: AtomicUsize = AtomicUsize::new(1);
 
+/// Stops whatever still carries this harness's [`OWNER_ENV`] marker (a server or a build's
+/// daemon that outlived its own stop): for the harness's normal exit.
+pub fn sweep() {
+    kill_marked(
+        OWNER_ENV,
+        &std::process::id().to_string(),
+        Duration::from_millis(200),
+    );
+}
+
 /// Makes the harness the reaper of every orphan among its descendants
 /// (`PR_SET_CHILD_SUBREAPER`): a server that forks, calls `setsid` or double-forks stays below
 /// the harness, where [`kill_marked`] finds and reaps it. Once per process; harmless when the

@@ -1,7 +1,8 @@
 //! `harness grade` with no START or BUILD file: the fixture class `tests/detect/class` (C with a
-//! Makefile, C without one, Python, Java, Python without a ws.conf), plus submissions made here
-//! (a broken build with a committed executable, C++), is planned, built, started and graded with
-//! no other option, and each report says how; nothing is left running.
+//! Makefile, in a subfolder, or lowercase with the executable in bin/; C and C++ without one;
+//! Python, in a subfolder or without a ws.conf; Java in a package), plus one made here (a broken
+//! build with a committed executable), is planned, built, started and graded with no other
+//! option, and each report says how; nothing is left running.
 
 mod common;
 
@@ -46,7 +47,7 @@ fn the_plan_names_each_build_and_start() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 5, "{text}");
+    assert_eq!(lines.len(), 9, "{text}");
     let line = |name: &str| *lines.iter().find(|l| l.starts_with(name)).unwrap();
     assert!(line("alice:").contains("build `make -B`"), "{text}");
     assert!(
@@ -64,6 +65,19 @@ fn the_plan_names_each_build_and_start() {
     );
     assert!(line("erin:").contains("server.py {port}"), "{text}");
     assert!(line("erin:").contains("no ws.conf"), "{text}");
+    assert!(
+        line("grace:").contains("g++ -O2 -pthread -o server server.cpp"),
+        "{text}"
+    );
+    assert!(
+        line("heidi:").contains("build `cd src && make -B`"),
+        "{text}"
+    );
+    assert!(
+        line("ivan:").contains("python3 {dir}/src/httpd.py`"),
+        "{text}"
+    );
+    assert!(line("judy:").contains("(makefile"), "{text}");
 }
 
 #[test]
@@ -99,16 +113,6 @@ fn a_class_with_no_start_files_is_built_started_and_graded() {
         .unwrap();
     assert!(ok.success());
     std::fs::write(frank.join("server.c"), "int main( {\n").unwrap();
-    // grace writes C++ without a Makefile
-    let grace = class.path().join("grace");
-    std::fs::create_dir(&grace).unwrap();
-    std::fs::copy(
-        class_fixture().join("alice/server.c"),
-        grace.join("server.cpp"),
-    )
-    .unwrap();
-    std::fs::copy(class_fixture().join("alice/ws.conf"), grace.join("ws.conf")).unwrap();
-
     let out = tempfile::tempdir().unwrap();
     let o = harness(&mark)
         .arg("grade")
@@ -120,7 +124,9 @@ fn a_class_with_no_start_files_is_built_started_and_graded() {
     let stdout = String::from_utf8_lossy(&o.stdout);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{stdout}\n{stderr}");
-    for name in ["alice", "bob", "carol", "dave", "erin", "frank", "grace"] {
+    for name in [
+        "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",
+    ] {
         let report: serde_json::Value = serde_json::from_slice(
             &std::fs::read(out.path().join(name).join("report.json")).unwrap(),
         )

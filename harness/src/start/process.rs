@@ -230,21 +230,22 @@ impl ServerProcess {
             std::process::id(),
             NEXT_MARK.fetch_add(1, Ordering::SeqCst)
         );
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(command)
-            .current_dir(dir)
-            .env(OWNER_ENV, std::process::id().to_string())
-            .env(INSTANCE_ENV, &marker)
-            .process_group(0)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|source| ProcessError::Spawn {
-                command: command.to_string(),
-                source,
-            })?;
+        let mut child = spawn_noted(
+            Command::new("sh")
+                .arg("-c")
+                .arg(command)
+                .current_dir(dir)
+                .env(OWNER_ENV, std::process::id().to_string())
+                .env(INSTANCE_ENV, &marker)
+                .process_group(0)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+        )
+        .map_err(|source| ProcessError::Spawn {
+            command: command.to_string(),
+            source,
+        })?;
         let pgid = child.id() as i32;
         reg.groups.insert(pgid);
         drop(reg);
@@ -460,7 +461,9 @@ impl ServerProcess {
         drop(child);
         self.stdin.lock().unwrap_or_else(|e| e.into_inner()).take();
         registry().groups.remove(&self.pgid);
+        forget_spawned(self.pgid);
         release_port(self.port);
+        reap_orphans();
         *stopped = true;
     }
 }
@@ -650,6 +653,57 @@ pub const OWNER_ENV: &str = "HARNESS_OWNER";
 pub const INSTANCE_ENV: &str = "HARNESS_INSTANCE";
 
 static NEXT_MARK: AtomicUsize = AtomicUsize::new(1);
+
+/// The pids the harness spawned itself (whose `Child` reaps them): never reaped by
+/// [`reap_orphans`].
+static SPAWNED: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+
+/// Spawns `cmd`, noting its pid so that [`reap_orphans`] never reaps it (under the same lock,
+/// so no reaping happens between the spawn and the note).
+pub fn spawn_noted(cmd: &mut Command) -> std::io::Result<Child> {
+    let mut spawned = SPAWNED.lock().unwrap_or_else(|e| e.into_inner());
+    let child = cmd.spawn()?;
+    spawned.insert(child.id() as i32);
+    Ok(child)
+}
+
+/// Forgets a pid noted with [`note_spawned`], once its `Child` reaped it.
+pub fn forget_spawned(pid: i32) {
+    SPAWNED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&pid);
+}
+
+/// Reaps the zombies the harness adopted as subreaper (a daemonizing server's intermediate
+/// processes), leaving its own spawned children to their `Child`.
+pub fn reap_orphans() {
+    let me = std::process::id() as i32;
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    // Held throughout, so that a child spawned meanwhile is never taken for an orphan.
+    let spawned = SPAWNED.lock().unwrap_or_else(|e| e.into_inner());
+    for entry in dir.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some(i) = stat.rfind(')') else { continue };
+        let f: Vec<&str> = stat[i + 1..].split_whitespace().collect();
+        if f.len() > 1 && f[0] == "Z" && f[1].parse::<i32>() == Ok(me) && !spawned.contains(&pid) {
+            let mut status = 0;
+            // SAFETY: reaps exactly this zombie child, without blocking.
+            unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        }
+    }
+}
 
 /// Stops whatever still carries this harness's [`OWNER_ENV`] marker (a server or a build's
 /// daemon that outlived its own stop): for the harness's normal exit.

@@ -183,6 +183,12 @@ fn print_summary(out: &mut dyn Write, graded: &[Graded], lenient: bool) -> std::
 /// build log, or why the server did not start without the command that the report shows.
 fn note_text(reason: &str) -> String {
     let reason = grade::prepare::build_summary(reason);
+    // `the build `CMD` failed (...): ERROR` -> `build failed (...): ERROR` (the report has CMD)
+    if let Some(rest) = reason.strip_prefix("the build `") {
+        if let Some(i) = rest.find("` failed").or_else(|| rest.find("` did not finish")) {
+            return format!("build {}", &rest[i + 2..]);
+        }
+    }
     if let Some(rest) = reason.strip_prefix("the server could not be started: ") {
         if let Some(i) = rest.find("): ") {
             if rest[..i].contains("(config `") {

@@ -51,15 +51,10 @@ fn run_mode(mode: &str, limit: Duration) -> Run {
         .arg(repo_root().join("www"))
         .arg("--www")
         .arg(repo_root().join("www"))
-        .args([
-            "--ready-timeout",
-            "2",
-            "--jobs",
-            "4",
-            "--format",
-            "json",
-            "--output",
-        ])
+        // short for the server that never listens; room for a loaded machine for the others
+        .arg("--ready-timeout")
+        .arg(if mode == "never-listen" { "2" } else { "10" })
+        .args(["--jobs", "4", "--format", "json", "--output"])
         .arg(&out)
         .env(MARK, mode)
         .stdout(std::process::Stdio::null())
@@ -269,7 +264,7 @@ fn run_start(mark: &str, start: &str, extra: &[&str]) -> (i32, String) {
         .arg(sub.path())
         .arg("--site")
         .arg(repo_root().join("www"))
-        .args(["--ready-timeout", "2"])
+        .args(["--ready-timeout", "5"])
         .args(extra)
         .env(MARK, mark)
         .stdout(std::process::Stdio::null())

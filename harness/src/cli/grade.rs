@@ -185,7 +185,10 @@ fn note_text(reason: &str) -> String {
     let reason = grade::prepare::build_summary(reason);
     // `the build `CMD` failed (...): ERROR` -> `build failed (...): ERROR` (the report has CMD)
     if let Some(rest) = reason.strip_prefix("the build `") {
-        if let Some(i) = rest.find("` failed").or_else(|| rest.find("` did not finish")) {
+        if let Some(i) = rest
+            .find("` failed")
+            .or_else(|| rest.find("` did not finish"))
+        {
             return format!("build {}", &rest[i + 2..]);
         }
     }

@@ -4,7 +4,9 @@
 //!
 //! Layout of the temporary folder (`{dir}`): the submission's files (without `.git`, `target`,
 //! `node_modules`, files over [`MAX_FILE_BYTES`], and its own `www/`), `www/` = the bundled site
-//! (`{root}`), `ws.conf` (`{config}`). The command runs there.
+//! (`{root}`), `ws.conf` (`{config}`; or wherever [`StartSpec::config_file`] says, e.g.
+//! `src/ws.conf`). A relative DocumentRoot in the submission's own file is kept, and the site is
+//! put where it points instead (`{root}` then names that folder). The command runs in `{dir}`.
 
 use std::fs;
 use std::io;
@@ -346,46 +348,7 @@ impl Instance {
         let mut notes = Vec::new();
         let mut root = default_root.clone();
         let text = if patching {
-            let bytes =
-                fs::read(&original).map_err(prep(format!("reading {}", original.display())))?;
-            let own = match String::from_utf8(bytes) {
-                Ok(s) => s,
-                Err(e) => {
-                    notes.push(
-                        "warning: ws.conf is not valid UTF-8; invalid bytes were replaced"
-                            .to_string(),
-                    );
-                    String::from_utf8_lossy(e.as_bytes()).into_owned()
-                }
-            };
-            let ka = self.spec.keepalive;
-            let mut p = wsconf::patch_with(&own, port, &root, ka, RootMode::KeepRelative);
-            match p
-                .relative_root
-                .as_deref()
-                .map(|r| (r, self.relative_site(config, r)))
-            {
-                Some((rel, Some(at))) => {
-                    notes.push(format!(
-                        "ws.conf: the document root {rel:?} is kept as the submission wrote it (relative to {}); the site is put there",
-                        config.parent().and_then(|c| c.strip_prefix(&dir).ok()).map(|c| c.display().to_string()).filter(|c| !c.is_empty()).unwrap_or_else(|| "the submission's root".into())
-                    ));
-                    root = at;
-                }
-                Some((rel, None)) => {
-                    notes.push(format!("ws.conf: the relative document root {rel:?} points outside the copy or at its code; replaced by an absolute path"));
-                    p = wsconf::patch_with(&own, port, &root, ka, RootMode::Absolute);
-                }
-                None => {}
-            }
-            notes.push(format!(
-                "ws.conf: the submission's own {}, patched ({})",
-                self.spec.config_file.display(),
-                plural(p.changes.len(), "line changed", "lines changed")
-            ));
-            notes.extend(p.changes.iter().map(|c| format!("  {c}")));
-            notes.extend(p.warnings.iter().map(|w| format!("warning: {w}")));
-            p.text
+            self.patched(&original, config, port, &mut root, &mut notes)?
         } else {
             notes.push(format!(
                 "ws.conf: generated{}",
@@ -415,6 +378,66 @@ impl Instance {
             self.notes.extend(notes);
         }
         Ok(root)
+    }
+
+    /// The submission's own ws.conf (`original`) patched for `port`; `root` becomes where its
+    /// relative DocumentRoot points, when that is kept. Notes what was changed.
+    fn patched(
+        &self,
+        original: &Path,
+        config: &Path,
+        port: u16,
+        root: &mut PathBuf,
+        notes: &mut Vec<String>,
+    ) -> Result<String, StartError> {
+        let dir = self.temp.path();
+        let bytes = fs::read(original).map_err(prep(format!("reading {}", original.display())))?;
+        let own = match String::from_utf8(bytes) {
+            Ok(s) => s,
+            Err(e) => {
+                notes.push(
+                    "warning: ws.conf is not valid UTF-8; invalid bytes were replaced".to_string(),
+                );
+                String::from_utf8_lossy(e.as_bytes()).into_owned()
+            }
+        };
+        let ka = self.spec.keepalive;
+        let mut p = wsconf::patch_with(&own, port, &*root, ka, RootMode::KeepRelative);
+        match p
+            .relative_root
+            .as_deref()
+            .map(|r| (r, self.relative_site(config, r)))
+        {
+            Some((rel, Some(at))) => {
+                let folder = config
+                    .parent()
+                    .and_then(|c| c.strip_prefix(dir).ok())
+                    .map(|c| c.display().to_string())
+                    .filter(|c| !c.is_empty())
+                    .unwrap_or_else(|| "the submission's root".into());
+                notes.push(format!(
+                    "ws.conf: the document root {rel:?} is kept as the submission wrote it \
+                     (relative to {folder}); the site is put there"
+                ));
+                *root = at;
+            }
+            Some((rel, None)) => {
+                notes.push(format!(
+                    "ws.conf: the relative document root {rel:?} points outside the copy or at \
+                     its code; replaced by an absolute path"
+                ));
+                p = wsconf::patch_with(&own, port, &*root, ka, RootMode::Absolute);
+            }
+            None => {}
+        }
+        notes.push(format!(
+            "ws.conf: the submission's own {}, patched ({})",
+            self.spec.config_file.display(),
+            plural(p.changes.len(), "line changed", "lines changed")
+        ));
+        notes.extend(p.changes.iter().map(|c| format!("  {c}")));
+        notes.extend(p.warnings.iter().map(|w| format!("warning: {w}")));
+        Ok(p.text)
     }
 
     /// The `ws.conf` the server runs with now: its path and its text (after patching and the

@@ -61,6 +61,26 @@ impl Settings {
     }
 }
 
+/// The most a connection of `case` may read: `default`, raised for a case whose `body file`
+/// check expects a larger file of the site `www` (twice its size, and room for the head).
+pub fn read_cap(case: &Case, default: usize, www: &std::path::Path) -> usize {
+    let mut cap = default;
+    for step in &case.steps {
+        let crate::case::StepKind::Response { checks, .. } = &step.kind else {
+            continue;
+        };
+        for c in checks {
+            if let crate::case::CheckKind::BodyFile(path) = &c.kind {
+                let size = std::fs::metadata(www.join(path.trim_start_matches('/')))
+                    .map(|m| m.len() as usize)
+                    .unwrap_or(0);
+                cap = cap.max(size.saturating_mul(2).saturating_add(64 << 10));
+            }
+        }
+    }
+    cap
+}
+
 /// The tag of cases that test concurrency itself: never re-run alone.
 pub const CONCURRENCY_TAG: &str = "concurrency";
 
@@ -232,7 +252,12 @@ fn run_once(
 ) -> Vec<CaseResult> {
     match server {
         ServerUnderTest::Address(target) => {
-            let opts = settings.options_for(target.clone());
+            let mut opts = settings.options_for(target.clone());
+            opts.max_response_bytes = cases
+                .iter()
+                .map(|c| read_cap(c, opts.max_response_bytes, &opts.www))
+                .max()
+                .unwrap_or(opts.max_response_bytes);
             let (runnable, skipped): (Vec<usize>, Vec<usize>) =
                 (0..cases.len()).partition(|&i| cases[i].config == "default");
             let mut results: Vec<Option<CaseResult>> = vec![None; cases.len()];
@@ -262,5 +287,34 @@ fn run_once(
             });
             start::run_started_with(cases, spec, &base, on_done, &|e| on_note(e.to_string()))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn case(src: &str) -> Case {
+        crate::case::parse_case(&format!("title: t\n\n{src}"), Path::new("t.case"), "t").unwrap()
+    }
+
+    #[test]
+    fn a_case_expecting_a_big_file_raises_the_read_cap() {
+        let www = tempfile::tempdir().unwrap();
+        std::fs::write(www.path().join("big.bin"), vec![0u8; 3 << 20]).unwrap();
+        let big = case("send\n| GET /big.bin HTTP/1.1\n|\n\nresponse\nbody file big.bin\n");
+        let small = case("send\n| GET / HTTP/1.1\n|\n\nresponse\nstatus 200\n");
+        assert_eq!(read_cap(&small, 2 << 20, www.path()), 2 << 20);
+        assert_eq!(read_cap(&big, 2 << 20, www.path()), (6 << 20) + (64 << 10));
+    }
+
+    #[test]
+    fn messages_name_the_case_file() {
+        let mut c = case("send\n| GET / HTTP/1.1\n|\n\nresponse\nstatus 200\n");
+        c.path = "cases/x.case".into();
+        let mut r = crate::exec::not_run(&c, Verdict::Fail, "line 8: expected status 200");
+        name_the_file(&c, &mut r);
+        assert_eq!(r.messages, vec!["cases/x.case:8: expected status 200"]);
     }
 }

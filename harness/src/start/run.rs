@@ -268,7 +268,10 @@ fn run_group(
                     }
                     let warnings: Vec<String> =
                         sl.inst.warnings().iter().map(|w| w.to_string()).collect();
-                    (sl.generation, options_for(base, &sl.inst), warnings)
+                    let mut opts = options_for(base, &sl.inst);
+                    opts.max_response_bytes =
+                        crate::target::read_cap(case, opts.max_response_bytes, &opts.www);
+                    (sl.generation, opts, warnings)
                 };
                 let mut r = exec::run_case(case, &opts);
                 silence.saw(&r);

@@ -347,3 +347,18 @@ pub fn parse_target(s: &str) -> anyhow::Result<crate::exec::Target> {
 pub fn stdout_is_terminal() -> bool {
     std::io::stdout().is_terminal()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_ranges_parse_and_bad_ones_say_what_is_expected() {
+        assert_eq!(parse_ports("20000-20999"), Ok((20000, 20999)));
+        assert_eq!(parse_ports("8080-8080"), Ok((8080, 8080)));
+        for bad in ["", "8080", "9-8", "0-10", "a-b", "1-70000"] {
+            let e = parse_ports(bad).unwrap_err();
+            assert!(e.contains("LO-HI"), "{bad}: {e}");
+        }
+    }
+}

@@ -210,7 +210,7 @@ pub fn detect(dir: &Path, class_start: Option<&str>, class_build: Option<&str>) 
         let folder = mk.parent().unwrap_or(Path::new(""));
         plan.build = Some(Step {
             command: run_in(folder, "make -B"),
-            why: format!("{} (-B: rebuild everything)", mk.display()),
+            why: format!("{} found; -B rebuilds every target", mk.display()),
         });
         plan.start = Some(Start::Built);
         return plan;

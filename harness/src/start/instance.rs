@@ -241,7 +241,13 @@ impl Instance {
         self.port = port;
         let config = dir.join(&self.spec.config_file);
         let first = self.starts == 0;
-        let root = self.write_config(&config, port, first)?;
+        let root = match self.write_config(&config, port, first) {
+            Ok(root) => root,
+            Err(e) => {
+                process::release_port(port);
+                return Err(e);
+            }
+        };
         self.root = root.clone();
         self.starts += 1;
 

@@ -319,3 +319,45 @@ fn a_port_held_by_another_process_is_refused() {
         "{left:?}"
     );
 }
+
+#[test]
+fn a_document_root_through_a_link_never_touches_what_the_link_points_to() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::create_dir(outside.path().join("www")).unwrap();
+    std::fs::write(outside.path().join("www/keep.txt"), "precious").unwrap();
+    let sub = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        hostile_dir().join("hostile.py"),
+        sub.path().join("hostile.py"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(outside.path(), sub.path().join("link")).unwrap();
+    std::fs::write(
+        sub.path().join("ws.conf"),
+        "Listen 8080\nDocumentRoot link/www\n.html text/html\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .arg("run")
+        .arg(hostile_dir().join("cases/get.case"))
+        .args(["--start", "python3 hostile.py ignore-term {port}", "--dir"])
+        .arg(sub.path())
+        .arg("--site")
+        .arg(repo_root().join("www"))
+        .env(MARK, "root-link")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("points outside the copy"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(outside.path().join("www/keep.txt")).unwrap(),
+        "precious"
+    );
+    assert_eq!(
+        std::fs::read_dir(outside.path().join("www"))
+            .unwrap()
+            .count(),
+        1
+    );
+    assert!(leftovers(MARK, "root-link").is_empty());
+}

@@ -303,8 +303,9 @@ impl Instance {
     }
 
     /// Where a relative document root `rel`, read from the folder of `config`, lands in the
-    /// copy; `None` when it would leave the copy, or is the copy itself or a folder holding
-    /// the submission's code (replacing it by the site would delete that code).
+    /// copy; `None` when it would leave the copy (also through a symbolic link), or is the copy
+    /// itself or a folder holding the submission's code (replacing it by the site would delete
+    /// that code).
     fn relative_site(&self, config: &Path, rel: &str) -> Option<PathBuf> {
         let dir = self.temp.path();
         let mut path = config.parent()?.to_path_buf();
@@ -319,6 +320,17 @@ impl Instance {
         }
         if !path.starts_with(dir) || path == dir || config.starts_with(&path) {
             return None;
+        }
+        // Never through a link: the site is copied there after removing what is there.
+        let mut at = dir.to_path_buf();
+        for part in path.strip_prefix(dir).ok()?.components() {
+            at.push(part);
+            if at
+                .symlink_metadata()
+                .is_ok_and(|m| m.file_type().is_symlink())
+            {
+                return None;
+            }
         }
         let has_code = crate::grade::detect::walk(&path).iter().any(|f| {
             let ext = f.extension().and_then(|e| e.to_str()).unwrap_or("");

@@ -329,7 +329,7 @@ fn java_plan(
         None => stem.to_string(),
     };
     let build = Step {
-        command: run_in(&root, "javac $(find . -name '*.java')"),
+        command: run_in(&root, "javac $(find . -name '*.java' ! -name '._*')"),
         why: format!("{} has main", main.display()),
     };
     let start = Step {
@@ -533,7 +533,8 @@ fn in_dir(rel: &Path) -> String {
 }
 
 /// The submission's files (relative paths, sorted), without [`SKIPPED_DIRS`] and `www/`
-/// folders, at most [`MAX_FILES`] of them, [`MAX_DEPTH`] deep; links are not followed.
+/// folders nor macOS `._` files, at most [`MAX_FILES`] of them, [`MAX_DEPTH`] deep; links are
+/// not followed.
 pub fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![(PathBuf::new(), 0usize)];
@@ -555,7 +556,8 @@ pub fn walk(dir: &Path) -> Vec<PathBuf> {
                 if depth < MAX_DEPTH && !SKIPPED_DIRS.contains(&n.as_ref()) && n != "www" {
                     stack.push((path, depth + 1));
                 }
-            } else if ty.is_file() {
+            } else if ty.is_file() && !name.to_string_lossy().starts_with("._") {
+                // (`._NAME`: macOS resource forks that zip archives carry)
                 out.push(path);
             }
         }
@@ -636,7 +638,7 @@ mod tests {
         let p = detect(d.path(), None, None);
         assert_eq!(
             p.build.unwrap().command,
-            "cd src && javac $(find . -name '*.java')"
+            "cd src && javac $(find . -name '*.java' ! -name '._*')"
         );
         match p.start.unwrap() {
             Start::Command(s) => assert_eq!(s.command, "exec java -cp {dir}/src edu.ws.WebServer"),
@@ -689,6 +691,17 @@ mod tests {
         assert_eq!(args_for("new File(args[0])", false), " {config}");
         assert_eq!(args_for("read('ws.conf')", true), "");
         assert_eq!(args_for("nothing", false), " {port}");
+    }
+
+    #[test]
+    fn zip_leftovers_are_ignored() {
+        let d = sub(&[
+            ("server.py", "s.listen(1)\n"),
+            ("._server.c", "\0\0int main() {"),
+            ("__MACOSX/._ws.conf", "junk"),
+        ]);
+        let p = detect(d.path(), None, None);
+        assert!(p.build.is_none() && p.config.is_none(), "{p}");
     }
 
     #[test]

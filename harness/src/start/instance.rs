@@ -55,6 +55,7 @@ pub const SKIPPED_DIRS: &[&str] = &[
     "node_modules",
     "__pycache__",
     ".venv",
+    "__MACOSX",
 ];
 
 /// How the started server gets its `ws.conf`.

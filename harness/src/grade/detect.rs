@@ -444,10 +444,14 @@ fn java_package(text: &str) -> Option<String> {
     })
 }
 
-/// Whether `path` is an ELF executable with an execute bit.
+/// Whether `path` is an ELF executable with an execute bit (not a library or an object).
 fn is_binary(path: &Path) -> bool {
     use std::io::Read;
     use std::os::unix::fs::PermissionsExt;
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    if name.ends_with(".o") || name.ends_with(".a") || name.contains(".so") {
+        return false;
+    }
     let Ok(meta) = fs::metadata(path) else {
         return false;
     };

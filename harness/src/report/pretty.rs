@@ -273,3 +273,56 @@ fn write_summary(report: &RunReport, opts: &ReportOptions, out: &mut dyn Write) 
         n.skip
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::Transcript;
+    use std::time::Duration;
+
+    fn error(id: &str, why: &str) -> CaseResult {
+        CaseResult {
+            id: id.into(),
+            title: id.into(),
+            tags: vec![],
+            spec: None,
+            verdict: Verdict::Error,
+            points: 0.0,
+            max_points: 1.0,
+            duration: Duration::ZERO,
+            messages: vec![why.into()],
+            transcript: Transcript::default(),
+            reproducer: None,
+        }
+    }
+
+    #[test]
+    fn a_server_that_never_started_gets_one_summary_not_one_per_case() {
+        let why = "the server could not be started: it did not listen on port 1 within 3s";
+        let report = RunReport::new(
+            "t".into(),
+            Duration::from_secs(1),
+            vec![
+                error("a", why),
+                error("b", why),
+                error("c", why),
+                error("d", "other"),
+            ],
+        );
+        let opts = ReportOptions {
+            color: false,
+            lenient: false,
+            show_transcripts: true,
+        };
+        let mut out = Vec::new();
+        write_pretty(&report, &opts, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.matches(why).count(), 2, "{text}");
+        assert!(
+            text.contains("2 more cases could not run for the same reason as a"),
+            "{text}"
+        );
+        assert!(text.contains("• other"), "{text}");
+        assert!(text.contains("(4 cases in"), "{text}");
+    }
+}

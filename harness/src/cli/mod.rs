@@ -94,8 +94,10 @@ fn closed_pipe(e: &anyhow::Error) -> bool {
 /// Which cases to load and select.
 #[derive(Debug, Args, Clone)]
 pub struct Selection {
-    /// Case files or folders (searched recursively for *.case).
-    #[arg(value_name = "PATHS", default_value = "cases")]
+    /// Case files or folders (searched recursively for *.case); case ids are paths relative to
+    /// the folder given. Default: the assignment corpus (the RFC corpus is `cases/rfc9112` and
+    /// `cases/rfc9110`; `cases` is both).
+    #[arg(value_name = "PATHS", default_value = "cases/assignment")]
     pub paths: Vec<PathBuf>,
     /// Only cases whose id or title contains TEXT (case-insensitive).
     #[arg(long, value_name = "TEXT")]

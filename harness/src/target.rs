@@ -315,8 +315,11 @@ fn alone_note(first: &str, jobs: usize, crashers: &[&str]) -> String {
     }
 }
 
-/// At most this many failed cases are run again alone.
-pub const MAX_RERUNS: usize = 12;
+/// At most this many failed cases are run again alone: more than the assignment corpus holds,
+/// so that a server that serves one connection at a time (whose every case may fail beside
+/// others) gets each one run alone, while the probe ([`RERUN_PROBE`]) spares a server that
+/// fails them anyway the wait.
+pub const MAX_RERUNS: usize = 64;
 
 /// How many failed cases are run alone first, to see whether running alone helps at all.
 const RERUN_PROBE: usize = 3;

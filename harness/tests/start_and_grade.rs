@@ -43,7 +43,7 @@ fn start_runs_the_whole_corpus_at_the_reference_including_the_broken_config() {
             "--format",
             "json",
             "--var",
-            "keepalive=2",
+            "keepalive=3",
             "--dir",
             ".",
             "--config",
@@ -58,7 +58,8 @@ fn start_runs_the_whole_corpus_at_the_reference_including_the_broken_config() {
     let cases = v["cases"].as_array().unwrap();
     let not_passed: Vec<String> = cases
         .iter()
-        .filter(|c| c["verdict"] != "pass")
+        // errors/head-not-supported skips: the bundled ws.conf lists HEAD.
+        .filter(|c| c["verdict"] != "pass" && c["verdict"] != "skip")
         .map(|c| format!("{} {} {}", c["id"], c["verdict"], c["messages"]))
         .collect();
     assert!(
@@ -125,7 +126,7 @@ fn a_class_is_graded_and_nothing_is_left_running() {
         .args([
             "cases/assignment",
             "--var",
-            "keepalive=2",
+            "keepalive=3",
             "--jobs",
             "3",
             "--ready-timeout",
@@ -166,7 +167,8 @@ fn a_class_is_graded_and_nothing_is_left_running() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|c| c["verdict"] != "pass" && c["id"] != "config/broken")
+        .filter(|c| !matches!(c["verdict"].as_str(), Some("pass" | "skip")))
+        .filter(|c| c["id"] != "config/broken")
         .map(|c| c["id"].as_str().unwrap())
         .collect();
     assert!(!failed.is_empty());

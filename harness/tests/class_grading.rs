@@ -162,9 +162,12 @@ fn grade(class: &Path, out: &Path) -> BTreeMap<String, Graded> {
         "`harness grade` failed: {}",
         read(&stderr)
     );
+    // The submissions are the class's folders (its README and hand grades are files).
     fs::read_dir(class)
         .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .map(|e| e.unwrap())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
         .map(|name| {
             let path = out.join(&name).join("report.json");
             let text =

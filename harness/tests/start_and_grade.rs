@@ -98,7 +98,7 @@ fn a_class_is_graded_and_nothing_is_left_running() {
         class.path(),
         "single-threaded",
         &format!(
-            "python3 {} --flaw single-threaded --root {{root}} --keepalive 2 --port {{port}}",
+            "python3 {} --flaw single-threaded --root {{root}} --keepalive 3 --port {{port}}",
             py.display()
         ),
         false,
@@ -115,7 +115,7 @@ fn a_class_is_graded_and_nothing_is_left_running() {
         class.path(),
         "forks-child",
         &format!(
-            "python3 -c 'import os,sys; os.fork() == 0 and os.execvp(\"python3\", [\"python3\", \"{}\", \"--flaw\", \"none\", \"--root\", \"{{root}}\", \"--keepalive\", \"2\", \"--port\", \"{{port}}\"]); sys.exit(0)'",
+            "python3 -c 'import os,sys; os.fork() == 0 and os.execvp(\"python3\", [\"python3\", \"{}\", \"--flaw\", \"none\", \"--root\", \"{{root}}\", \"--keepalive\", \"3\", \"--port\", \"{{port}}\"]); sys.exit(0)'",
             py.display()
         ),
         false,
@@ -181,9 +181,16 @@ fn a_class_is_graded_and_nothing_is_left_running() {
         .unwrap();
     assert_eq!(broken["verdict"], "fail", "{broken}");
     assert!(broken["messages"].to_string().contains("500"), "{broken}");
+    let why: Vec<String> = st["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| failed.contains(&c["id"].as_str().unwrap_or("")))
+        .map(|c| format!("{}: {}", c["id"], c["messages"]))
+        .collect();
     assert!(
         failed.iter().all(|id| id.starts_with("concurrency/")),
-        "{failed:?}"
+        "{why:#?}"
     );
     assert_eq!(score("never-listens").0, 0.0);
     assert_eq!(score("exits-at-once").0, 0.0);

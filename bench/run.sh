@@ -179,6 +179,17 @@ peak_rss_kib() {
     echo "$total"
 }
 
+# CPU time (utime + stime, clock ticks) of a process and its children (nginx's workers).
+cpu_ticks() {
+    local total=0 pid
+    for pid in "$1" $(pgrep -P "$1" 2>/dev/null || true); do
+        local t
+        t=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)
+        total=$((total + ${t:-0}))
+    done
+    echo "$total"
+}
+
 # wrk's "1.23MB" / "456.78KB" → MB
 to_mb() {
     awk -v v="$1" 'BEGIN {
@@ -195,7 +206,7 @@ to_ms() {
 }
 
 SCENARIOS=("1k-keepalive" "1k-close" "1m-keepalive")
-run_wrk() { # scenario → prints "reqs mb p99 errors"
+run_wrk() { # scenario → prints "reqs mb p99 errors cpu_us_per_request"
     # wrk sends no Connection header; the assignment (and so our server) keeps a connection
     # open only when asked, so every server gets an explicit header.
     local url="http://127.0.0.1:$PORT/files/1k.html" extra=(-H "Connection: keep-alive")
@@ -203,8 +214,10 @@ run_wrk() { # scenario → prints "reqs mb p99 errors"
         1k-close) extra=(-H "Connection: close") ;;
         1m-keepalive) url="http://127.0.0.1:$PORT/files/big.bin" ;;
     esac
-    local out
+    local out t0 t1
+    t0=$(cpu_ticks "$SERVER_PID")
     out=$("${PIN_WRK[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "${extra[@]}" "$url" 2>&1)
+    t1=$(cpu_ticks "$SERVER_PID")
     echo "$out" >>"$WORK/wrk.log"
     local reqs mb p99 errs
     reqs=$(echo "$out" | awk '/^Requests\/sec:/ {printf "%.0f", $2}')
@@ -212,19 +225,24 @@ run_wrk() { # scenario → prints "reqs mb p99 errors"
     p99=$(to_ms "$(echo "$out" | awk '$1 == "99%" {print $2}')")
     # Socket errors (connect, read, write, timeout) plus non-2xx/3xx answers.
     errs=$(echo "$out" | awk '/Socket errors:/ {gsub(",", ""); n += $4 + $6 + $8 + $10} /Non-2xx/ {n += $NF} END {print n + 0}')
-    echo "${reqs:-0} ${mb:-0} ${p99:-0} ${errs:-0}"
+    # Server CPU per request: unlike req/s, barely moved by other jobs on a shared machine.
+    local n cpu
+    n=$(echo "$out" | awk '/requests in/ {print $1}')
+    cpu=$(awk -v t=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v n="${n:-0}" \
+        'BEGIN { if (n > 0) printf "%.1f", t / hz * 1e6 / n; else print 0 }')
+    echo "${reqs:-0} ${mb:-0} ${p99:-0} ${errs:-0} ${cpu:-0}"
 }
 
 # Rounds interleave the servers, so that a change in the machine's load (other jobs) hits
 # every server alike; each figure is the median over the rounds (peak RSS: the maximum).
-declare -A REQS MB P99 RSS ERRS
+declare -A REQS MB P99 RSS ERRS CPU
 for round in $(seq "$ROUNDS"); do
     for server in $SERVERS; do
         for sc in "${SCENARIOS[@]}"; do
             say "round $round/$ROUNDS, $server: $sc ($DURATION, $CONNECTIONS connections)"
             start_server "$server"
-            read -r r m p e <<<"$(run_wrk "$sc")"
-            REQS[$server,$sc]+="$r " MB[$server,$sc]+="$m " P99[$server,$sc]+="$p "
+            read -r r m p e c <<<"$(run_wrk "$sc")"
+            REQS[$server,$sc]+="$r " MB[$server,$sc]+="$m " P99[$server,$sc]+="$p " CPU[$server,$sc]+="$c "
             ERRS[$server,$sc]=$(( ${ERRS[$server,$sc]:-0} + ${e:-0} ))
             RSS[$server,$sc]+="$(peak_rss_kib "$SERVER_PID") "
             stop_server
@@ -238,19 +256,20 @@ for key in "${!REQS[@]}"; do
     REQS[$key]=$(echo "${REQS[$key]}" | median)
     MB[$key]=$(echo "${MB[$key]}" | median)
     P99[$key]=$(echo "${P99[$key]}" | median)
+    CPU[$key]=$(echo "${CPU[$key]}" | median)
     RSS[$key]=$(echo "${RSS[$key]}" | maximum)
 done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
 echo
-printf '| scenario | server | req/s | MB/s | p99 ms | peak RSS MiB | req/s vs ours | errors (all rounds) |\n'
-printf '|---|---|---:|---:|---:|---:|---:|---|\n'
+printf '| scenario | server | req/s | MB/s | p99 ms | peak RSS MiB | server CPU µs/req | req/s vs ours | errors (all rounds) |\n'
+printf '|---|---|---:|---:|---:|---:|---:|---:|---|\n'
 for sc in "${SCENARIOS[@]}"; do
     for server in $SERVERS; do
         rss=$(awk -v k="${RSS[$server,$sc]}" 'BEGIN { printf "%.1f", k / 1024 }')
-        printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$sc" "$server" "${REQS[$server,$sc]}" \
-            "${MB[$server,$sc]}" "${P99[$server,$sc]}" "$rss" \
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$sc" "$server" "${REQS[$server,$sc]}" \
+            "${MB[$server,$sc]}" "${P99[$server,$sc]}" "$rss" "${CPU[$server,$sc]}" \
             "$(ratio "${REQS[$server,$sc]}" "${REQS[ours,$sc]:-0}")" "${ERRS[$server,$sc]}"
     done
 done

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::case::{Case, Vars};
 use crate::declared::Declared;
 use crate::exec::{self, RunOptions, Target};
-use crate::outcome::{CaseResult, Verdict};
+use crate::outcome::{CaseResult, EventKind, Verdict};
 use crate::start::{self, StartSpec};
 
 /// Where the cases go.
@@ -68,7 +68,27 @@ impl Settings {
     }
 }
 
-/// The tag of cases that test concurrency itself: never re-run alone.
+/// The most a connection of `case` may read: `default`, raised for a case whose `body file`
+/// check expects a larger file of the site `www` (twice its size, and room for the head).
+pub fn read_cap(case: &Case, default: usize, www: &std::path::Path) -> usize {
+    let mut cap = default;
+    for step in &case.steps {
+        let crate::case::StepKind::Response { checks, .. } = &step.kind else {
+            continue;
+        };
+        for c in checks {
+            if let crate::case::CheckKind::BodyFile(path) = &c.kind {
+                let size = std::fs::metadata(www.join(path.trim_start_matches('/')))
+                    .map(|m| m.len() as usize)
+                    .unwrap_or(0);
+                cap = cap.max(size.saturating_mul(2).saturating_add(64 << 10));
+            }
+        }
+    }
+    cap
+}
+
+/// The tag of cases that test concurrency itself: run one at a time, after the others.
 pub const CONCURRENCY_TAG: &str = "concurrency";
 
 /// Runs the cases at the server; results come back in the order of `cases`, and `on_done` sees
@@ -79,8 +99,10 @@ pub const CONCURRENCY_TAG: &str = "concurrency";
 /// Cases run `settings.jobs` at a time, then the cases tagged [`CONCURRENCY_TAG`] one at a
 /// time. So that a server that serves one connection at a time loses only the cases about
 /// concurrency, a case that fails while others run beside it is run again alone, and that
-/// second verdict stands (with a message saying so when it differs). With `settings.by_rules`,
-/// the cases of a rule are then held or lost whole ([`crate::rules`]).
+/// second verdict stands (with a message saying so when it differs): every case the server died
+/// during, and of the others at most [`MAX_RERUNS`], unless nothing at all arrived in the whole
+/// run or the first few run alone all failed again. With `settings.by_rules`, the cases of a
+/// rule are then held or lost whole ([`crate::rules`]).
 pub fn run_at(
     server: &ServerUnderTest,
     cases: &[Case],
@@ -89,6 +111,9 @@ pub fn run_at(
     on_note: &(dyn Fn(String) + Sync),
 ) -> Vec<CaseResult> {
     let mut results = run_scheduled(server, cases, settings, on_done, on_note);
+    for (c, r) in cases.iter().zip(results.iter_mut()) {
+        name_the_file(c, r);
+    }
     if settings.by_rules {
         crate::rules::apply(&mut results);
     }
@@ -109,11 +134,11 @@ fn run_scheduled(
     let (solo, shared): (Vec<usize>, Vec<usize>) =
         (0..cases.len()).partition(|&i| cases[i].tags.iter().any(|t| t == CONCURRENCY_TAG));
     if settings.jobs <= 1 || solo.is_empty() {
-        return run_retrying(server, cases, settings, on_done, on_note);
+        return run_with_reruns(server, cases, settings, on_done, on_note);
     }
     let pick = |idx: &[usize]| idx.iter().map(|&i| cases[i].clone()).collect::<Vec<Case>>();
     let mut results: Vec<Option<CaseResult>> = vec![None; cases.len()];
-    let first = run_retrying(
+    let first = run_with_reruns(
         server,
         &pick(&shared),
         settings,
@@ -143,8 +168,35 @@ fn run_scheduled(
         .collect()
 }
 
-/// [`run_at`] before rules are applied.
-fn run_retrying(
+/// Every message that starts `line N` names the case file too (`cases/x.case:N: ...`), and an
+/// unknown variable is placed at its line and column.
+fn name_the_file(case: &Case, r: &mut CaseResult) {
+    let path = case.path.display().to_string();
+    for m in r.messages.iter_mut() {
+        if let Some(rest) = m.strip_prefix("line ") {
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            if digits > 0 {
+                *m = format!("{path}:{}", rest);
+                continue;
+            }
+        }
+        if let Some(name) = m
+            .split("unknown variable {")
+            .nth(1)
+            .and_then(|s| s.split('}').next())
+        {
+            let text = std::fs::read_to_string(&case.path).unwrap_or_default();
+            if let Some((l, col, _)) = crate::case::variables_in_source(&text)
+                .into_iter()
+                .find(|(_, _, n)| n == name)
+            {
+                *m = format!("{path}:{l}:{col}: unknown variable {{{name}}}: define it with --var {name}=VALUE");
+            }
+        }
+    }
+}
+
+fn run_with_reruns(
     server: &ServerUnderTest,
     cases: &[Case],
     settings: &Settings,
@@ -154,9 +206,8 @@ fn run_retrying(
     if settings.jobs <= 1 || cases.len() <= 1 {
         return run_once(server, cases, settings, on_done, on_note);
     }
-    // A concurrency case that ran beside others (only when the caller runs concurrency cases
-    // alone is this not so) is run again alone only when the server died while it ran: the
-    // crash may have come from another case beside it, and that case must lose the points.
+    // A concurrency case that ran beside others is run again alone only when the server died
+    // while it ran: the crash may have come from another case beside it.
     let retryable = |i: usize, r: &CaseResult| {
         r.verdict == Verdict::Fail
             && (!cases[i].tags.iter().any(|t| t == CONCURRENCY_TAG) || died_during(r))
@@ -173,26 +224,53 @@ fn run_retrying(
         },
         on_note,
     );
-    let again: Vec<usize> = (0..cases.len())
+    // A server that sent nothing at all in the whole run would send nothing alone either.
+    let responsive = results.iter().any(received_anything);
+    let (mut died, mut others): (Vec<usize>, Vec<usize>) = (0..cases.len())
         .filter(|&i| retryable(i, &results[i]))
-        .collect();
-    if again.is_empty() {
+        .partition(|&i| died_during(&results[i]));
+    // Every case the server died during is run again (a neighbour may have crashed it); of the
+    // others the quickest first (they are the probe), and past the cap the first verdict
+    // stands: a server that fails most cases is not run twice.
+    let timeout = |i: usize| cases[i].timeout.eval(&settings.vars).unwrap_or_default();
+    others.sort_by_key(|&i| (timeout(i), i));
+    let keep = if responsive { MAX_RERUNS } else { 0 };
+    for &i in died.iter().skip(keep).chain(others.iter().skip(keep)) {
+        on_done(i, &results[i]);
+    }
+    died.truncate(keep);
+    others.truncate(keep);
+    if died.is_empty() && others.is_empty() {
         return results;
     }
-    let alone_cases: Vec<Case> = again.iter().map(|&i| cases[i].clone()).collect();
     let alone_settings = Settings {
         jobs: 1,
         ..settings.clone()
     };
-    let alone = run_once(server, &alone_cases, &alone_settings, &|_, _| {}, on_note);
-    let crashers: Vec<&str> = again
+    // The died first, then a first few of the others alone; when none of those passes, failing
+    // was not about running beside others, and the rest keep their first verdict.
+    let (first, rest) = others.split_at(others.len().min(RERUN_PROBE));
+    let mut order: Vec<usize> = died.iter().chain(first).copied().collect();
+    let mut alone = rerun(server, cases, &order, &alone_settings, on_note);
+    let helped = alone[died.len()..]
+        .iter()
+        .any(|r| matches!(r.verdict, Verdict::Pass | Verdict::NonStrict));
+    if helped {
+        alone.extend(rerun(server, cases, rest, &alone_settings, on_note));
+        order.extend_from_slice(rest);
+    } else {
+        for &i in rest {
+            on_done(i, &results[i]);
+        }
+    }
+    let crashers: Vec<&str> = order
         .iter()
         .zip(&alone)
         .filter(|(_, r)| died_during(r))
         .map(|(&i, _)| cases[i].id.as_str())
         .collect();
     for (k, mut r) in alone.into_iter().enumerate() {
-        let i = again[k];
+        let i = order[k];
         if matches!(r.verdict, Verdict::Pass | Verdict::NonStrict) {
             let first = results[i].messages.first().cloned().unwrap_or_default();
             r.messages
@@ -237,6 +315,42 @@ fn alone_note(first: &str, jobs: usize, crashers: &[&str]) -> String {
     }
 }
 
+/// At most this many failed cases are run again alone: more than the assignment corpus holds,
+/// so that a server that serves one connection at a time (whose every case may fail beside
+/// others) gets each one run alone, while the probe ([`RERUN_PROBE`]) spares a server that
+/// fails them anyway the wait.
+pub const MAX_RERUNS: usize = 64;
+
+/// How many failed cases are run alone first, to see whether running alone helps at all.
+const RERUN_PROBE: usize = 3;
+
+fn rerun(
+    server: &ServerUnderTest,
+    cases: &[Case],
+    idxs: &[usize],
+    settings: &Settings,
+    on_note: &(dyn Fn(String) + Sync),
+) -> Vec<CaseResult> {
+    if idxs.is_empty() {
+        return Vec::new();
+    }
+    let chosen: Vec<Case> = idxs.iter().map(|&i| cases[i].clone()).collect();
+    let n = chosen.len();
+    let what = if n == 1 { "case" } else { "cases" };
+    run_once(server, &chosen, settings, &|_, _| {}, &|note| {
+        on_note(format!("for the {n} {what} run again alone: {note}"))
+    })
+}
+
+/// Whether the server sent anything at all during the case: a case where nothing arrived (a
+/// silent or dead server) would fail the same way alone, after the same wait.
+fn received_anything(r: &CaseResult) -> bool {
+    r.transcript
+        .events
+        .iter()
+        .any(|e| matches!(&e.kind, EventKind::Received { data } if !data.is_empty()))
+}
+
 fn run_once(
     server: &ServerUnderTest,
     cases: &[Case],
@@ -246,7 +360,12 @@ fn run_once(
 ) -> Vec<CaseResult> {
     match server {
         ServerUnderTest::Address(target) => {
-            let opts = settings.options_for(target.clone());
+            let mut opts = settings.options_for(target.clone());
+            opts.max_response_bytes = cases
+                .iter()
+                .map(|c| read_cap(c, opts.max_response_bytes, &opts.www))
+                .max()
+                .unwrap_or(opts.max_response_bytes);
             let (runnable, skipped): (Vec<usize>, Vec<usize>) =
                 (0..cases.len()).partition(|&i| cases[i].config == "default");
             let mut results: Vec<Option<CaseResult>> = vec![None; cases.len()];
@@ -276,5 +395,34 @@ fn run_once(
             });
             start::run_started_with(cases, spec, &base, on_done, &|e| on_note(e.to_string()))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn case(src: &str) -> Case {
+        crate::case::parse_case(&format!("title: t\n\n{src}"), Path::new("t.case"), "t").unwrap()
+    }
+
+    #[test]
+    fn a_case_expecting_a_big_file_raises_the_read_cap() {
+        let www = tempfile::tempdir().unwrap();
+        std::fs::write(www.path().join("big.bin"), vec![0u8; 3 << 20]).unwrap();
+        let big = case("send\n| GET /big.bin HTTP/1.1\n|\n\nresponse\nbody file big.bin\n");
+        let small = case("send\n| GET / HTTP/1.1\n|\n\nresponse\nstatus 200\n");
+        assert_eq!(read_cap(&small, 2 << 20, www.path()), 2 << 20);
+        assert_eq!(read_cap(&big, 2 << 20, www.path()), (6 << 20) + (64 << 10));
+    }
+
+    #[test]
+    fn messages_name_the_case_file() {
+        let mut c = case("send\n| GET / HTTP/1.1\n|\n\nresponse\nstatus 200\n");
+        c.path = "cases/x.case".into();
+        let mut r = crate::exec::not_run(&c, Verdict::Fail, "line 8: expected status 200");
+        name_the_file(&c, &mut r);
+        assert_eq!(r.messages, vec!["cases/x.case:8: expected status 200"]);
     }
 }

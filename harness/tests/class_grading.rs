@@ -7,9 +7,8 @@
 //!   points on are among the cases listed with its reasons;
 //! - three runs give the same verdicts.
 //!
-//! The C submissions are built here (gcc in a temporary copy, bounded in time), and each copy is
-//! given a `START` file chosen by language (`./server`, `python3 FILE.py`): the harness cannot
-//! yet find out by itself how to start a submission.
+//! The submissions are graded as they are, with no START or BUILD file and no other option than
+//! the keep-alive time: the harness finds how to build (make, gcc) and start each one.
 
 mod common;
 
@@ -26,14 +25,11 @@ use common::repo_root;
 
 const RUNS: usize = 3;
 const MIN_SPEARMAN: f64 = 0.9;
-/// One gcc run; they take well under a second.
-const BUILD_TIMEOUT: Duration = Duration::from_secs(60);
 /// One grading of the whole class (about 50 s measured on 2 loaded cores at `--jobs 4`).
 const GRADE_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// One submission's hand grade.
 struct Hand {
-    language: String,
     score: f64,
     scale: f64,
     /// (rule, reason, cases), cases being ids or folders (ending in `/`).
@@ -100,7 +96,6 @@ fn load_hand_grades() -> BTreeMap<String, Hand> {
                 })
                 .collect();
             let hand = Hand {
-                language: s["language"].as_str().expect("language").to_string(),
                 score: s["hand"].as_f64().expect("hand"),
                 scale,
                 lost,
@@ -134,77 +129,7 @@ fn wait_bounded(child: &mut Child, timeout: Duration) -> bool {
     false
 }
 
-/// The files of a submission's folder (the fixtures are flat).
-fn files_of(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    assert!(
-        files.iter().all(|f| f.is_file()),
-        "{}: the fixture submissions are flat folders",
-        dir.display()
-    );
-    files
-}
-
-/// Copies the class into `dest`, builds each C submission there, and gives each a START file.
-fn prepare_class(hand: &BTreeMap<String, Hand>, dest: &Path) {
-    for (name, h) in hand {
-        let src = class_dir().join(name);
-        let dir = dest.join(name);
-        fs::create_dir_all(&dir).unwrap();
-        let files = files_of(&src);
-        for f in &files {
-            fs::copy(f, dir.join(f.file_name().unwrap())).unwrap();
-        }
-        let with_ext = |ext: &str| -> Vec<String> {
-            files
-                .iter()
-                .filter(|f| f.extension().is_some_and(|e| e == ext))
-                .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
-                .collect()
-        };
-        let start = match h.language.as_str() {
-            "c" => {
-                build_c(name, &dir, &with_ext("c"));
-                "./server".to_string()
-            }
-            "python" => {
-                let py = with_ext("py");
-                assert_eq!(py.len(), 1, "{name}: one .py file expected, found {py:?}");
-                format!("python3 {}", py[0])
-            }
-            other => panic!("{name}: unknown language {other:?} in hand_grades.json"),
-        };
-        fs::write(dir.join("START"), format!("{start}\n")).unwrap();
-    }
-}
-
-fn build_c(name: &str, dir: &Path, sources: &[String]) {
-    assert!(!sources.is_empty(), "{name}: no .c file");
-    let mut child = Command::new("gcc")
-        .args(["-pthread", "-o", "server"])
-        .args(sources)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(dir.join("gcc.log")).unwrap())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{name}: cannot run gcc (is it installed?): {e}"));
-    let in_time = wait_bounded(&mut child, BUILD_TIMEOUT);
-    let status = child.wait().unwrap();
-    assert!(
-        in_time && status.success(),
-        "{name}: `gcc -pthread -o server {}` {}: {}",
-        sources.join(" "),
-        if in_time { "failed" } else { "timed out" },
-        fs::read_to_string(dir.join("gcc.log")).unwrap_or_default()
-    );
-}
-
-/// Grades the prepared class once with `harness grade`, and reads each submission's report.
+/// Grades the class once with `harness grade`, and reads each submission's report.
 fn grade(class: &Path, out: &Path) -> BTreeMap<String, Graded> {
     fs::create_dir_all(out).unwrap();
     let (stdout, stderr) = (out.join("stdout.txt"), out.join("stderr.txt"));
@@ -237,9 +162,12 @@ fn grade(class: &Path, out: &Path) -> BTreeMap<String, Graded> {
         "`harness grade` failed: {}",
         read(&stderr)
     );
+    // The submissions are the class's folders (its README and hand grades are files).
     fs::read_dir(class)
         .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .map(|e| e.unwrap())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
         .map(|name| {
             let path = out.join(&name).join("report.json");
             let text =
@@ -424,8 +352,9 @@ fn the_harness_grades_the_fixture_class_like_the_hand_grades() {
         .prefix("class-grading-")
         .tempdir()
         .unwrap();
-    let class = work.path().join("class");
-    prepare_class(&hand, &class);
+    // The fixtures as they are, no START or BUILD file: the harness finds how to build and
+    // start each one (issue 8), in a private copy.
+    let class = class_dir();
 
     let runs: Vec<BTreeMap<String, Graded>> = (0..RUNS)
         .map(|i| grade(&class, &work.path().join(format!("grades-{}", i + 1))))

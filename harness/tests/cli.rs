@@ -316,7 +316,7 @@ fn diff_names_where_two_servers_part_and_exits_0_when_they_agree() {
         .code(1)
         .stdout(predicate::str::contains("differs  ok"))
         .stdout(predicate::str::contains("status A 200 B 404"))
-        .stdout(predicate::str::contains("1 cases: 1 differ, 0 agree"));
+        .stdout(predicate::str::contains("1 case: 1 differ, 0 agree"));
     harness()
         .args(["diff", "--target", &a.target(), "--target", &same.target()])
         .arg(dir.path())

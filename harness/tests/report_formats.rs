@@ -738,7 +738,7 @@ fn pretty_without_colour_has_summary_and_no_escapes() {
         !text.contains("@main > \"GET /index.html"),
         "a pass shows no transcript"
     );
-    assert!(text.contains("counted as failed; passes with --lenient"));
+    assert!(text.contains("counted as failed and earns nothing (--strict-form)"));
 }
 
 #[test]

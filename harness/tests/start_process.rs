@@ -46,6 +46,7 @@ fn spec(command: &str, dir: &Path, site: &Path, mode: ConfigMode) -> StartSpec {
         dir: dir.to_path_buf(),
         site: site.to_path_buf(),
         config_mode: mode,
+        config_file: "ws.conf".into(),
         keepalive: 2,
         ready_timeout: Duration::from_secs(10),
         grace: Duration::from_millis(500),
@@ -135,14 +136,16 @@ fn patched_config_keeps_layout_and_reports_changes() {
     )
     .unwrap();
     let conf = std::fs::read_to_string(inst.config_path()).unwrap();
+    // a relative DocumentRoot is kept as written, and the site put where it points
     let want = format!(
-        "#service port number\r\nListen\t{}\r\n#document root\r\nDocumentRoot \"{}\"\r\n.html text/html\r\nKeepaliveTime 2\r\n",
+        "#service port number\r\nListen\t{}\r\n#document root\r\nDocumentRoot \"www\"\r\n.html text/html\r\nKeepaliveTime 2\r\n",
         inst.port(),
-        inst.root().display()
     );
     assert_eq!(conf, want);
+    assert_eq!(inst.root(), inst.dir().join("www"));
+    assert_eq!(inst.config_file().1, want);
     let notes = inst.config_notes().join("\n");
-    assert!(notes.contains("patched (3 line(s) changed)"), "{notes}");
+    assert!(notes.contains("patched (2 lines changed)"), "{notes}");
     assert!(notes.contains("line 2: \"Listen\\t8888\""), "{notes}");
     assert!(notes.contains("own www/ is replaced"), "{notes}");
     assert!(inst.warnings().is_empty());

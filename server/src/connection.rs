@@ -10,18 +10,21 @@
 //!   `408 Request Timeout` and close;
 //! - writes time out after [`WRITE_TIMEOUT`] without progress (the connection is dropped).
 
-use std::collections::HashSet;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::os::unix::io::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::body::BodyError;
+use crate::cache::FileCache;
 use crate::config::Config;
-use crate::request::{parse_head, scan_head, Method, Rejection, Request, Scan};
+use crate::confine::Root;
+use crate::live::{Live, Track};
+use crate::request::{parse_head_into, scan_head, Framing, Method, Rejection, Request, Scan};
 use crate::resolve::{resolve, Miss, Resolved};
-use crate::response::{error_page, error_page_with, head, send_file, Persist, Status};
+use crate::response::{error_page, error_page_with, head, send_file, Persist, Sent, Status};
 
 /// Longest time allowed for a request's head and body once its first byte arrived.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -34,22 +37,40 @@ pub const LINGER: Duration = Duration::from_secs(2);
 /// Largest request body accepted (and read, for POST; discarded for other methods).
 pub const MAX_BODY: u64 = 1024 * 1024;
 
+const EVICTED: &str = "the server is full and this request was the slowest to arrive; try again";
 const BROKEN: &str = "the server configuration (ws.conf) has errors; see the server's log";
 
 /// What every connection shares.
 pub struct Context {
     /// `None` when ws.conf is broken: every request gets 500.
     pub config: Option<Config>,
+    /// `DocumentRoot`, held open (present whenever `config` is).
+    pub root: Option<Root>,
     pub access_log: bool,
     pub stopping: AtomicBool,
-    /// Sockets of live connections, so shutdown can wake their blocked reads.
-    pub live: Mutex<HashSet<i32>>,
+    /// Live connections: shutdown wakes them; when full, the stalest is evicted.
+    pub live: Live,
+    /// Small files recently served, checked against the file system at every hit.
+    pub cache: FileCache,
     /// `Allow` header value: the supported methods.
     pub allow: String,
 }
 
 impl Context {
     pub fn new(config: Option<Config>, access_log: bool) -> Context {
+        let root = config
+            .as_ref()
+            .and_then(|c| match Root::open(&c.document_root) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    eprintln!(
+                    "error: cannot open DocumentRoot {}: {e}; every request will be answered 500",
+                    c.document_root.display()
+                );
+                    None
+                }
+            });
+        let config = config.filter(|_| root.is_some());
         let allow = config
             .as_ref()
             .map(|c| {
@@ -62,44 +83,84 @@ impl Context {
             .unwrap_or_default();
         Context {
             config,
+            root,
             access_log,
             stopping: AtomicBool::new(false),
-            live: Mutex::new(HashSet::new()),
+            live: Live::default(),
+            cache: FileCache::default(),
             allow,
         }
     }
+}
 
-    /// Wakes every connection blocked in a read: they see end-of-file and close, while
-    /// responses being written continue.
-    pub fn wake_all(&self) {
-        for &fd in self.live.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-            // SAFETY: fds are removed from `live` (under this lock) before their socket closes.
-            unsafe { libc::shutdown(fd, libc::SHUT_RD) };
+impl Context {
+    /// How long a connection may stay idle between requests.
+    pub fn idle(&self) -> Duration {
+        match &self.config {
+            Some(c) if !c.keepalive.is_zero() => c.keepalive,
+            _ => IDLE_FALLBACK,
         }
+    }
+}
+
+/// A timeout as the socket keeps it (whole milliseconds, at least 1).
+fn socket_timeout(t: Duration) -> Duration {
+    Duration::from_millis(t.as_millis().max(1) as u64)
+}
+
+/// Sets on the listening socket what every connection needs: accepted sockets inherit
+/// `TCP_NODELAY`, `SO_SNDTIMEO` and `SO_RCVTIMEO` on Linux, so no connection pays three
+/// `setsockopt` calls (see [`Conn::new`]).
+pub fn prepare_listener(listener: &std::net::TcpListener, ctx: &Context) -> io::Result<()> {
+    let fd = listener.as_raw_fd();
+    let tv = |d: Duration| libc::timeval {
+        tv_sec: d.as_secs() as libc::time_t,
+        tv_usec: d.subsec_micros() as libc::suseconds_t,
+    };
+    let one: libc::c_int = 1;
+    set_opt(fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, &one)?;
+    set_opt(fd, libc::SOL_SOCKET, libc::SO_SNDTIMEO, &tv(WRITE_TIMEOUT))?;
+    set_opt(
+        fd,
+        libc::SOL_SOCKET,
+        libc::SO_RCVTIMEO,
+        &tv(socket_timeout(ctx.idle())),
+    )
+}
+
+fn set_opt<T>(fd: i32, level: libc::c_int, name: libc::c_int, value: &T) -> io::Result<()> {
+    // SAFETY: `value` points to a live `T` of the size passed.
+    let r = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (value as *const T).cast(),
+            std::mem::size_of::<T>() as libc::socklen_t,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
     }
 }
 
 /// Serves one connection until it closes.
 pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: &Context) {
     let fd = stream.as_raw_fd();
-    ctx.live
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(fd);
+    let track = ctx.live.register(fd);
     if ctx.stopping.load(Ordering::SeqCst) {
         // Registered too late to be woken: do not start reading.
         let _ = stream.shutdown(std::net::Shutdown::Read);
     }
-    let mut conn = Conn::new(stream, peer.ip(), ctx);
+    let mut conn = Conn::new(stream, peer.ip(), ctx, track);
     if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| conn.run())).is_err() {
         eprintln!("error: a connection thread panicked; the connection was closed");
     }
     // Deregister before the socket closes (when `conn` drops), so the fd is never reused
     // while still listed.
-    ctx.live
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(&fd);
+    ctx.live.deregister(fd);
     drop(conn);
 }
 
@@ -115,34 +176,42 @@ enum Read1 {
     Fail(Status, &'static str),
 }
 
-struct Conn<'a> {
-    stream: TcpStream,
+/// One connection's state, reused across its requests.
+pub(crate) struct Conn<'a> {
+    pub(crate) stream: TcpStream,
     ctx: &'a Context,
     peer: IpAddr,
     idle: Duration,
-    request_timeout: Duration,
+    pub(crate) request_timeout: Duration,
     read_timeout: Option<Duration>,
-    inbuf: Vec<u8>,
+    /// Bytes received and not consumed yet: a head being read, then (once the head is
+    /// consumed) the start of its body, or pipelined requests.
+    pub(crate) inbuf: Vec<u8>,
     out: Vec<u8>,
+    /// What this connection is doing, for eviction.
+    track: Arc<Track>,
+    /// The current request line and request, kept across requests for their buffers.
+    line: Vec<u8>,
+    req: Request,
 }
 
 impl<'a> Conn<'a> {
-    fn new(stream: TcpStream, peer: IpAddr, ctx: &'a Context) -> Conn<'a> {
-        let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
-        let idle = match &ctx.config {
-            Some(c) if !c.keepalive.is_zero() => c.keepalive,
-            _ => IDLE_FALLBACK,
-        };
-        let request_timeout = idle.min(REQUEST_TIMEOUT);
+    /// A connection accepted from a listener prepared by [`prepare_listener`], so its socket
+    /// already has `TCP_NODELAY`, the write timeout and the idle read timeout.
+    fn new(stream: TcpStream, peer: IpAddr, ctx: &'a Context, track: Arc<Track>) -> Conn<'a> {
+        let idle = ctx.idle();
         Conn {
             stream,
             ctx,
             peer,
             idle,
-            request_timeout,
-            read_timeout: None,
+            request_timeout: idle.min(REQUEST_TIMEOUT),
+            read_timeout: Some(socket_timeout(idle)),
             inbuf: Vec::with_capacity(4096),
             out: Vec::with_capacity(4096),
+            track,
+            line: Vec::new(),
+            req: Request::empty(),
         }
     }
 
@@ -156,13 +225,18 @@ impl<'a> Conn<'a> {
                     return self.fail(&line, status, why);
                 }
             };
-            let line = first_line(&self.inbuf[start..end]).to_vec();
+            // The request line (for the log) and the request, in buffers the connection keeps:
+            // the keep-alive path allocates nothing.
+            let mut line = std::mem::take(&mut self.line);
+            line.clear();
+            line.extend_from_slice(first_line(&self.inbuf[start..end]));
+            let mut req = std::mem::replace(&mut self.req, Request::empty());
             let ctx = self.ctx;
             let Some(cfg) = &ctx.config else {
                 return self.fail(&line, Status::InternalServerError, BROKEN);
             };
-            let req = match parse_head(&self.inbuf[start..end]) {
-                Ok(r) => r,
+            match parse_head_into(&self.inbuf[start..end], &mut req) {
+                Ok(()) => {}
                 Err(Rejection::BadRequest(why)) => {
                     return self.fail(&line, Status::BadRequest, &why)
                 }
@@ -176,31 +250,24 @@ impl<'a> Conn<'a> {
                         "request head too large",
                     )
                 }
+                Err(Rejection::NotImplemented(why)) => {
+                    return self.fail(&line, Status::NotImplemented, &why)
+                }
+            }
+            self.inbuf.drain(..next);
+            if req.framing != Framing::Length(0) {
+                self.ctx.live.waiting(&self.track, true);
+            }
+            let keep_body = req.method == Method::Post && cfg.methods.contains(&Method::Post);
+            let body = match self.read_body(req.framing, req.expect_continue, keep_body) {
+                Ok(b) => b,
+                Err(BodyError::Fail(status, why)) => return self.fail(&line, status, why),
+                Err(BodyError::Gone) if self.track.evicted() => {
+                    return self.fail(&line, Status::ServiceUnavailable, EVICTED)
+                }
+                Err(BodyError::Gone) => return Ok(()),
             };
-            if req.chunked {
-                return self.fail(
-                    &line,
-                    Status::NotImplemented,
-                    "Transfer-Encoding in requests is not supported",
-                );
-            }
-            if req.content_length > MAX_BODY {
-                return self.fail(
-                    &line,
-                    Status::PayloadTooLarge,
-                    "request body larger than 1 MiB",
-                );
-            }
-            let body_end = next + req.content_length as usize;
-            if req.expect_continue && self.inbuf.len() < body_end {
-                self.stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
-            }
-            if let Err(status) = self.read_until(body_end) {
-                return match status {
-                    Some(s) => self.fail(&line, s, "the request body did not arrive in time"),
-                    None => Ok(()),
-                };
-            }
+            self.ctx.live.waiting(&self.track, false);
             let keep =
                 req.keep_alive && !cfg.keepalive.is_zero() && !ctx.stopping.load(Ordering::SeqCst);
             let persist = if keep {
@@ -208,18 +275,18 @@ impl<'a> Conn<'a> {
             } else {
                 Persist::Close
             };
-            let body = self.inbuf[next..body_end].to_vec();
             let (status, sent) = self.answer(cfg, &req, &body, persist)?;
             if self.ctx.access_log {
                 crate::log::access(self.peer, &line, status.code(), sent);
             }
             if persist == Persist::Close {
-                if self.unread_input(body_end) {
+                if self.unread_input() {
                     self.linger();
                 }
                 return Ok(());
             }
-            self.inbuf.drain(..body_end);
+            self.line = line;
+            self.req = req;
         }
     }
 
@@ -264,8 +331,8 @@ impl<'a> Conn<'a> {
     }
 
     /// Whether input is waiting that a plain close would answer with a reset.
-    fn unread_input(&self, consumed: usize) -> bool {
-        if self.inbuf.len() > consumed {
+    fn unread_input(&self) -> bool {
+        if !self.inbuf.is_empty() {
             return true;
         }
         let mut n: libc::c_int = 0;
@@ -277,10 +344,16 @@ impl<'a> Conn<'a> {
     /// Reads until a complete head is in `inbuf` (which may already hold pipelined bytes).
     fn read_head(&mut self) -> Read1 {
         let mut resume = 0;
+        let mut waiting = false;
         let mut deadline = (!self.inbuf.is_empty()).then(|| Instant::now() + self.request_timeout);
         loop {
             match scan_head(&self.inbuf, resume) {
-                Scan::Complete { start, end, next } => return Read1::Head { start, end, next },
+                Scan::Complete { start, end, next } => {
+                    if waiting {
+                        self.ctx.live.waiting(&self.track, false);
+                    }
+                    return Read1::Head { start, end, next };
+                }
                 Scan::Reject(Rejection::LineTooLong) => {
                     return Read1::Fail(Status::UriTooLong, "request line too long")
                 }
@@ -301,9 +374,17 @@ impl<'a> Conn<'a> {
                     }
                 },
             };
+            if !waiting {
+                // From now on the client has the next move: this connection may be evicted.
+                self.ctx.live.waiting(&self.track, true);
+                waiting = true;
+            }
             match self.fill(timeout) {
                 Ok(0) if deadline.is_none() || self.ctx.stopping.load(Ordering::SeqCst) => {
                     return Read1::Quiet
+                }
+                Ok(0) if self.track.evicted() => {
+                    return Read1::Fail(Status::ServiceUnavailable, EVICTED)
                 }
                 Ok(0) => {
                     return Read1::Fail(
@@ -326,33 +407,20 @@ impl<'a> Conn<'a> {
         }
     }
 
-    /// Reads until `inbuf` holds at least `len` bytes. `Err(Some(408))` on timeout, `Err(None)`
-    /// when the peer went away.
-    fn read_until(&mut self, len: usize) -> Result<(), Option<Status>> {
-        let deadline = Instant::now() + self.request_timeout;
-        while self.inbuf.len() < len {
-            let t = deadline.saturating_duration_since(Instant::now());
-            if t.is_zero() {
-                return Err(Some(Status::RequestTimeout));
-            }
-            match self.fill(t) {
-                Ok(0) => return Err(None),
-                Ok(_) => {}
-                Err(e) if is_timeout(&e) => return Err(Some(Status::RequestTimeout)),
-                Err(_) => return Err(None),
-            }
+    /// Sets the socket's read timeout, touching the option only when the value changes
+    /// (usually it does not).
+    pub(crate) fn set_read_timeout(&mut self, timeout: Duration) -> io::Result<()> {
+        let rounded = Some(socket_timeout(timeout));
+        if self.read_timeout != rounded {
+            self.stream.set_read_timeout(rounded)?;
+            self.read_timeout = rounded;
         }
         Ok(())
     }
 
     /// One `read` into the end of `inbuf`, with the given timeout.
-    fn fill(&mut self, timeout: Duration) -> io::Result<usize> {
-        // Only touch the socket option when the value changes (usually it does not).
-        let rounded = Some(Duration::from_millis(timeout.as_millis().max(1) as u64));
-        if self.read_timeout != rounded {
-            self.stream.set_read_timeout(rounded)?;
-            self.read_timeout = rounded;
-        }
+    pub(crate) fn fill(&mut self, timeout: Duration) -> io::Result<usize> {
+        self.set_read_timeout(timeout)?;
         let old = self.inbuf.len();
         self.inbuf.resize(old + 8192, 0);
         let r = loop {
@@ -385,17 +453,41 @@ impl<'a> Conn<'a> {
             self.stream.write_all(&self.out)?;
             return Ok((Status::Ok, 0));
         }
-        match resolve(&req.target, cfg) {
+        let root = self.ctx.root.as_ref().expect("a root whenever a config");
+        let key = req.target.split(['?', '#']).next().unwrap_or("");
+        if req.method != Method::Post {
+            if let Some(hit) = self.ctx.cache.get(key, root) {
+                let ct = hit.content_type.as_str();
+                let len = hit.body.len() as u64;
+                head(
+                    &mut self.out,
+                    Status::Ok,
+                    &[("Content-Type", ct)],
+                    len,
+                    persist,
+                );
+                if with_body {
+                    self.out.extend_from_slice(&hit.body);
+                }
+                self.stream.write_all(&self.out)?;
+                return Ok((Status::Ok, if with_body { len } else { 0 }));
+            }
+        }
+        match resolve(&req.target, cfg, root) {
             Ok(Resolved::File {
-                path,
-                len,
+                file,
+                meta,
                 content_type,
+                cache_path,
             }) => {
+                let len = meta.len();
                 if req.method == Method::Post
                     && content_type.starts_with("text/html")
                     && len <= MAX_BODY
                 {
-                    let page = crate::post::page_with_data(&std::fs::read(&path)?, body);
+                    let mut page = Vec::with_capacity(len as usize);
+                    (&file).take(len).read_to_end(&mut page)?;
+                    let page = crate::post::page_with_data(&page, body);
                     head(
                         &mut self.out,
                         Status::Ok,
@@ -414,8 +506,33 @@ impl<'a> Conn<'a> {
                     len,
                     persist,
                 );
-                send_file(&mut self.stream, &mut self.out, &path, len, with_body)?;
-                Ok((Status::Ok, if with_body { len } else { 0 }))
+                let at = self.out.len();
+                // A file read whole (small) goes into the cache on its way out.
+                let read_whole = with_body && len <= crate::cache::MAX_FILE;
+                match send_file(&mut self.stream, &mut self.out, &file, len, with_body)? {
+                    Sent::All => {
+                        if let (Some(path), true) = (cache_path, read_whole) {
+                            let body = &self.out[at..];
+                            self.ctx
+                                .cache
+                                .put(key, path, &meta, content_type, body, root);
+                        }
+                        self.out.clear();
+                        Ok((Status::Ok, if with_body { len } else { 0 }))
+                    }
+                    Sent::Nothing(e) => {
+                        let why = format!("cannot read {}: {e}", req.target);
+                        eprintln!("error: {why}");
+                        self.out.clear();
+                        self.send_error(
+                            Status::InternalServerError,
+                            "the file could not be read",
+                            &[],
+                            persist,
+                            with_body,
+                        )
+                    }
+                }
             }
             Ok(Resolved::Redirect(location)) => {
                 let why = format!("moved to {location}");
@@ -438,6 +555,16 @@ impl<'a> Conn<'a> {
             Err(Miss::Unmapped) => {
                 let why = format!("File type not supported: {}", req.target);
                 self.send_error(Status::NotImplemented, &why, &[], persist, with_body)
+            }
+            Err(Miss::Failed(why)) => {
+                eprintln!("error: {}: {why}", req.target);
+                self.send_error(
+                    Status::InternalServerError,
+                    "the file could not be opened",
+                    &[],
+                    persist,
+                    with_body,
+                )
             }
         }
     }
@@ -470,7 +597,7 @@ fn first_line(b: &[u8]) -> &[u8] {
     b[..end].strip_suffix(b"\r").unwrap_or(&b[..end])
 }
 
-fn is_timeout(e: &io::Error) -> bool {
+pub(crate) fn is_timeout(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut

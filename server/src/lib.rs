@@ -6,15 +6,23 @@
 //! |---|---|
 //! | [`config`] | ws.conf parsing, errors with file:line |
 //! | [`request`] | finding and classifying a request head, size limits |
+//! | [`body`] | request bodies: Content-Length or chunked, kept for POST or discarded as they arrive |
 //! | [`resolve`] | target → file under DocumentRoot, traversal safety |
+//! | [`confine`] | opening a path below the root fd: `openat2(RESOLVE_BENEATH)`, or a component-wise walk |
+//! | [`cache`] | small files recently served, each hit checked by fstatat (inode, size, times) |
 //! | [`response`] | status lines, headers, error pages, HTML escaping, file bodies |
 //! | [`post`] | what POST answers |
 //! | [`connection`] | per-connection loop: keep-alive, timeouts, pipelining |
 //! | [`server`] | listener, thread cap, shutdown |
+//! | [`live`] | the live connections: waking them at shutdown, evicting the stalest when full |
 //! | [`log`] | Common Log Format access log, cached date strings |
 
+pub mod body;
+pub mod cache;
 pub mod config;
+pub mod confine;
 pub mod connection;
+pub mod live;
 pub mod log;
 pub mod post;
 pub mod request;

@@ -1,33 +1,39 @@
-//! Request target → file under `DocumentRoot`, and the traversal policy.
+//! Request target → an open file under `DocumentRoot`, and the traversal policy.
 //!
 //! The path part of the target (before `?`/`#`) is split on `/` *before* percent-decoding, so
 //! an encoded slash can never create a separator. Then, segment by segment:
 //! - empty and `.` segments are skipped;
 //! - `..` (however spelled: `..`, `%2e%2e`, `.%2E`) → **403 Forbidden**, never normalised;
-//! - a segment that decodes to `/`, `\` or NUL (`%2f`, `%5c`, `%00`) → **403 Forbidden**;
-//! - a symlink is followed only if its canonical target is still under the (canonical)
-//!   `DocumentRoot`; otherwise → **403 Forbidden**.
+//! - a segment that decodes to `/`, `\` or NUL (`%2f`, `%5c`, `%00`) → **403 Forbidden**.
+//!
+//! The remaining names are opened below the root's descriptor by [`crate::confine`]: a
+//! symlink is followed only while it stays inside the root (else **403**), and the file is
+//! served from the descriptor that was checked, so a tree that changes between two requests,
+//! or during one, can never make a request read a file outside the root.
 //!
 //! A folder is served through `DirectoryIndex` (`/docs/` → `/docs/index.html`); a folder named
 //! without its trailing slash is redirected (301) so that relative links in its page work.
 
-use std::ffi::OsString;
+use std::ffi::CString;
+use std::fs::File;
 use std::io;
-use std::os::unix::ffi::OsStringExt;
-use std::path::{Path, PathBuf};
 
 use percent_encoding::percent_decode;
 
 use crate::config::Config;
+use crate::confine::{extension, join, OpenError, Opened, Root};
 
 /// What a target names.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Resolved<'c> {
-    /// A regular file inside the root, with its content type from `ws.conf`.
+    /// A regular file inside the root, open, with what `fstat` of that same descriptor said
+    /// and its content type from `ws.conf`. `cache_path` is its path below the root when the
+    /// target always names this path (not a folder whose index could change to another name).
     File {
-        path: PathBuf,
-        len: u64,
+        file: File,
+        meta: std::fs::Metadata,
         content_type: &'c str,
+        cache_path: Option<CString>,
     },
     /// A folder named without its trailing slash: redirect to this location.
     Redirect(String),
@@ -42,17 +48,18 @@ pub enum Miss {
     Forbidden(&'static str),
     /// 501: the file exists but `ws.conf` maps no content type to its extension.
     Unmapped,
+    /// 500: the file system failed in another way (out of descriptors, an I/O error).
+    Failed(String),
 }
 
-/// Resolves `target` (which starts with `/`) against `cfg`.
-pub fn resolve<'c>(target: &str, cfg: &'c Config) -> Result<Resolved<'c>, Miss> {
+/// Resolves `target` (which starts with `/`) against `cfg`, opening it below `root`.
+pub fn resolve<'c>(target: &str, cfg: &'c Config, root: &Root) -> Result<Resolved<'c>, Miss> {
     let end = target.find(['?', '#']).unwrap_or(target.len());
     let (path_part, rest) = target.split_at(end);
-    let root = &cfg.document_root;
 
     // Check every segment before touching the file system, so that a refused spelling is
     // refused the same way whether or not the folders before it exist.
-    let mut segments = Vec::new();
+    let mut decoded: Vec<Vec<u8>> = Vec::new();
     for raw in path_part.split('/') {
         let seg: Vec<u8> = percent_decode(raw.as_bytes()).collect();
         match seg.as_slice() {
@@ -61,89 +68,80 @@ pub fn resolve<'c>(target: &str, cfg: &'c Config) -> Result<Resolved<'c>, Miss> 
             s if s.iter().any(|b| matches!(b, b'/' | b'\\' | 0)) => {
                 return Err(Miss::Forbidden("the path holds an encoded separator"))
             }
-            _ => segments.push(OsString::from_vec(seg)),
+            _ => decoded.push(seg),
         }
     }
-    let mut path = root.clone();
-    let mut meta = None; // None: the root itself, a directory
-    for seg in segments {
-        if meta
-            .as_ref()
-            .is_some_and(|m: &std::fs::Metadata| !m.is_dir())
-        {
-            return Err(Miss::NotFound);
-        }
-        path.push(seg);
-        meta = Some(step(&mut path, root)?);
-    }
-    let is_dir = match &meta {
-        None => true,
-        Some(m) => m.is_dir(),
-    };
+    let segments: Vec<&[u8]> = decoded.iter().map(Vec::as_slice).collect();
+    let mut opened = root.open_beneath(&segments).map_err(miss)?;
+    let mut name: &[u8] = segments.last().copied().unwrap_or(b"");
+    let mut cacheable = true;
+    let mut via_index = false;
 
-    if is_dir {
+    if opened.meta.is_dir() {
         if !path_part.ends_with('/') {
             return Ok(Resolved::Redirect(format!("{path_part}/{rest}")));
         }
-        let index = cfg
-            .directory_index
-            .iter()
-            .filter(|n| !n.contains('/'))
-            .find_map(|name| {
-                let mut p = path.join(name);
-                match step(&mut p, root) {
-                    Ok(m) if m.is_file() => Some(Ok((p, m))),
-                    Err(Miss::Forbidden(why)) => Some(Err(Miss::Forbidden(why))),
-                    _ => None,
-                }
-            });
-        match index {
-            Some(Ok((p, m))) => {
-                path = p;
-                meta = Some(m);
-            }
-            Some(Err(e)) => return Err(e),
-            None => return Err(Miss::NotFound),
-        }
+        let (index, file) = index_of(&segments, cfg, root)?;
+        // Only the first index name cannot be displaced by another one appearing later.
+        cacheable = cfg.directory_index.first().map(String::as_str) == Some(index);
+        name = index.as_bytes();
+        via_index = true;
+        opened = file;
     }
-    let Some(meta) = meta.filter(|m| m.is_file()) else {
+    if !opened.meta.is_file() {
         return Err(Miss::Forbidden("not a regular file"));
-    };
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    let content_type = ext
+    }
+    let content_type = extension(name)
         .and_then(|e| cfg.content_types.get(&e))
         .ok_or(Miss::Unmapped)?;
+    let cache_path = if cacheable && opened.meta.len() <= crate::cache::MAX_FILE {
+        let mut path = segments.clone();
+        if via_index {
+            path.push(name);
+        }
+        join(&path).ok()
+    } else {
+        None
+    };
     Ok(Resolved::File {
-        len: meta.len(),
-        path,
+        file: opened.file,
+        meta: opened.meta,
         content_type,
+        cache_path,
     })
 }
 
-/// Examines the last component of `path` (whose parent is known to be inside `root`).
-/// A symlink is replaced by its canonical target, which must stay inside `root`.
-fn step(path: &mut PathBuf, root: &Path) -> Result<std::fs::Metadata, Miss> {
-    let meta = std::fs::symlink_metadata(&*path).map_err(io_miss)?;
-    if !meta.file_type().is_symlink() {
-        return Ok(meta);
+/// The first `DirectoryIndex` name that is a regular file in the folder `segments` names.
+fn index_of<'c>(
+    segments: &[&[u8]],
+    cfg: &'c Config,
+    root: &Root,
+) -> Result<(&'c str, Opened), Miss> {
+    let mut path = segments.to_vec();
+    for name in cfg.directory_index.iter().filter(|n| !n.contains('/')) {
+        path.push(name.as_bytes());
+        let found = root.open_beneath(&path);
+        path.pop();
+        match found.map_err(miss) {
+            Ok(o) if o.meta.is_file() => return Ok((name, o)),
+            Err(Miss::Forbidden(why)) => return Err(Miss::Forbidden(why)),
+            Err(Miss::Failed(why)) => return Err(Miss::Failed(why)),
+            _ => {}
+        }
     }
-    let real = std::fs::canonicalize(&*path).map_err(io_miss)?;
-    if !real.starts_with(root) {
-        return Err(Miss::Forbidden(
-            "a symbolic link leads outside the document root",
-        ));
-    }
-    *path = real;
-    std::fs::metadata(&*path).map_err(io_miss)
+    Err(Miss::NotFound)
 }
 
-fn io_miss(e: io::Error) -> Miss {
-    match e.kind() {
-        io::ErrorKind::PermissionDenied => Miss::Forbidden("permission denied"),
-        _ => Miss::NotFound,
+fn miss(e: OpenError) -> Miss {
+    match e {
+        OpenError::Escape => Miss::Forbidden("a symbolic link leads outside the document root"),
+        OpenError::Loop => Miss::Forbidden("too many symbolic links"),
+        OpenError::Io(e) => match e.raw_os_error() {
+            Some(libc::ENOENT | libc::ENOTDIR | libc::ENAMETOOLONG) => Miss::NotFound,
+            Some(libc::EACCES | libc::EPERM) => Miss::Forbidden("permission denied"),
+            _ if e.kind() == io::ErrorKind::NotFound => Miss::NotFound,
+            _ => Miss::Failed(format!("cannot open the file: {e}")),
+        },
     }
 }
 
@@ -151,9 +149,10 @@ fn io_miss(e: io::Error) -> Miss {
 mod tests {
     use super::*;
     use rstest::rstest;
+    use std::io::Read;
     use std::time::Duration;
 
-    fn site() -> (tempfile::TempDir, Config) {
+    fn site() -> (tempfile::TempDir, Config, Root) {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         std::fs::write(d.join("secret.txt"), "outside").unwrap();
@@ -179,12 +178,17 @@ mod tests {
             keepalive: Duration::from_secs(1),
             methods: vec![],
         };
-        (dir, cfg)
+        let root = Root::open(&cfg.document_root).unwrap();
+        (dir, cfg, root)
     }
 
     fn file(r: Result<Resolved, Miss>) -> String {
         match r {
-            Ok(Resolved::File { path, .. }) => std::fs::read_to_string(path).unwrap(),
+            Ok(Resolved::File { mut file, .. }) => {
+                let mut s = String::new();
+                file.read_to_string(&mut s).unwrap();
+                s
+            }
             other => panic!("expected a file, got {other:?}"),
         }
     }
@@ -199,8 +203,8 @@ mod tests {
     #[case("/UPPER.TXT", "up")]
     #[case("/inside.html", "docs")]
     fn serves(#[case] target: &str, #[case] body: &str) {
-        let (_d, cfg) = site();
-        assert_eq!(file(resolve(target, &cfg)), body);
+        let (_d, cfg, root) = site();
+        assert_eq!(file(resolve(target, &cfg, &root)), body);
     }
 
     #[rstest]
@@ -217,9 +221,9 @@ mod tests {
     #[case("/escape.txt")]
     #[case("/up/secret.txt")]
     fn refuses_traversal(#[case] target: &str) {
-        let (_d, cfg) = site();
+        let (_d, cfg, root) = site();
         assert!(
-            matches!(resolve(target, &cfg), Err(Miss::Forbidden(_))),
+            matches!(resolve(target, &cfg, &root), Err(Miss::Forbidden(_))),
             "{target}"
         );
     }
@@ -229,10 +233,19 @@ mod tests {
     #[case("/index.html/x", Err(Miss::NotFound))]
     #[case("/empty/", Err(Miss::NotFound))]
     #[case("/archive.xyz", Err(Miss::Unmapped))]
-    #[case("/docs", Ok(Resolved::Redirect("/docs/".into())))]
-    #[case("/docs?q=1", Ok(Resolved::Redirect("/docs/?q=1".into())))]
-    fn misses(#[case] target: &str, #[case] expected: Result<Resolved<'static>, Miss>) {
-        let (_d, cfg) = site();
-        assert_eq!(resolve(target, &cfg), expected);
+    fn misses(#[case] target: &str, #[case] expected: Result<(), Miss>) {
+        let (_d, cfg, root) = site();
+        assert_eq!(resolve(target, &cfg, &root).map(|_| ()), expected);
+    }
+
+    #[rstest]
+    #[case("/docs", "/docs/")]
+    #[case("/docs?q=1", "/docs/?q=1")]
+    fn redirects(#[case] target: &str, #[case] location: &str) {
+        let (_d, cfg, root) = site();
+        match resolve(target, &cfg, &root) {
+            Ok(Resolved::Redirect(l)) => assert_eq!(l, location),
+            other => panic!("{other:?}"),
+        }
     }
 }

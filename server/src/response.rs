@@ -3,13 +3,13 @@
 //! head, large ones streamed by the kernel with `sendfile(2)`).
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::TcpStream;
+use std::os::unix::fs::FileExt;
 use std::os::unix::io::AsRawFd;
-use std::path::Path;
 
 /// Files up to this size are sent in one write together with the head.
-const INLINE_LIMIT: u64 = 64 * 1024;
+const INLINE_LIMIT: u64 = crate::cache::MAX_FILE;
 
 pub const SERVER_NAME: &str = concat!("ws-reference/", env!("CARGO_PKG_VERSION"));
 
@@ -156,36 +156,46 @@ pub fn escape_html(s: &str) -> String {
     out
 }
 
-/// Writes a 200 response for a file: the head (already in `out`, which is cleared) and, when
-/// `body` is set, `len` bytes of the file. Small files go out in a single write with the head;
-/// larger ones are streamed by the kernel with `sendfile(2)`, never read whole into memory.
+/// What [`send_file`] managed to send.
+#[derive(Debug)]
+pub enum Sent {
+    /// The head and the whole body.
+    All,
+    /// Nothing: the file could not be read before the head went out (e.g. it shrank); the
+    /// caller answers 500 instead.
+    Nothing(io::Error),
+}
+
+/// Writes a 200 response for a file: the head (already in `out`) and, when `body` is set,
+/// `len` bytes of `file`. Small files are read into `out` after the head (where they stay, for
+/// the caller to cache) and go out in a single write with it, so a file that cannot be read whole gets a clean 500 instead
+/// ([`Sent::Nothing`]). Larger ones are streamed by the kernel with `sendfile(2)`, never read
+/// into memory; if such a file shrinks after its head went out, the error is returned and
+/// the caller closes the connection (the client sees a short body, never a wrong one).
 pub fn send_file(
     sock: &mut TcpStream,
     out: &mut Vec<u8>,
-    path: &Path,
+    file: &File,
     len: u64,
     body: bool,
-) -> io::Result<()> {
+) -> io::Result<Sent> {
     if !body || len == 0 {
         sock.write_all(out)?;
-        out.clear();
-        return Ok(());
+        return Ok(Sent::All);
     }
-    let file = File::open(path)?;
     if len <= INLINE_LIMIT {
         let at = out.len();
         out.resize(at + len as usize, 0);
-        if let Err(e) = (&file).read_exact(&mut out[at..]) {
+        if let Err(e) = file.read_exact_at(&mut out[at..], 0) {
             out.truncate(at);
-            return Err(e);
+            return Ok(Sent::Nothing(e));
         }
         sock.write_all(out)?;
-        out.clear();
-        return Ok(());
+        return Ok(Sent::All);
     }
     sock.write_all(out)?;
-    out.clear();
-    stream_file(sock, &file, len)
+    stream_file(sock, file, len)?;
+    Ok(Sent::All)
 }
 
 /// Sends `len` bytes of `file` with `sendfile(2)`. If the file ends early, fails, so that the
@@ -273,6 +283,27 @@ mod tests {
         assert!(h.contains(&format!("Content-Length: {n}\r\nConnection: close")));
         assert!(b.contains("Reason: URL does not exist: /&lt;script&gt;"));
         assert!(!b.contains("<script>"));
+    }
+
+    #[test]
+    fn a_file_shorter_than_its_stat_sends_nothing_so_the_caller_can_answer_500() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut sock = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut peer, _) = listener.accept().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f"), b"0123456789").unwrap();
+        let file = File::open(dir.path().join("f")).unwrap();
+        let mut out = b"HEAD".to_vec();
+        // The file shrank from 20 to 10 bytes after its length was taken.
+        let sent = send_file(&mut sock, &mut out, &file, 20, true).unwrap();
+        assert!(matches!(sent, Sent::Nothing(_)), "{sent:?}");
+        assert_eq!(out, b"HEAD", "the head stays unsent");
+        let sent = send_file(&mut sock, &mut out, &file, 10, true).unwrap();
+        assert!(matches!(sent, Sent::All));
+        drop(sock);
+        let mut got = Vec::new();
+        std::io::Read::read_to_end(&mut peer, &mut got).unwrap();
+        assert_eq!(got, b"HEAD0123456789");
     }
 
     #[test]

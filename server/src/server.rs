@@ -2,8 +2,10 @@
 //!
 //! One thread per connection: an accepted connection is handed to an idle connection thread,
 //! or to a new one; threads that stay idle for [`THREAD_IDLE`] exit, so the pool shrinks back
-//! after a burst. At most `max_connections` connections are served at once; the next one is
-//! answered `503 Service Unavailable` and closed by the accepting thread.
+//! after a burst. At most `max_connections` connections are served at once. When all are
+//! taken, the one that has waited longest for its client is evicted to make room (see
+//! [`crate::live`]); only when every one is being served is the new one answered
+//! `503 Service Unavailable` and closed by the accepting thread.
 //!
 //! Shutdown: stop accepting, wake every connection blocked in a read (they close), let
 //! responses being written finish (for at most [`SHUTDOWN_GRACE`]), then return.
@@ -19,14 +21,18 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::config;
-use crate::connection::{serve, Context};
+use crate::connection::{prepare_listener, serve, Context};
 use crate::response::{error_page, Persist, Status};
 
 /// A connection thread with nothing to do for this long exits.
 const THREAD_IDLE: Duration = Duration::from_secs(30);
+/// How long a new connection may wait for an evicted one to leave.
+const ROOM_WAIT: Duration = Duration::from_millis(500);
 /// How long shutdown waits for responses in flight.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-const THREAD_STACK: usize = 256 * 1024;
+/// Connection threads need little stack (buffers live on the heap or are 8 KiB), and small
+/// stacks keep thousands of connections cheap.
+const THREAD_STACK: usize = 128 * 1024;
 
 /// How to run the server.
 #[derive(Debug, Clone)]
@@ -136,8 +142,14 @@ impl Server {
             addr: addr.clone(),
             source,
         })?;
+        // A deep accept queue: under a flood of connections (slow clients reconnecting as
+        // they are evicted) a full queue drops SYNs, and a dropped SYN costs its client a
+        // 1 s retransmission. The kernel caps this at net.core.somaxconn.
+        // SAFETY: a listening socket; listen() again only changes its backlog.
+        unsafe { libc::listen(listener.as_raw_fd(), 4096) };
         let local = listener.local_addr()?;
         let ctx = Arc::new(Context::new(config, opts.access_log));
+        prepare_listener(&listener, &ctx)?;
         let pool = Arc::new(Pool::new(opts.max_connections.max(1), ctx.clone()));
         on_bound(local);
         let listener_fd = listener.as_raw_fd();
@@ -182,8 +194,9 @@ impl Server {
             let _ = TcpStream::connect_timeout(&wake, Duration::from_millis(200));
         }
         let _ = accept.join();
-        self.ctx.wake_all();
+        self.ctx.live.wake_all();
         self.pool.close(SHUTDOWN_GRACE);
+        crate::log::flush();
     }
 }
 
@@ -201,12 +214,13 @@ fn accept_loop(listener: TcpListener, ctx: &Context, pool: &Arc<Pool>) {
         }
         match accepted {
             Ok((stream, peer)) => {
-                let _ = stream.set_nodelay(true);
                 if let Err((stream, _)) = pool.submit(stream, peer) {
                     reject_busy(stream);
                 }
             }
             Err(e) => {
+                // The listener's SO_RCVTIMEO (set for accepted sockets to inherit) also makes
+                // accept() return EAGAIN when idle that long: simply accept again.
                 // Out of file descriptors or memory: say so and give the system a moment.
                 if matches!(
                     e.raw_os_error(),
@@ -259,6 +273,8 @@ struct PoolState {
     busy: usize,
     threads: usize,
     closing: bool,
+    /// The accept thread waits for a connection to end (see [`Pool::make_room`]).
+    room_wanted: bool,
 }
 
 impl Pool {
@@ -269,6 +285,7 @@ impl Pool {
             busy: 0,
             threads: 0,
             closing: false,
+            room_wanted: false,
         };
         Pool {
             state: Mutex::new(state),
@@ -290,7 +307,10 @@ impl Pool {
         peer: SocketAddr,
     ) -> Result<(), (TcpStream, SocketAddr)> {
         let mut st = self.lock();
-        if st.busy >= self.cap || st.closing {
+        if st.busy >= self.cap && !st.closing {
+            st = self.make_room(st);
+        }
+        if st.closing || st.busy >= self.cap {
             return Err((stream, peer));
         }
         st.busy += 1;
@@ -316,6 +336,34 @@ impl Pool {
         Ok(())
     }
 
+    /// Full: evicts the connection that has waited longest for its client, rather than
+    /// refusing the new one, and waits (at most [`ROOM_WAIT`]) for its thread to leave. The
+    /// accept queue holds the next connections meanwhile. Nothing to evict (every connection
+    /// is being served): returns at once, and the caller answers 503.
+    fn make_room<'a>(
+        &'a self,
+        mut st: std::sync::MutexGuard<'a, PoolState>,
+    ) -> std::sync::MutexGuard<'a, PoolState> {
+        if !self.ctx.live.evict_stalest() {
+            return st;
+        }
+        let deadline = Instant::now() + ROOM_WAIT;
+        while st.busy >= self.cap && !st.closing {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            st.room_wanted = true;
+            st = self
+                .done
+                .wait_timeout(st, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        st.room_wanted = false;
+        st
+    }
+
     fn worker(self: Arc<Self>) {
         let mut st = self.lock();
         loop {
@@ -324,6 +372,9 @@ impl Pool {
                 serve(stream, peer, &self.ctx);
                 st = self.lock();
                 st.busy -= 1;
+                if st.room_wanted {
+                    self.done.notify_all();
+                }
                 continue;
             }
             if st.closing {

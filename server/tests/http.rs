@@ -78,38 +78,86 @@ fn assignment_request_with_bare_lf_gets_200_and_close() {
 #[case::method_before_url(b"FOO bar HTTP/7\r\n\r\n", 400, "Invalid Method: FOO")]
 #[case::url_before_version(b"GET bar HTTP/7\r\n\r\n", 400, "Invalid URL: bar")]
 #[case::post_not_supported(
-    b"POST /index.html HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc",
+    b"POST /index.html HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc",
     501,
     "Method Not Implemented: POST"
 )]
-#[case::delete_not_supported(b"DELETE /index.html HTTP/1.1\r\n\r\n", 501, "Not Implemented")]
-#[case::options_not_supported(b"OPTIONS / HTTP/1.1\r\n\r\n", 501, "Not Implemented")]
+#[case::delete_not_supported(
+    b"DELETE /index.html HTTP/1.1\r\nHost: t\r\n\r\n",
+    501,
+    "Not Implemented"
+)]
+#[case::options_not_supported(b"OPTIONS / HTTP/1.1\r\nHost: t\r\n\r\n", 501, "Not Implemented")]
 #[case::missing(
-    b"GET /nope.html HTTP/1.1\r\n\r\n",
+    b"GET /nope.html HTTP/1.1\r\nHost: t\r\n\r\n",
     404,
     "Reason: URL does not exist: /nope.html"
 )]
 #[case::unmapped_extension(
-    b"GET /files/archive.xyz HTTP/1.1\r\n\r\n",
+    b"GET /files/archive.xyz HTTP/1.1\r\nHost: t\r\n\r\n",
     501,
     "File type not supported: /files/archive.xyz"
 )]
-#[case::missing_unmapped(b"GET /nope.xyz HTTP/1.1\r\n\r\n", 404, "URL does not exist")]
-#[case::folder_without_slash(b"GET /docs HTTP/1.1\r\n\r\n", 301, "/docs/")]
+#[case::missing_unmapped(
+    b"GET /nope.xyz HTTP/1.1\r\nHost: t\r\n\r\n",
+    404,
+    "URL does not exist"
+)]
+#[case::folder_without_slash(b"GET /docs HTTP/1.1\r\nHost: t\r\n\r\n", 301, "/docs/")]
 #[case::garbage(b"\x00\x01\x02\xff\xfe binary junk\r\n\r\n", 400, "Invalid Method")]
 #[case::bad_header(
-    b"GET / HTTP/1.1\r\nno colon here\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: t\r\nno colon here\r\n\r\n",
     400,
     "Malformed header line"
 )]
 #[case::head_bad_version(b"HEAD / HTTP/3\r\n\r\n", 400, "")]
-#[case::chunked_body(
-    b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+#[case::unknown_coding(
+    b"GET / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
     501,
-    "Transfer-Encoding"
+    "Transfer coding not supported: gzip"
+)]
+#[case::no_host(b"GET / HTTP/1.1\r\n\r\n", 400, "needs a Host")]
+#[case::two_hosts(
+    b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+    400,
+    "more than one Host"
+)]
+#[case::nul_in_value(b"GET / HTTP/1.1\r\nHost: t\r\nX: a\x00b\r\n\r\n", 400, "control")]
+#[case::bare_cr_in_value(b"GET / HTTP/1.1\r\nHost: t\r\nX: a\rb\r\n\r\n", 400, "control")]
+#[case::obs_fold(b"GET / HTTP/1.1\r\nHost: t\r\nX: a\r\n b\r\n\r\n", 400, "Malformed")]
+#[case::space_before_colon(b"GET / HTTP/1.1\r\nHost : t\r\n\r\n", 400, "Malformed")]
+#[case::plus_length(
+    b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: +3\r\n\r\nabc",
+    400,
+    "Invalid Content-Length"
+)]
+#[case::differing_lengths(
+    b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3, 4\r\n\r\nabc",
+    400,
+    "Conflicting"
+)]
+#[case::te_and_cl(
+    b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n",
+    400,
+    "both Transfer-Encoding and Content-Length"
+)]
+#[case::bad_chunk_size(
+    b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+    400,
+    "invalid chunk size"
+)]
+#[case::chunk_longer_than_its_size(
+    b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n",
+    400,
+    "longer than its size"
+)]
+#[case::chunked_too_big(
+    b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n200000\r\n",
+    413,
+    "larger than 1 MiB"
 )]
 #[case::body_too_big(
-    b"GET / HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999\r\n\r\n",
     413,
     "larger than 1 MiB"
 )]
@@ -156,7 +204,7 @@ use std::path::Path;
 #[test]
 fn echoed_text_is_escaped() {
     let (_c, run) = site(10, "GET HEAD");
-    let r = one(&run.exchange(b"GET /<script>alert(1)</script> HTTP/1.1\r\n\r\n"));
+    let r = one(&run.exchange(b"GET /<script>alert(1)</script> HTTP/1.1\r\nHost: t\r\n\r\n"));
     assert_eq!(r.status, 404);
     assert!(
         r.text().contains("/&lt;script&gt;alert(1)&lt;/script&gt;"),
@@ -164,7 +212,7 @@ fn echoed_text_is_escaped() {
         r.text()
     );
     assert!(!r.text().contains("<script>"));
-    let r = one(&run.exchange(b"<img/src=x> / HTTP/1.1\r\n\r\n"));
+    let r = one(&run.exchange(b"<img/src=x> / HTTP/1.1\r\nHost: t\r\n\r\n"));
     assert_eq!(r.status, 400);
     assert!(
         r.text().contains("Invalid Method: &lt;img/src=x&gt;"),
@@ -176,15 +224,15 @@ fn echoed_text_is_escaped() {
 #[test]
 fn head_has_the_same_head_and_no_body() {
     let (_c, run) = site(10, "GET HEAD");
-    let get = one(&run.exchange(b"GET /images/logo.png HTTP/1.1\r\n\r\n"));
-    let raw = run.exchange(b"HEAD /images/logo.png HTTP/1.1\r\n\r\n");
+    let get = one(&run.exchange(b"GET /images/logo.png HTTP/1.1\r\nHost: t\r\n\r\n"));
+    let raw = run.exchange(b"HEAD /images/logo.png HTTP/1.1\r\nHost: t\r\n\r\n");
     let (head, used) = parse_response(&raw, true).unwrap();
     assert_eq!(used, raw.len(), "HEAD response carried a body");
     assert_eq!(head.status, 200);
     assert_eq!(head.header("Content-Length"), get.header("Content-Length"));
     assert_eq!(head.header("Content-Type"), Some("image/png"));
     // HEAD of an error: its Content-Length, no body.
-    let raw = run.exchange(b"HEAD /nope HTTP/1.1\r\n\r\n");
+    let raw = run.exchange(b"HEAD /nope HTTP/1.1\r\nHost: t\r\n\r\n");
     let (r, used) = parse_response(&raw, true).unwrap();
     assert_eq!((r.status, used), (404, raw.len()));
 }
@@ -192,8 +240,9 @@ fn head_has_the_same_head_and_no_body() {
 #[test]
 fn post_when_supported_shows_the_data_escaped() {
     let (_c, run) = site(10, "GET HEAD POST OPTIONS");
-    let r =
-        one(&run.exchange(b"POST /index.html HTTP/1.1\r\nContent-Length: 13\r\n\r\nname=<b>x</b>"));
+    let r = one(&run.exchange(
+        b"POST /index.html HTTP/1.1\r\nHost: t\r\nContent-Length: 13\r\n\r\nname=<b>x</b>",
+    ));
     assert_eq!(r.status, 200);
     assert!(
         r.text()
@@ -202,11 +251,12 @@ fn post_when_supported_shows_the_data_escaped() {
         r.text()
     );
     assert!(r.text().contains("It works"));
-    let r = one(&run.exchange(b"OPTIONS /index.html HTTP/1.1\r\n\r\n"));
+    let r = one(&run.exchange(b"OPTIONS /index.html HTTP/1.1\r\nHost: t\r\n\r\n"));
     assert_eq!(r.status, 200);
     assert_eq!(r.header("Allow"), Some("GET, HEAD, POST, OPTIONS"));
     assert_eq!(r.header("Content-Length"), Some("0"));
-    let r = one(&run.exchange(b"POST /nope.html HTTP/1.1\r\nContent-Length: 1\r\n\r\nx"));
+    let r =
+        one(&run.exchange(b"POST /nope.html HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\nx"));
     assert_eq!(r.status, 404);
 }
 
@@ -239,11 +289,14 @@ fn keep_alive_reuses_the_connection_then_closes_when_idle() {
 #[rstest]
 #[case::http11_no_header(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "close")]
 #[case::http10_no_header(b"GET / HTTP/1.0\r\n\r\n", "close")]
-#[case::explicit_close(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n", "close")]
-#[case::close_wins(b"GET / HTTP/1.1\r\nConnection: keep-alive, close\r\n\r\n", "close")]
+#[case::explicit_close(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", "close")]
+#[case::close_wins(
+    b"GET / HTTP/1.1\r\nHost: t\r\nConnection: keep-alive, close\r\n\r\n",
+    "close"
+)]
 #[case::http10_keep_alive(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", "keep-alive")]
 #[case::token_list(
-    b"GET / HTTP/1.1\r\nConnection: Upgrade, KEEP-ALIVE\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: t\r\nConnection: Upgrade, KEEP-ALIVE\r\n\r\n",
     "keep-alive"
 )]
 fn connection_header_decides(#[case] req: &[u8], #[case] expected: &str) {
@@ -275,10 +328,10 @@ fn pipelined_requests_are_answered_in_order() {
     let (_c, run) = site(5, "GET HEAD");
     let mut s = run.connect();
     s.write_all(
-        b"GET /files/notes.txt HTTP/1.1\r\nConnection: keep-alive\r\n\r\n\
-          HEAD /index.html HTTP/1.1\r\nConnection: keep-alive\r\n\r\n\
-          GET /nope HTTP/1.1\r\nConnection: keep-alive\r\n\r\n\
-          GET /data/info.json HTTP/1.1\r\n\r\n",
+        b"GET /files/notes.txt HTTP/1.1\r\nHost: t\r\nConnection: keep-alive\r\n\r\n\
+          HEAD /index.html HTTP/1.1\r\nHost: t\r\nConnection: keep-alive\r\n\r\n\
+          GET /nope HTTP/1.1\r\nHost: t\r\nConnection: keep-alive\r\n\r\n\
+          GET /data/info.json HTTP/1.1\r\nHost: t\r\n\r\n",
     )
     .unwrap();
     let all = read_to_close(&mut s, Duration::from_secs(5));
@@ -312,7 +365,7 @@ fn a_stalled_half_request_does_not_block_others_and_times_out() {
     slow.write_all(b"GET /index.html HTTP/1.1\r\nHost: x\r\n")
         .unwrap();
     let t = Instant::now();
-    let r = one(&run.exchange(b"GET /files/notes.txt HTTP/1.1\r\n\r\n"));
+    let r = one(&run.exchange(b"GET /files/notes.txt HTTP/1.1\r\nHost: t\r\n\r\n"));
     assert_eq!(r.status, 200);
     assert!(
         t.elapsed() < Duration::from_secs(3),
@@ -344,16 +397,16 @@ fn a_request_sent_byte_by_byte_is_served() {
 }
 
 #[rstest]
-#[case::long_line(format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(9000)), 414)]
+#[case::long_line(format!("GET /{} HTTP/1.1\r\nHost: t\r\n\r\n", "a".repeat(9000)), 414)]
 #[case::long_line_never_ended(format!("GET /{}", "a".repeat(20000)), 414)]
-#[case::big_header(format!("GET / HTTP/1.1\r\nX-Big: {}\r\n\r\n", "b".repeat(40000)), 431)]
-#[case::many_headers(format!("GET / HTTP/1.1\r\n{}\r\n", "X-A: 1\r\n".repeat(200)), 431)]
+#[case::big_header(format!("GET / HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n", "b".repeat(40000)), 431)]
+#[case::many_headers(format!("GET / HTTP/1.1\r\nHost: t\r\n{}\r\n", "X-A: 1\r\n".repeat(200)), 431)]
 fn oversize_heads_get_4xx_and_the_server_survives(#[case] req: String, #[case] status: u16) {
     let (_c, run) = site(5, "GET HEAD");
     let r = one(&run.exchange(req.as_bytes()));
     assert_eq!(r.status, status);
     assert_eq!(r.header("Connection"), Some("close"));
-    let r = one(&run.exchange(b"GET / HTTP/1.1\r\n\r\n"));
+    let r = one(&run.exchange(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n"));
     assert_eq!(r.status, 200);
 }
 
@@ -378,7 +431,10 @@ fn random_garbage_never_kills_the_server() {
             assert!((400..500).contains(&r.status), "{}", r.status_line);
         }
     }
-    assert_eq!(one(&run.exchange(b"GET / HTTP/1.1\r\n\r\n")).status, 200);
+    assert_eq!(
+        one(&run.exchange(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")).status,
+        200
+    );
 }
 
 #[test]
@@ -395,11 +451,11 @@ fn broken_config_answers_500_to_everything_on_its_port() {
     let conf = Conf::with_text(&text);
     let run = Running::start_args(&["--config", conf.path().to_str().unwrap()]);
     assert_eq!(run.addr.port(), port);
-    let long = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(9000));
+    let long = format!("GET /{} HTTP/1.1\r\nHost: t\r\n\r\n", "a".repeat(9000));
     let reqs: [&[u8]; 5] = [
-        b"GET /index.html HTTP/1.1\r\nConnection: keep-alive\r\n\r\n",
+        b"GET /index.html HTTP/1.1\r\nHost: t\r\nConnection: keep-alive\r\n\r\n",
         b"HEAD /nope HTTP/1.0\r\n\r\n",
-        b"GRT / HTTP/1.1\r\n\r\n",
+        b"GRT / HTTP/1.1\r\nHost: t\r\n\r\n",
         b"\x01\x02\r\n\r\n",
         long.as_bytes(),
     ];
@@ -424,26 +480,65 @@ fn broken_config_answers_500_to_everything_on_its_port() {
 }
 
 #[test]
-fn connections_past_the_cap_get_503() {
-    let (_c, run) = {
-        let conf = Conf::new(&www(), 5, "GET HEAD");
-        let run = Running::start(&conf.path(), &["--max-connections", "1"]);
-        (conf, run)
-    };
-    let _hog = run.connect();
+fn when_full_the_stalest_waiting_connection_makes_room() {
+    let conf = Conf::new(&www(), 5, "GET HEAD");
+    let run = Running::start(&conf.path(), &["--max-connections", "1"]);
+    // An idle connection is closed without a word to make room.
+    let mut idle = run.connect();
     std::thread::sleep(Duration::from_millis(200));
-    let r = one(&run.exchange(b"GET / HTTP/1.1\r\n\r\n"));
+    assert_eq!(
+        one(&run.exchange(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")).status,
+        200
+    );
+    assert!(read_to_close(&mut idle, Duration::from_secs(2)).is_empty());
+    // A half-sent head is answered 503 (it may come back later).
+    // (Until the server's thread for the last exchange has finished, a new connection finds
+    // the only slot busy and gets 503 at once: try again then.)
+    let until = Instant::now() + Duration::from_secs(5);
+    let mut slow = loop {
+        let mut s = run.connect();
+        s.write_all(b"GET / HTTP/1.1\r\nHo").unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        match std::io::Read::read(&mut s, &mut [0u8; 64]) {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break s,
+            _ if Instant::now() < until => continue,
+            other => panic!("the slot never freed: {other:?}"),
+        }
+    };
+    assert_eq!(
+        one(&run.exchange(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")).status,
+        200
+    );
+    let r = one(&read_to_close(&mut slow, Duration::from_secs(2)));
     assert_eq!(r.status, 503);
-    drop(_hog);
+    assert!(r.text().contains("slowest"), "{}", r.text());
+}
+
+#[test]
+fn connections_past_the_cap_get_503_while_every_one_is_served() {
+    let conf = Conf::new(&www(), 5, "GET HEAD");
+    let run = Running::start(&conf.path(), &["--max-connections", "1"]);
+    // A client that asks for 40 MiB and reads none keeps its thread busy writing.
+    let mut hog = run.connect();
+    let req = b"GET /files/big.bin HTTP/1.1\r\nHost: t\r\nConnection: keep-alive\r\n\r\n";
+    hog.write_all(&req.repeat(40)).unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(one(&run.exchange(b"GET / HTTP/1.1\r\n\r\n")).status, 200);
+    let r = one(&run.exchange(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n"));
+    assert_eq!(r.status, 503);
+    drop(hog);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        one(&run.exchange(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")).status,
+        200
+    );
 }
 
 #[test]
 fn access_log_lines_are_common_log_format() {
     let (_c, run) = site(5, "GET HEAD");
-    one(&run.exchange(b"GET /files/notes.txt HTTP/1.1\r\n\r\n"));
-    one(&run.exchange(b"GRT /\"x HTTP/1.1\r\n\r\n"));
+    one(&run.exchange(b"GET /files/notes.txt HTTP/1.1\r\nHost: t\r\n\r\n"));
+    one(&run.exchange(b"GRT /\"x HTTP/1.1\r\nHost: t\r\n\r\n"));
     std::thread::sleep(Duration::from_millis(300));
     let lines = run.stdout.lock().unwrap().clone();
     assert_eq!(lines[0], format!("listening on {}", run.addr));
@@ -469,7 +564,7 @@ fn access_log_lines_are_common_log_format() {
 fn sigterm_finishes_and_exits_0() {
     let (_c, mut run) = site(10, "GET HEAD");
     let mut idle = run.connect();
-    idle.write_all(b"GET / HTTP/1.1\r\nConnection: keep-alive\r\n\r\n")
+    idle.write_all(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: keep-alive\r\n\r\n")
         .unwrap();
     let mut pending = Vec::new();
     assert_eq!(read_one(&mut idle, &mut pending, false).status, 200);
@@ -495,7 +590,7 @@ fn sigint_exits_0() {
 fn expect_100_continue_is_honoured() {
     let (_c, run) = site(5, "GET HEAD POST");
     let mut s = run.connect();
-    s.write_all(b"POST /index.html HTTP/1.1\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n")
+    s.write_all(b"POST /index.html HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n")
         .unwrap();
     let mut buf = [0u8; 25];
     std::io::Read::read_exact(&mut s, &mut buf).unwrap();
@@ -511,8 +606,8 @@ fn a_request_body_is_consumed_and_the_connection_goes_on() {
     let (_c, run) = site(5, "GET HEAD");
     let mut s = run.connect();
     s.write_all(
-        b"POST /index.html HTTP/1.1\r\nConnection: keep-alive\r\nContent-Length: 15\r\n\r\nGET /x HTTP/1.1\
-          GET /files/notes.txt HTTP/1.1\r\n\r\n",
+        b"POST /index.html HTTP/1.1\r\nHost: t\r\nConnection: keep-alive\r\nContent-Length: 15\r\n\r\nGET /x HTTP/1.1\
+          GET /files/notes.txt HTTP/1.1\r\nHost: t\r\n\r\n",
     )
     .unwrap();
     let all = read_to_close(&mut s, Duration::from_secs(5));
@@ -527,4 +622,59 @@ fn a_request_body_is_consumed_and_the_connection_goes_on() {
         second.body,
         std::fs::read(www().join("files/notes.txt")).unwrap()
     );
+}
+
+#[rstest]
+#[case::origin_form(b"GET /files/notes.txt HTTP/1.1\r\nHost: t\r\n\r\n")]
+#[case::absolute_form(b"GET http://localhost/files/notes.txt HTTP/1.1\r\nHost: t\r\n\r\n")]
+#[case::absolute_form_port(b"GET HTTP://127.0.0.1:9/files/notes.txt HTTP/1.1\r\nHost: x\r\n\r\n")]
+#[case::http10_without_host(b"GET /files/notes.txt HTTP/1.0\r\n\r\n")]
+#[case::chunked_get_body(
+    b"GET /files/notes.txt HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=\"v\"\r\nabc\r\n0\r\nX-Trailer: 1\r\n\r\n"
+)]
+fn target_forms_and_bodies_are_served(#[case] req: &[u8]) {
+    let (_c, run) = site(5, "GET HEAD");
+    let r = one(&run.exchange(req));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.body,
+        std::fs::read(www().join("files/notes.txt")).unwrap()
+    );
+}
+
+#[test]
+fn a_chunked_post_body_is_decoded_and_the_next_request_follows() {
+    let (_c, run) = site(5, "GET HEAD POST");
+    let mut s = run.connect();
+    s.write_all(
+        b"POST /index.html HTTP/1.1\r\nHost: t\r\nConnection: keep-alive\r\n\
+          Transfer-Encoding: chunked\r\n\r\n4\r\nname\r\nA; last\r\n=chunked!!\r\n0\r\n\r\n\
+          GET /files/notes.txt HTTP/1.1\r\nHost: t\r\n\r\n",
+    )
+    .unwrap();
+    let all = read_to_close(&mut s, Duration::from_secs(5));
+    let (first, used) = parse_response(&all, false).expect("first response");
+    assert_eq!(first.status, 200);
+    assert!(
+        first.text().contains("<pre><h1>name=chunked!!</h1></pre>"),
+        "{}",
+        first.text()
+    );
+    assert_eq!(one(&all[used..]).status, 200);
+}
+
+#[test]
+fn expect_100_continue_comes_before_a_chunked_body() {
+    let (_c, run) = site(5, "GET HEAD POST");
+    let mut s = run.connect();
+    s.write_all(
+        b"POST /index.html HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n",
+    )
+    .unwrap();
+    let mut buf = [0u8; 25];
+    std::io::Read::read_exact(&mut s, &mut buf).unwrap();
+    assert_eq!(&buf, b"HTTP/1.1 100 Continue\r\n\r\n");
+    s.write_all(b"3\r\na=1\r\n0\r\n\r\n").unwrap();
+    let r = one(&read_to_close(&mut s, Duration::from_secs(5)));
+    assert!(r.text().contains("<pre><h1>a=1</h1></pre>"));
 }

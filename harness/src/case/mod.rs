@@ -16,3 +16,4 @@ pub use discover::{discover, load, LoadError};
 pub use model::*;
 pub use parser::{parse_case, DEFAULT_TIMEOUT};
 pub use steps::DEFAULT_DELAY;
+pub use template::variables_in_source;

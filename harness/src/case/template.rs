@@ -70,6 +70,44 @@ impl Template {
     }
 }
 
+/// Every variable a case file's text uses, as (line, column, name), 1-based, in order: each
+/// `{name}` not escaped as `\{` and not in a `#` comment line (`{repeat N ...}` is not a
+/// variable, but the variables inside it are). For checking a file's variables without running
+/// it, at the place they are written.
+pub fn variables_in_source(text: &str) -> Vec<(usize, usize, String)> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim_start().starts_with('#') {
+            continue;
+        }
+        let chars: Vec<(usize, char)> = line.char_indices().collect();
+        let mut k = 0;
+        while k < chars.len() {
+            match chars[k].1 {
+                '\\' => k += 2,
+                '{' => {
+                    let name: String = chars[k + 1..]
+                        .iter()
+                        .map(|&(_, c)| c)
+                        .take_while(|&c| c == '_' || c.is_ascii_alphanumeric())
+                        .collect();
+                    let closed = chars
+                        .get(k + 1 + name.chars().count())
+                        .is_some_and(|&(_, c)| c == '}');
+                    let valid = name.chars().next().is_some_and(|c| !c.is_ascii_digit());
+                    if closed && valid {
+                        let col = line[..chars[k].0].chars().count() + 1;
+                        out.push((n + 1, col, name));
+                    }
+                    k += 1;
+                }
+                _ => k += 1,
+            }
+        }
+    }
+    out
+}
+
 impl DurationExpr {
     /// A constant duration: whole seconds are written `Ns`, anything else in milliseconds.
     pub fn from_duration(d: Duration) -> DurationExpr {
@@ -166,6 +204,19 @@ impl fmt::Display for DurationExpr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn variables_in_source_at_their_line_and_column() {
+        let text = "title: t\n# {commented}\nsend\n| GET / HTTP/1.1\n| Host: {host}\n| X: \\{not} {repeat 3 {inner}}\nresponse within {keepalive}s\n";
+        assert_eq!(
+            variables_in_source(text),
+            vec![
+                (5, 9, "host".to_string()),
+                (6, 23, "inner".to_string()),
+                (7, 17, "keepalive".to_string())
+            ]
+        );
+    }
 
     fn vars(pairs: &[(&str, &str)]) -> Vars {
         pairs

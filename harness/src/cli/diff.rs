@@ -90,8 +90,9 @@ pub fn run(a: DiffArgs) -> anyhow::Result<i32> {
         }
     }
     println!(
-        "{} cases: {} differ, {} agree",
+        "{} {}: {} differ, {} agree",
         ra.len(),
+        if ra.len() == 1 { "case" } else { "cases" },
         differing,
         ra.len() - differing
     );

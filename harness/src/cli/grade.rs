@@ -35,6 +35,9 @@ pub struct GradeArgs {
     /// Cases run at once within one submission.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub case_jobs: u16,
+    /// Print how each submission would be built and started (one line each), and run nothing.
+    #[arg(long)]
+    pub plan: bool,
     /// Where the gradebook and reports go.
     #[arg(long, value_name = "DIR", default_value = "grades")]
     pub out: PathBuf,
@@ -74,34 +77,79 @@ pub fn run(a: GradeArgs) -> anyhow::Result<i32> {
         jobs: a.jobs as usize,
     };
 
+    a.how.apply_ports()?;
+    let plans: Vec<_> = subs
+        .iter()
+        .map(|(name, dir)| (name, grade::prepare::plan(dir, &spec)))
+        .collect();
+    if a.plan {
+        let mut out = std::io::stdout().lock();
+        for (name, plan) in &plans {
+            if writeln!(out, "{name}: {plan}").is_err() {
+                break; // a closed pipe: stop quietly
+            }
+        }
+        return Ok(0);
+    }
+    if plans.iter().all(|(_, p)| !p.can_start()) {
+        eprintln!(
+            "error: no submission can be started: none has a START file or anything the harness              knows how to build and start (see `harness grade --plan {}`); pass --start 'CMD'",
+            a.submissions.display()
+        );
+        return Ok(EXIT_ERROR);
+    }
+
     let bar = Bar::new(subs.len(), std::io::stderr().is_terminal());
     let graded = grade::grade_class(&subs, &spec, &cases, &|g| bar.done(g));
     bar.finish();
     let lenient = !a.tuning.strict_form;
     grade::write_outputs(&a.out, &cases, &graded, &visibility, lenient)?;
-    print_summary(&graded, lenient);
-    println!(
-        "wrote {0}/gradebook.csv, {0}/index.html and a folder per submission",
-        a.out.display()
-    );
+    let mut out = std::io::stdout().lock();
+    print_summary(&mut out, &graded, lenient)?;
+    writeln!(
+        out,
+        "wrote {}, {} and a folder per submission",
+        a.out.join("gradebook.csv").display(),
+        a.out.join("index.html").display()
+    )?;
+    let failed = graded
+        .iter()
+        .filter(|g| g.error.is_some() || g.zero_reason().is_some())
+        .count();
+    if failed > 0 {
+        eprintln!(
+            "{} could not be built, started or graded (see the NOTE column)",
+            if failed == 1 {
+                "1 submission".to_string()
+            } else {
+                format!("{failed} submissions")
+            }
+        );
+        return Ok(1);
+    }
     Ok(0)
 }
 
-fn print_summary(graded: &[Graded], lenient: bool) {
+fn print_summary(out: &mut dyn Write, graded: &[Graded], lenient: bool) -> std::io::Result<()> {
     let width = graded
         .iter()
         .map(|g| g.name.len())
         .max()
         .unwrap_or(10)
         .max(10);
-    println!(
+    writeln!(
+        out,
         "{:<width$}  {:>13}  {:>4} {:>4} {:>4} {:>4}  NOTE",
         "SUBMISSION", "SCORE", "PASS", "NS", "FAIL", "ERR"
-    );
+    )?;
     for g in graded {
         let r = &g.report;
-        let note = first_line(&g.notes());
-        println!(
+        let note = match g.zero_reason() {
+            Some(r) => first_line(&note_text(&r)),
+            None => first_line(&g.notes()),
+        };
+        writeln!(
+            out,
             "{:<width$}  {:>13}  {:>4} {:>4} {:>4} {:>4}  {}",
             g.name,
             format!("{} / {}", fmt_points(r.score), fmt_points(r.max_score)),
@@ -110,18 +158,43 @@ fn print_summary(graded: &[Graded], lenient: bool) {
             r.count(Verdict::Fail),
             r.count(Verdict::Error),
             note
-        );
+        )?;
     }
     let non_strict: usize = graded
         .iter()
         .map(|g| g.report.count(Verdict::NonStrict))
         .sum();
     if !lenient && non_strict > 0 {
-        println!(
+        writeln!(
+            out,
             "note: {non_strict} non-strict (NS) verdicts earned no points (--strict-form): the rule \
              held but the response's form did not (see each report)"
-        );
+        )?;
     }
+    Ok(())
+}
+
+/// The useful part of why a submission scored nothing, for the NOTE column: the error line of a
+/// build log, or why the server did not start without the command that the report shows.
+fn note_text(reason: &str) -> String {
+    let reason = grade::prepare::build_summary(reason);
+    // `the build `CMD` failed (...): ERROR` -> `build failed (...): ERROR` (the report has CMD)
+    if let Some(rest) = reason.strip_prefix("the build `") {
+        if let Some(i) = rest
+            .find("` failed")
+            .or_else(|| rest.find("` did not finish"))
+        {
+            return format!("build {}", &rest[i + 2..]);
+        }
+    }
+    if let Some(rest) = reason.strip_prefix("the server could not be started: ") {
+        if let Some(i) = rest.find("): ") {
+            if rest[..i].contains("(config `") {
+                return format!("not started: {}", &rest[i + 3..]);
+            }
+        }
+    }
+    reason
 }
 
 fn first_line(s: &str) -> String {

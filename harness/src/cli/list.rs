@@ -1,5 +1,7 @@
 //! `harness list`: the selected cases, one a line (or as JSON).
 
+use std::io::Write;
+
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
@@ -26,6 +28,7 @@ pub fn run(a: ListArgs) -> anyhow::Result<i32> {
     let Some(cases) = a.sel.load_or_report() else {
         return Ok(EXIT_ERROR);
     };
+    let mut out = std::io::stdout().lock();
     match a.format {
         ListFormat::Json => {
             let list: Vec<_> = cases
@@ -40,11 +43,15 @@ pub fn run(a: ListArgs) -> anyhow::Result<i32> {
                     })
                 })
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&list)?);
+            writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
         }
         ListFormat::Text => {
             let width = cases.iter().map(|c| c.id.len()).max().unwrap_or(2).max(2);
-            println!("{:<width$}  {:>6}  {:<24}  TITLE", "ID", "POINTS", "TAGS");
+            writeln!(
+                out,
+                "{:<width$}  {:>6}  {:<24}  TITLE",
+                "ID", "POINTS", "TAGS"
+            )?;
             for c in &cases {
                 let mut title = c.title.clone();
                 if c.level != Level::Must {
@@ -53,16 +60,23 @@ pub fn run(a: ListArgs) -> anyhow::Result<i32> {
                 if c.config != "default" {
                     title.push_str(&format!(" [config: {}]", c.config));
                 }
-                println!(
+                writeln!(
+                    out,
                     "{:<width$}  {:>6}  {:<24}  {}",
                     c.id,
                     fmt_points(c.points),
                     c.tags.join(","),
                     title
-                );
+                )?;
             }
             let total: f64 = cases.iter().map(|c| c.points).sum();
-            println!("{} cases, {} points", cases.len(), fmt_points(total));
+            writeln!(
+                out,
+                "{} {}, {} points",
+                cases.len(),
+                if cases.len() == 1 { "case" } else { "cases" },
+                fmt_points(total)
+            )?;
         }
     }
     Ok(0)

@@ -63,8 +63,11 @@ pub fn main() -> i32 {
         Command::Grade(a) => grade::run(a),
         Command::Diff(a) => diff::run(a),
     };
+    // Nothing the harness started outlives it.
+    crate::start::process::sweep();
     match result {
         Ok(code) => code,
+        Err(e) if closed_pipe(&e) => EXIT_CLOSED_PIPE,
         Err(e) => {
             let mut msg = format!("error: {e}");
             for cause in e.chain().skip(1) {
@@ -76,11 +79,25 @@ pub fn main() -> i32 {
     }
 }
 
+/// Exit code when stdout was closed early (`harness list | head`): quietly, as a program killed
+/// by SIGPIPE would (128 + 13).
+pub const EXIT_CLOSED_PIPE: i32 = 141;
+
+/// Whether the error is a write to a closed pipe.
+fn closed_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 /// Which cases to load and select.
 #[derive(Debug, Args, Clone)]
 pub struct Selection {
-    /// Case files or folders (searched recursively for *.case).
-    #[arg(value_name = "PATHS", default_value = "cases")]
+    /// Case files or folders (searched recursively for *.case); case ids are paths relative to
+    /// the folder given. Default: the assignment corpus (the RFC corpus is `cases/rfc9112` and
+    /// `cases/rfc9110`; `cases` is both).
+    #[arg(value_name = "PATHS", default_value = "cases/assignment")]
     pub paths: Vec<PathBuf>,
     /// Only cases whose id or title contains TEXT (case-insensitive).
     #[arg(long, value_name = "TEXT")]
@@ -244,6 +261,10 @@ pub struct StartOptions {
     /// Seconds to wait for a started server to accept connections.
     #[arg(long, value_name = "SECS", default_value_t = 10.0)]
     pub ready_timeout: f64,
+    /// Start servers only on ports in LO-HI (for machines shared with other jobs); by default
+    /// any free port.
+    #[arg(long, value_name = "LO-HI", value_parser = parse_ports)]
+    pub ports: Option<(u16, u16)>,
 }
 
 impl StartOptions {
@@ -258,15 +279,25 @@ impl StartOptions {
             bail!("--dir {}: no such folder", dir.display());
         }
         self.check_site()?;
+        self.apply_ports()?;
         Ok(StartSpec {
             command: cmd.to_string(),
             dir: dir.to_path_buf(),
             site: self.site.clone(),
             config_mode: self.config_mode,
+            config_file: "ws.conf".into(),
             keepalive: tuning.keepalive()?,
             ready_timeout: self.ready_timeout(),
             grace: Duration::from_secs(2),
         })
+    }
+
+    /// Makes every start use `--ports`, when given.
+    pub fn apply_ports(&self) -> anyhow::Result<()> {
+        if let Some((lo, hi)) = self.ports {
+            crate::start::process::set_port_range(lo, hi);
+        }
+        Ok(())
     }
 
     pub fn ready_timeout(&self) -> Duration {
@@ -305,6 +336,17 @@ impl ColorChoice {
             }
         }
     }
+}
+
+fn parse_ports(s: &str) -> Result<(u16, u16), String> {
+    let bad = || format!("`{s}` is not a port range LO-HI (e.g. --ports 20000-20999)");
+    let (lo, hi) = s.split_once('-').ok_or_else(bad)?;
+    let lo: u16 = lo.trim().parse().map_err(|_| bad())?;
+    let hi: u16 = hi.trim().parse().map_err(|_| bad())?;
+    if lo == 0 || hi < lo {
+        return Err(bad());
+    }
+    Ok((lo, hi))
 }
 
 fn parse_var(s: &str) -> Result<(String, String), String> {
@@ -347,4 +389,19 @@ pub fn parse_target(s: &str) -> anyhow::Result<crate::exec::Target> {
 /// Whether stdout is a terminal.
 pub fn stdout_is_terminal() -> bool {
     std::io::stdout().is_terminal()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_ranges_parse_and_bad_ones_say_what_is_expected() {
+        assert_eq!(parse_ports("20000-20999"), Ok((20000, 20999)));
+        assert_eq!(parse_ports("8080-8080"), Ok((8080, 8080)));
+        for bad in ["", "8080", "9-8", "0-10", "a-b", "1-70000"] {
+            let e = parse_ports(bad).unwrap_err();
+            assert!(e.contains("LO-HI"), "{bad}: {e}");
+        }
+    }
 }

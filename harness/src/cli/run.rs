@@ -106,6 +106,10 @@ pub fn server_under_test(
     }
 }
 
+/// What one connection may read by default: twice the corpus's largest response (1 MiB), so a
+/// server that floods costs little memory, even with many submissions graded at once.
+pub const MAX_RESPONSE_BYTES: usize = 2 << 20;
+
 pub fn settings(t: &Tuning, jobs: usize) -> anyhow::Result<Settings> {
     let vars = t.var_map();
     if let Some(k) = vars["keepalive"]
@@ -129,7 +133,7 @@ pub fn settings(t: &Tuning, jobs: usize) -> anyhow::Result<Settings> {
         by_rules: t.score == super::ScoreBy::Rules,
         jobs,
         connect_timeout: t.connect_timeout(),
-        max_response_bytes: 8 << 20,
+        max_response_bytes: MAX_RESPONSE_BYTES,
     })
 }
 

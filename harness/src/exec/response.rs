@@ -239,7 +239,7 @@ pub fn parse_response(buf: &[u8], eof: bool, head_request: bool) -> Parsed {
         None => {
             defects.push(Defect::new(
                 FormRule::Reason,
-                "no space after the status code (and no reason phrase)",
+                "no space after the status code",
             ));
             String::new()
         }
@@ -790,7 +790,7 @@ mod tests {
     #[case::status_lf(b"HTTP/1.1 200 OK\nContent-Length: 2\r\n\r\nhi", false, 200, &["status line ends in a bare LF"], b"hi", 0)]
     #[case::lf_then_crlf(b"HTTP/1.1 200 OK\nContent-Length: 2\n\r\nhi", false, 200, &["head uses bare LF line ends"], b"hi", 0)]
     #[case::empty_reason(b"HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n", false, 200, &["no reason phrase"], b"", 0)]
-    #[case::no_space_after_code(b"HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n", false, 200, &["no space after the status code (and no reason phrase)"], b"", 0)]
+    #[case::no_space_after_code(b"HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n", false, 200, &["no space after the status code"], b"", 0)]
     #[case::no_cl_close(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html>", true, 200, &["no Content-Length (and no Connection: close): body read until close"], b"<html>", 0)]
     // RFC 9112 §6.3: a body delimited by the close is valid when the close is announced, or in HTTP/1.0.
     #[case::close_announced(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n<html>", true, 200, &[], b"<html>", 0)]

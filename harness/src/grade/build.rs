@@ -34,19 +34,24 @@ pub enum BuildError {
 
 /// Runs `cmd` through `sh -c` in `dir`; Ok with the output tail when it exits 0.
 pub fn build(cmd: &str, dir: &Path, limit: Duration) -> Result<String, BuildError> {
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(cmd)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .map_err(|source| BuildError::Spawn {
-            cmd: cmd.to_string(),
-            source,
-        })?;
+    let mut child = crate::start::process::spawn_noted(
+        Command::new("sh")
+            .arg("-c")
+            .arg(cmd)
+            .current_dir(dir)
+            .env(
+                crate::start::process::OWNER_ENV,
+                std::process::id().to_string(),
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0),
+    )
+    .map_err(|source| BuildError::Spawn {
+        cmd: cmd.to_string(),
+        source,
+    })?;
     let tail = Arc::new(Mutex::new(Vec::<u8>::new()));
     let readers: Vec<_> = [
         child
@@ -97,6 +102,7 @@ pub fn build(cmd: &str, dir: &Path, limit: Duration) -> Result<String, BuildErro
     if status.is_none() {
         let _ = child.wait();
     }
+    crate::start::process::forget_spawned(pgid);
     for r in readers {
         let _ = r.join();
     }

@@ -26,7 +26,8 @@ impl std::fmt::Display for Loss {
     }
 }
 
-/// The causes of every point lost, biggest first (ties in case order).
+/// The causes of every point lost, biggest first (ties in case order). A broken rule is one
+/// cause, named by the rule and what broke it, and costs all its points.
 pub fn losses(report: &RunReport) -> Vec<Loss> {
     let mut out: Vec<Loss> = Vec::new();
     for c in &report.cases {
@@ -34,21 +35,53 @@ pub fn losses(report: &RunReport) -> Vec<Loss> {
         if c.verdict == Verdict::Skip || lost <= 0.0 {
             continue;
         }
-        let what = cause(c);
+        let (what, breaks) = match &c.rule {
+            Some(rule) => rule_cause(report, rule),
+            None => (cause(c), 1),
+        };
         match out.iter_mut().find(|l| l.what == what) {
             Some(l) => {
                 l.points += lost;
-                l.cases += 1;
+                if c.rule.is_none() {
+                    l.cases += 1;
+                }
             }
             None => out.push(Loss {
                 what,
                 points: lost,
-                cases: 1,
+                cases: breaks,
             }),
         }
     }
     out.sort_by(|a, b| b.points.total_cmp(&a.points));
     out
+}
+
+/// `rule: what broke it` (the first case that failed it), and how many of its cases failed.
+fn rule_cause(report: &RunReport, rule: &str) -> (String, usize) {
+    let broke: Vec<&CaseResult> = report
+        .cases
+        .iter()
+        .filter(|c| c.rule.as_deref() == Some(rule) && breaks(c))
+        .collect();
+    match broke.first() {
+        Some(c) => {
+            let why = cause(c);
+            let why = why.strip_suffix(" (form)").unwrap_or(&why);
+            (format!("{rule}: {why}"), broke.len())
+        }
+        None => (format!("{rule}: broken"), 1),
+    }
+}
+
+/// Whether this case broke its rule (rather than losing its points because another case did).
+fn breaks(c: &CaseResult) -> bool {
+    c.points < c.max_points
+        && c.verdict != Verdict::Skip
+        && !c
+            .messages
+            .iter()
+            .any(|m| m.starts_with("earns nothing: its rule"))
 }
 
 /// The biggest `n` causes on one line, `; `-separated.
@@ -75,6 +108,7 @@ fn cause(c: &CaseResult) -> String {
         .filter(|m| m.contains(", the rule this case grades)"))
     {
         let text = defect.split(" (form: ").next().unwrap_or(defect);
+        let text = text.split(" (RFC ").next().unwrap_or(text);
         return format!("{text} (form)");
     }
     if c.verdict == Verdict::NonStrict {
@@ -96,8 +130,20 @@ fn crash(message: &str) -> Option<String> {
                 .and_then(|m| m.split_once("died during "))
                 .and_then(|(_, m)| m.split_once(": ").map(|x| x.1))
         })?;
-    let status = rest.split(')').next().unwrap_or(rest);
-    Some(short(status))
+    // Up to the parenthesis that closes the one opened before `rest` (the status has its own).
+    let mut depth = 1;
+    let end = rest
+        .char_indices()
+        .find(|&(_, ch)| {
+            match ch {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ => {}
+            }
+            depth == 0
+        })
+        .map_or(rest.len(), |(i, _)| i);
+    Some(short(&rest[..end]))
 }
 
 fn short(s: &str) -> String {
@@ -131,6 +177,33 @@ mod tests {
             transcript: Transcript::default(),
             reproducer: None,
         }
+    }
+
+    #[test]
+    fn a_broken_rule_is_one_cause_named_by_what_broke_it() {
+        let mut grt = result(
+            "grt",
+            Verdict::Fail,
+            3.0,
+            &["server died during this case (killed by signal 11 (SIGSEGV))"],
+        );
+        grt.rule = Some("bad-request".into());
+        let mut url = result("url", Verdict::Pass, 2.0, &[]);
+        url.rule = Some("bad-request".into());
+        url.points = 0.0;
+        url.messages = vec!["earns nothing: its rule `bad-request` is broken by grt".into()];
+        let report = RunReport {
+            target: "t".into(),
+            cases: vec![grt, url],
+            score: 0.0,
+            max_score: 5.0,
+            duration: Duration::ZERO,
+            notes: vec![],
+        };
+        assert_eq!(
+            summary(&report, 3),
+            "bad-request: crashes (killed by signal 11 (SIGSEGV)): −5"
+        );
     }
 
     #[test]

@@ -5,8 +5,10 @@
 //! graded with the reason, and the others go on.
 
 pub mod build;
+pub mod detect;
 pub mod gradebook;
 pub mod losses;
+pub mod prepare;
 pub mod rubric;
 
 use std::collections::HashMap;
@@ -21,13 +23,12 @@ use anyhow::Context;
 use crate::case::Case;
 use crate::outcome::{CaseResult, RunReport, Verdict};
 use crate::report::{self, Format, IndexEntry, ReportOptions};
-use crate::start::{ConfigMode, StartSpec};
+use crate::start::ConfigMode;
 use crate::target::{run_at, ServerUnderTest, Settings};
 
 pub use rubric::Rubric;
 
-/// The file in a submission that overrides `--start` for it.
-pub const START_FILE: &str = "START";
+pub use detect::{BUILD_FILE, START_FILE};
 
 /// How to grade a class.
 #[derive(Debug, Clone)]
@@ -109,27 +110,6 @@ pub fn submissions(dir: &Path) -> anyhow::Result<Vec<(String, PathBuf)>> {
     Ok(subs)
 }
 
-/// The submission's own start command (first line of its `START` file that is neither empty nor a
-/// `#` comment), else the class's.
-pub fn start_command(dir: &Path, default: Option<&str>) -> Result<String, String> {
-    let file = dir.join(START_FILE);
-    if let Ok(text) = fs::read_to_string(&file) {
-        if let Some(line) = text
-            .lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty() && !l.starts_with('#'))
-        {
-            return Ok(line.to_string());
-        }
-    }
-    default.map(str::to_string).ok_or_else(|| {
-        format!(
-            "no start command: pass --start 'CMD' or put one in {}",
-            file.display()
-        )
-    })
-}
-
 /// Grades one submission. Never fails: what goes wrong is the grade's `error` and its cases'
 /// messages.
 pub fn grade_one(name: &str, dir: &Path, spec: &ClassSpec, cases: &[Case]) -> Graded {
@@ -146,40 +126,25 @@ pub fn grade_one(name: &str, dir: &Path, spec: &ClassSpec, cases: &[Case]) -> Gr
         ),
         error: Some(why),
     };
-    let command = match start_command(dir, spec.start.as_deref()) {
-        Ok(c) => c,
-        Err(why) => return zero(why),
-    };
-    // A private copy, so that building never touches the class folder.
-    let work = match tempfile::Builder::new().prefix("harness-build-").tempdir() {
-        Ok(w) => w,
-        Err(e) => return zero(format!("cannot make a temp folder: {e}")),
-    };
-    let copy = work.path().join(name);
-    if let Err(e) = copy_tree(dir, &copy) {
-        return zero(format!("cannot copy {}: {e}", dir.display()));
-    }
-    if let Some(b) = &spec.build {
-        if let Err(e) = build::build(b, &copy, spec.build_timeout) {
-            return zero(e.to_string());
+    let prepared = match prepare::prepare(name, dir, spec) {
+        Ok(p) => p,
+        Err(e) => {
+            let mut g = zero(e.why);
+            g.report.notes = e.notes;
+            return g;
         }
-    }
-    let start = StartSpec {
-        command,
-        dir: copy.clone(),
-        site: spec.site.clone(),
-        config_mode: spec.config_mode,
-        keepalive: spec.keepalive,
-        ready_timeout: spec.ready_timeout,
-        grace: Duration::from_secs(2),
     };
+    let start = prepared.start.clone();
     let server = ServerUnderTest::Start(start);
     let notes = Mutex::new(Vec::new());
     let results = run_at(&server, cases, &spec.settings, &|_, _| {}, &|n| {
         notes.lock().unwrap_or_else(|e| e.into_inner()).push(n)
     });
     let mut report = RunReport::new(name.to_string(), started.elapsed(), results);
-    report.notes = notes.into_inner().unwrap_or_else(|e| e.into_inner());
+    report.notes = prepared.notes.clone();
+    report
+        .notes
+        .extend(notes.into_inner().unwrap_or_else(|e| e.into_inner()));
     Graded {
         name: name.to_string(),
         report,
@@ -270,26 +235,4 @@ fn url_segment(name: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
-}
-
-/// Copies a folder recursively, leaving out `.git` and `target`. A link to a file is copied as
-/// the file; a link to a folder is left out (it could loop, or lead out of the submission).
-fn copy_tree(src: &Path, dst: &Path) -> std::io::Result<()> {
-    fs::create_dir_all(dst)?;
-    for entry in fs::read_dir(src)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        if name == ".git" || name == "target" {
-            continue;
-        }
-        let from = entry.path();
-        let to = dst.join(&name);
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            copy_tree(&from, &to)?;
-        } else if kind.is_file() || (kind.is_symlink() && from.is_file()) {
-            fs::copy(&from, &to)?;
-        }
-    }
-    Ok(())
 }

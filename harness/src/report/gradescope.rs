@@ -112,15 +112,17 @@ fn summary(report: &RunReport, opts: &ReportOptions) -> String {
         s.push('\n');
     }
     s.push_str(&format!(
-        "Score {} / {}.\n{} passed, {} non-strict, {} failed, {} errors, {} skipped ({} cases, {:.1}s).\n",
+        "Score {} / {}.\n{} passed, {} non-strict, {} failed, {} {}, {} skipped ({} {}, {:.1}s).\n",
         fmt_points(report.score),
         fmt_points(report.max_score),
         n.pass,
         n.non_strict,
         n.fail,
         n.error,
+        if n.error == 1 { "error" } else { "errors" },
         n.skip,
         n.total(),
+        if n.total() == 1 { "case" } else { "cases" },
         report.duration.as_secs_f64()
     ));
     if n.non_strict > 0 {

@@ -88,9 +88,10 @@ pub fn write_html(report: &RunReport, opts: &ReportOptions, out: &mut dyn Write)
     };
     writeln!(
         out,
-        "<p class=\"sub\">target <code>{}</code> · {} cases · {}{lenient}</p>",
+        "<p class=\"sub\">target <code>{}</code> · {} {} · {}{lenient}</p>",
         html(&report.target),
         n.total(),
+        if n.total() == 1 { "case" } else { "cases" },
         fmt_duration(report.duration)
     )?;
     writeln!(

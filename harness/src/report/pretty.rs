@@ -113,13 +113,38 @@ pub fn write_pretty_details(
     opts: &ReportOptions,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    // Cases that could not run for one same reason (a server that never started) share one
+    // summary, not one copy per case.
+    let mut shared: Vec<(&str, Vec<&str>)> = Vec::new();
     for c in report
         .cases
         .iter()
         .filter(|c| !matches!(c.verdict, Verdict::Pass | Verdict::Skip))
     {
+        if let Some(why) = not_run_reason(c) {
+            match shared.iter_mut().find(|(w, _)| *w == why) {
+                Some((_, ids)) => {
+                    ids.push(&c.id);
+                    continue;
+                }
+                None => shared.push((why, vec![&c.id])),
+            }
+        }
         writeln!(out)?;
         write_case_details(c, opts, out)?;
+    }
+    for (why, ids) in shared.iter().filter(|(_, ids)| ids.len() > 1) {
+        writeln!(out)?;
+        let more = ids.len() - 1;
+        writeln!(
+            out,
+            "{} {} more {} could not run for the same reason as {}: {}",
+            paint(opts.color, verdict_style(Verdict::Error), "──"),
+            more,
+            if more == 1 { "case" } else { "cases" },
+            one_line(ids[0]),
+            one_line(why.lines().next().unwrap_or(""))
+        )?;
     }
     if !report.notes.is_empty() {
         writeln!(out)?;
@@ -129,6 +154,14 @@ pub fn write_pretty_details(
     }
     writeln!(out)?;
     write_summary(report, opts, out)
+}
+
+/// The reason of an error case that never reached the server (no transcript), if that is what
+/// it is.
+fn not_run_reason(c: &CaseResult) -> Option<&str> {
+    (c.verdict == Verdict::Error && c.transcript.events.is_empty())
+        .then(|| c.messages.first().map(String::as_str))
+        .flatten()
 }
 
 fn write_case_details(c: &CaseResult, opts: &ReportOptions, out: &mut dyn Write) -> io::Result<()> {
@@ -203,13 +236,14 @@ fn write_summary(report: &RunReport, opts: &ReportOptions, out: &mut dyn Write) 
     let errors = if n.error == 1 { "error" } else { "errors" };
     writeln!(
         out,
-        "{}, {}, {}, {}, {}  ({} cases in {:.2}s against {})",
+        "{}, {}, {}, {}, {}  ({} {} in {:.2}s against {})",
         part(n.pass, "passed", Verdict::Pass),
         part(n.non_strict, "non-strict", Verdict::NonStrict),
         part(n.fail, "failed", Verdict::Fail),
         part(n.error, errors, Verdict::Error),
         part(n.skip, "skipped", Verdict::Skip),
         n.total(),
+        if n.total() == 1 { "case" } else { "cases" },
         report.duration.as_secs_f64(),
         one_line(&report.target),
     )?;
@@ -238,4 +272,58 @@ fn write_summary(report: &RunReport, opts: &ReportOptions, out: &mut dyn Write) 
         n.failed(opts.lenient),
         n.skip
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::Transcript;
+    use std::time::Duration;
+
+    fn error(id: &str, why: &str) -> CaseResult {
+        CaseResult {
+            id: id.into(),
+            title: id.into(),
+            tags: vec![],
+            spec: None,
+            rule: None,
+            verdict: Verdict::Error,
+            points: 0.0,
+            max_points: 1.0,
+            duration: Duration::ZERO,
+            messages: vec![why.into()],
+            transcript: Transcript::default(),
+            reproducer: None,
+        }
+    }
+
+    #[test]
+    fn a_server_that_never_started_gets_one_summary_not_one_per_case() {
+        let why = "the server could not be started: it did not listen on port 1 within 3s";
+        let report = RunReport::new(
+            "t".into(),
+            Duration::from_secs(1),
+            vec![
+                error("a", why),
+                error("b", why),
+                error("c", why),
+                error("d", "other"),
+            ],
+        );
+        let opts = ReportOptions {
+            color: false,
+            lenient: false,
+            show_transcripts: true,
+        };
+        let mut out = Vec::new();
+        write_pretty(&report, &opts, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.matches(why).count(), 2, "{text}");
+        assert!(
+            text.contains("2 more cases could not run for the same reason as a"),
+            "{text}"
+        );
+        assert!(text.contains("• other"), "{text}");
+        assert!(text.contains("(4 cases in"), "{text}");
+    }
 }

@@ -4,7 +4,9 @@
 //!
 //! Layout of the temporary folder (`{dir}`): the submission's files (without `.git`, `target`,
 //! `node_modules`, files over [`MAX_FILE_BYTES`], and its own `www/`), `www/` = the bundled site
-//! (`{root}`), `ws.conf` (`{config}`). The command runs there.
+//! (`{root}`), `ws.conf` (`{config}`; or wherever [`StartSpec::config_file`] says, e.g.
+//! `src/ws.conf`). A relative DocumentRoot in the submission's own file is kept, and the site is
+//! put where it points instead (`{root}` then names that folder). The command runs in `{dir}`.
 
 use crate::declared::{Declared, SECRET, SECRET_FILE};
 use std::fs;
@@ -14,7 +16,33 @@ use std::process::ExitStatus;
 use std::time::Duration;
 
 use super::process::{self, describe_status, show_tail, ProcessError, ServerProcess, MESSAGE_TAIL};
-use super::wsconf::{self, UnknownVariant};
+use super::wsconf::{self, RootMode, UnknownVariant};
+
+/// How many times a start is tried (each on a fresh port) when the server exits at start or
+/// another process holds its port.
+pub const START_ATTEMPTS: u32 = 4;
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
+
+/// `1 line changed`, `2 lines changed`.
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// So that a server that strips the leading `/` of an absolute DocumentRoot (reading it as
+/// relative to its folder) also finds the site: a link named after the root's first component
+/// (`tmp` -> `/tmp`) in `folder`, unless that name is taken.
+fn strip_slash_link(folder: &Path, root: &Path) {
+    let Some(std::path::Component::Normal(first)) = root.components().nth(1) else {
+        return;
+    };
+    let link = folder.join(first);
+    if link.symlink_metadata().is_err() {
+        let _ = std::os::unix::fs::symlink(Path::new("/").join(first), link);
+    }
+}
 
 /// Files larger than this are not copied (core dumps, videos, build caches).
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
@@ -28,6 +56,7 @@ pub const SKIPPED_DIRS: &[&str] = &[
     "node_modules",
     "__pycache__",
     ".venv",
+    "__MACOSX",
 ];
 
 /// How the started server gets its `ws.conf`.
@@ -55,6 +84,9 @@ pub struct StartSpec {
     /// The bundled site, copied as `www/` into each instance's folder.
     pub site: PathBuf,
     pub config_mode: ConfigMode,
+    /// Where the run's `ws.conf` goes, relative to the copy of `dir` (`ws.conf`, or where the
+    /// submission keeps its own, e.g. `src/ws.conf`); `{config}` names it.
+    pub config_file: PathBuf,
     /// The `KeepaliveTime` to configure: the `keepalive` variable the cases test with.
     pub keepalive: u32,
     /// How long the server may take to listen (including any build the command does).
@@ -130,6 +162,12 @@ pub struct Instance {
     notes: Vec<String>,
     /// How many times it was (re)started: 1 after `start`.
     starts: u32,
+    /// The site's copy it serves now.
+    root: PathBuf,
+    /// The `ws.conf` text it runs with now.
+    config_text: String,
+    /// Start attempts that failed before one succeeded.
+    retries: Vec<String>,
 }
 
 impl Instance {
@@ -154,6 +192,9 @@ impl Instance {
             port: 0,
             notes,
             starts: 0,
+            root: PathBuf::new(),
+            config_text: String::new(),
+            retries: Vec::new(),
         };
         inst.launch()?;
         Ok(inst)
@@ -167,26 +208,60 @@ impl Instance {
         self.launch()
     }
 
-    /// Copies the site, writes `ws.conf` for a fresh port, spawns and waits.
+    /// [`Instance::launch_once`], tried again on a fresh port when the server exits at start,
+    /// or another process holds its port ([`START_ATTEMPTS`] in all), or does not listen in time
+    /// (once more: a server that never listens should not cost the whole timeout many times).
     fn launch(&mut self) -> Result<(), StartError> {
-        let dir = self.temp.path().to_path_buf();
-        let root = dir.join("www");
-        if root.exists() {
-            fs::remove_dir_all(&root).map_err(prep(format!("removing {}", root.display())))?;
+        let mut attempt = 1;
+        loop {
+            match self.launch_once() {
+                Ok(()) => {
+                    if attempt > 1 {
+                        self.retries.push(format!(
+                            "the server started at attempt {attempt} (each on a fresh port)"
+                        ));
+                    }
+                    return Ok(());
+                }
+                Err(e) => {
+                    let retry = match &e {
+                        StartError::Process { source, .. } => match source {
+                            ProcessError::Exited { .. } | ProcessError::PortTaken { .. } => {
+                                attempt < START_ATTEMPTS
+                            }
+                            ProcessError::NotListening { .. } => attempt < 2,
+                            _ => false,
+                        },
+                        _ => false,
+                    };
+                    if !retry {
+                        return Err(e);
+                    }
+                    self.retries.push(format!(
+                        "start attempt {attempt} failed: {}",
+                        first_line(&e.to_string())
+                    ));
+                    attempt += 1;
+                }
+            }
         }
-        fs::create_dir_all(&root).map_err(prep(format!("creating {}", root.display())))?;
-        let mut ignored = Vec::new();
-        copy_tree(&self.spec.site, &root, false, &mut ignored).map_err(prep(format!(
-            "copying the site {}",
-            self.spec.site.display()
-        )))?;
-        plant_secret(&root)?;
+    }
 
-        let port = process::free_port().map_err(prep("finding a free port"))?;
+    /// Writes `ws.conf` for a fresh port, copies the site where it says, spawns and waits.
+    fn launch_once(&mut self) -> Result<(), StartError> {
+        let dir = self.temp.path().to_path_buf();
+        let port = process::pick_port().map_err(prep("finding a free port"))?;
         self.port = port;
-        let config = dir.join("ws.conf");
+        let config = dir.join(&self.spec.config_file);
         let first = self.starts == 0;
-        self.write_config(&config, port, &root, first)?;
+        let root = match self.write_config(&config, port, first) {
+            Ok(root) => root,
+            Err(e) => {
+                process::release_port(port);
+                return Err(e);
+            }
+        };
+        self.root = root.clone();
         self.starts += 1;
 
         let command = process::substitute(
@@ -203,8 +278,19 @@ impl Instance {
             variant: self.variant.clone(),
             source,
         };
-        let p = ServerProcess::spawn(&command, &dir, port).map_err(wrap)?;
-        let ready = p.wait_ready(self.spec.ready_timeout);
+        let p = match ServerProcess::spawn(&command, &dir, port) {
+            Ok(p) => p,
+            Err(e) => {
+                process::release_port(port);
+                return Err(wrap(e));
+            }
+        };
+        let ready = p.wait_ready(self.spec.ready_timeout).and_then(|()| {
+            if p.owns_port() == Some(false) {
+                return Err(ProcessError::PortTaken { port });
+            }
+            Ok(())
+        });
         let grace = self.spec.grace;
         self.proc_ = Some(p);
         if let Err(e) = ready {
@@ -216,16 +302,72 @@ impl Instance {
         Ok(())
     }
 
-    /// Writes `ws.conf`: generated or patched per the spec's mode, then the variant applied.
-    /// The notes (lines changed, warnings) are recorded on the first start only.
+    /// Puts a fresh copy of the site at `root` (removing what was there).
+    fn copy_site(&self, root: &Path) -> Result<(), StartError> {
+        if root.exists() {
+            fs::remove_dir_all(root).map_err(prep(format!("removing {}", root.display())))?;
+        }
+        fs::create_dir_all(root).map_err(prep(format!("creating {}", root.display())))?;
+        let mut ignored = Vec::new();
+        copy_tree(&self.spec.site, root, false, &mut ignored).map_err(prep(format!(
+            "copying the site {}",
+            self.spec.site.display()
+        )))?;
+        plant_secret(root)
+    }
+
+    /// Where a relative document root `rel`, read from the folder of `config`, lands in the
+    /// copy; `None` when it would leave the copy (also through a symbolic link), or is the copy
+    /// itself or a folder holding the submission's code (replacing it by the site would delete
+    /// that code).
+    fn relative_site(&self, config: &Path, rel: &str) -> Option<PathBuf> {
+        let dir = self.temp.path();
+        let mut path = config.parent()?.to_path_buf();
+        for part in Path::new(rel).components() {
+            match part {
+                std::path::Component::Normal(p) => path.push(p),
+                std::path::Component::ParentDir => {
+                    path.pop();
+                }
+                _ => {}
+            }
+        }
+        if !path.starts_with(dir) || path == dir || config.starts_with(&path) {
+            return None;
+        }
+        // Never through a link: the site is copied there after removing what is there.
+        let mut at = dir.to_path_buf();
+        for part in path.strip_prefix(dir).ok()?.components() {
+            at.push(part);
+            if at
+                .symlink_metadata()
+                .is_ok_and(|m| m.file_type().is_symlink())
+            {
+                return None;
+            }
+        }
+        let has_code = crate::grade::detect::walk(&path).iter().any(|f| {
+            let ext = f.extension().and_then(|e| e.to_str()).unwrap_or("");
+            matches!(
+                ext,
+                "c" | "cc" | "cpp" | "h" | "py" | "java" | "rs" | "go" | "conf"
+            )
+        });
+        (!has_code).then_some(path)
+    }
+
+    /// Writes `ws.conf` at `config` (generated, or patched per the spec's mode, then the
+    /// variant applied), copies the site where it points, and returns that folder. The notes
+    /// (lines changed, warnings) are recorded on the first start only.
     fn write_config(
         &mut self,
         config: &Path,
         port: u16,
-        root: &Path,
         record: bool,
-    ) -> Result<(), StartError> {
-        let original = self.spec.dir.join("ws.conf");
+    ) -> Result<PathBuf, StartError> {
+        let dir = self.temp.path().to_path_buf();
+        let default_root = dir.join("www");
+        let original = self.spec.dir.join(&self.spec.config_file);
         let has_own = original.is_file();
         let patching = match self.spec.config_mode {
             ConfigMode::Generate => false,
@@ -236,27 +378,9 @@ impl Instance {
             ConfigMode::Auto => has_own,
         };
         let mut notes = Vec::new();
+        let mut root = default_root.clone();
         let text = if patching {
-            let bytes =
-                fs::read(&original).map_err(prep(format!("reading {}", original.display())))?;
-            let own = match String::from_utf8(bytes) {
-                Ok(s) => s,
-                Err(e) => {
-                    notes.push(
-                        "warning: ws.conf is not valid UTF-8; invalid bytes were replaced"
-                            .to_string(),
-                    );
-                    String::from_utf8_lossy(e.as_bytes()).into_owned()
-                }
-            };
-            let p = wsconf::patch(&own, port, root, self.spec.keepalive);
-            notes.push(format!(
-                "ws.conf: the submission's own, patched ({} line(s) changed)",
-                p.changes.len()
-            ));
-            notes.extend(p.changes.iter().map(|c| format!("  {c}")));
-            notes.extend(p.warnings.iter().map(|w| format!("warning: {w}")));
-            p.text
+            self.patched(&original, config, port, &mut root, &mut notes)?
         } else {
             notes.push(format!(
                 "ws.conf: generated{}",
@@ -266,18 +390,97 @@ impl Instance {
                     " (the submission has none)"
                 }
             ));
-            wsconf::generate(port, root, self.spec.keepalive)
+            wsconf::generate(port, &root, self.spec.keepalive)
         };
         let (text, changes) = wsconf::apply_variant(&text, &self.variant)?;
         if !changes.is_empty() {
             notes.push(format!("ws.conf: configuration `{}`:", self.variant));
             notes.extend(changes.iter().map(|c| format!("  {c}")));
         }
-        fs::write(config, text).map_err(prep(format!("writing {}", config.display())))?;
+        self.copy_site(&root)?;
+        if let Some(parent) = config.parent() {
+            fs::create_dir_all(parent).map_err(prep(format!("creating {}", parent.display())))?;
+            if root == default_root {
+                strip_slash_link(parent, &root);
+            }
+        }
+        fs::write(config, &text).map_err(prep(format!("writing {}", config.display())))?;
+        self.config_text = text;
         if record {
             self.notes.extend(notes);
         }
-        Ok(())
+        Ok(root)
+    }
+
+    /// The submission's own ws.conf (`original`) patched for `port`; `root` becomes where its
+    /// relative DocumentRoot points, when that is kept. Notes what was changed.
+    fn patched(
+        &self,
+        original: &Path,
+        config: &Path,
+        port: u16,
+        root: &mut PathBuf,
+        notes: &mut Vec<String>,
+    ) -> Result<String, StartError> {
+        let dir = self.temp.path();
+        let bytes = fs::read(original).map_err(prep(format!("reading {}", original.display())))?;
+        let own = match String::from_utf8(bytes) {
+            Ok(s) => s,
+            Err(e) => {
+                notes.push(
+                    "warning: ws.conf is not valid UTF-8; invalid bytes were replaced".to_string(),
+                );
+                String::from_utf8_lossy(e.as_bytes()).into_owned()
+            }
+        };
+        let ka = self.spec.keepalive;
+        let mut p = wsconf::patch_with(&own, port, &*root, ka, RootMode::KeepRelative);
+        match p
+            .relative_root
+            .as_deref()
+            .map(|r| (r, self.relative_site(config, r)))
+        {
+            Some((rel, Some(at))) => {
+                let folder = config
+                    .parent()
+                    .and_then(|c| c.strip_prefix(dir).ok())
+                    .map(|c| c.display().to_string())
+                    .filter(|c| !c.is_empty())
+                    .unwrap_or_else(|| "the submission's root".into());
+                notes.push(format!(
+                    "ws.conf: the document root {rel:?} is kept as the submission wrote it \
+                     (relative to {folder}); the site is put there"
+                ));
+                *root = at;
+            }
+            Some((rel, None)) => {
+                notes.push(format!(
+                    "ws.conf: the relative document root {rel:?} points outside the copy or at \
+                     its code; replaced by an absolute path"
+                ));
+                p = wsconf::patch_with(&own, port, &*root, ka, RootMode::Absolute);
+            }
+            None => {}
+        }
+        notes.push(format!(
+            "ws.conf: the submission's own {}, patched ({})",
+            self.spec.config_file.display(),
+            plural(p.changes.len(), "line changed", "lines changed")
+        ));
+        notes.extend(p.changes.iter().map(|c| format!("  {c}")));
+        notes.extend(p.warnings.iter().map(|w| format!("warning: {w}")));
+        Ok(p.text)
+    }
+
+    /// The `ws.conf` the server runs with now: its path and its text (after patching and the
+    /// configuration variant).
+    pub fn config_file(&self) -> (PathBuf, &str) {
+        (self.config_path(), &self.config_text)
+    }
+
+    /// Notes about start attempts that failed before one succeeded.
+    pub fn retries(&self) -> &[String] {
+        &self.retries
     }
 
     /// The port it listens on now.
@@ -287,7 +490,7 @@ impl Instance {
 
     /// The copy of the site it serves (what `body file` checks must read).
     pub fn root(&self) -> PathBuf {
-        self.temp.path().join("www")
+        self.root.clone()
     }
 
     /// The folder it runs in (the copy of the submission).
@@ -296,12 +499,12 @@ impl Instance {
     }
 
     pub fn config_path(&self) -> PathBuf {
-        self.temp.path().join("ws.conf")
+        self.temp.path().join(&self.spec.config_file)
     }
 
     /// What the ws.conf it runs with declares (types, methods, DirectoryIndex).
     pub fn declared(&self) -> Declared {
-        Declared::read(&self.config_path(), "the submission's ws.conf")
+        Declared::parse(&self.config_text, "the submission's ws.conf")
     }
 
     /// The `config:` it was started with.

@@ -1,7 +1,10 @@
 //! Starting the server under test (`harness run --start 'CMD'`): the harness copies the
 //! submission to a fresh folder, writes a `ws.conf` for the run there, starts CMD through the
-//! shell on a free port, runs the cases, restarts the server when it dies, and stops its whole
-//! process group at the end (or on Ctrl-C).
+//! shell on a free port (within `--ports`, never one another process listens on), runs the
+//! cases, restarts the server when it dies (each start tried again on fresh ports when it fails),
+//! and stops its whole process group at the end (or on Ctrl-C), with every descendant that left
+//! the group (`setsid`, double fork): the harness is their subreaper and finds them by an
+//! environment marker.
 //!
 //! - [`wsconf`]: generating or patching `ws.conf`, and the `config:` variants (pure text).
 //! - [`process`]: the supervised process group, its output tail, readiness, stop, cleanup.

@@ -93,6 +93,8 @@ pub enum ProcessError {
         status: String,
         tail: String,
     },
+    #[error("another process already listens on port {port}: the harness refuses to grade it")]
+    PortTaken { port: u16 },
     #[error("the server did not listen on port {port} within {}s{}", fmt_secs(*.timeout), show_tail(.tail))]
     NotListening {
         port: u16,
@@ -191,6 +193,8 @@ pub fn substitute(command: &str, vars: &[(&str, String)]) -> String {
 /// A server started with `sh -c`, leading its own process group.
 pub struct ServerProcess {
     command: String,
+    /// The value of [`INSTANCE_ENV`] in its environment, which its descendants inherit.
+    marker: String,
     port: u16,
     /// The pid of `sh`, which is also the process group id.
     pgid: i32,
@@ -224,19 +228,27 @@ impl ServerProcess {
         if reg.shutting_down {
             return Err(ProcessError::ShuttingDown);
         }
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(command)
-            .current_dir(dir)
-            .process_group(0)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|source| ProcessError::Spawn {
-                command: command.to_string(),
-                source,
-            })?;
+        let marker = format!(
+            "{}-{}",
+            std::process::id(),
+            NEXT_MARK.fetch_add(1, Ordering::SeqCst)
+        );
+        let mut child = spawn_noted(
+            Command::new("sh")
+                .arg("-c")
+                .arg(command)
+                .current_dir(dir)
+                .env(OWNER_ENV, std::process::id().to_string())
+                .env(INSTANCE_ENV, &marker)
+                .process_group(0)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+        )
+        .map_err(|source| ProcessError::Spawn {
+            command: command.to_string(),
+            source,
+        })?;
         let pgid = child.id() as i32;
         reg.groups.insert(pgid);
         drop(reg);
@@ -272,6 +284,7 @@ impl ServerProcess {
         let stdin = child.stdin.take();
         Ok(ServerProcess {
             command: command.to_string(),
+            marker,
             port,
             pgid,
             child: Mutex::new(child),
@@ -286,6 +299,22 @@ impl ServerProcess {
 
     pub fn command(&self) -> &str {
         &self.command
+    }
+
+    /// The value of [`INSTANCE_ENV`] its processes carry.
+    pub fn marker(&self) -> &str {
+        &self.marker
+    }
+
+    /// Whether the socket listening on its port belongs to one of its processes: `Some(false)`
+    /// when another process holds the port, `None` when `/proc` cannot tell.
+    pub fn owns_port(&self) -> Option<bool> {
+        let inodes = listening_inodes(self.port)?;
+        if inodes.is_empty() {
+            return None;
+        }
+        let mine = marked_pids(INSTANCE_ENV, &self.marker);
+        Some(mine.iter().any(|&pid| holds_socket(pid, &inodes)))
     }
 
     pub fn port(&self) -> u16 {
@@ -331,13 +360,17 @@ impl ServerProcess {
     }
 
     /// Whether anything of the group still runs: `sh` or anything it started (a server that
-    /// forks and lets its parent exit is still alive).
+    /// forks and lets its parent exit is still alive, also when it left the group with `setsid`).
     pub fn alive(&self) -> bool {
         if self.gone.load(Ordering::SeqCst) {
             return false;
         }
         let _ = self.exit_status();
-        let alive = group_alive(self.pgid);
+        // A server that daemonized (setsid, double fork) lives on outside its group.
+        let alive = group_alive(self.pgid)
+            || marked_pids(INSTANCE_ENV, &self.marker)
+                .into_iter()
+                .any(pid_running);
         if !alive {
             self.gone.store(true, Ordering::SeqCst);
         }
@@ -420,6 +453,7 @@ impl ServerProcess {
         if self.alive() {
             kill_group(self.pgid, grace);
         }
+        kill_marked(INSTANCE_ENV, &self.marker, grace);
         self.gone.store(true, Ordering::SeqCst);
         // Reap sh (it is dead by now: SIGKILL cannot be ignored).
         let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
@@ -430,6 +464,9 @@ impl ServerProcess {
         drop(child);
         self.stdin.lock().unwrap_or_else(|e| e.into_inner()).take();
         registry().groups.remove(&self.pgid);
+        forget_spawned(self.pgid);
+        release_port(self.port);
+        reap_orphans();
         *stopped = true;
     }
 }
@@ -582,6 +619,7 @@ pub fn kill_all_registered() {
             unsafe { libc::killpg(g, libc::SIGKILL) };
         }
     }
+    kill_marked(OWNER_ENV, &std::process::id().to_string(), Duration::ZERO);
     let dirs = std::mem::take(&mut *CLEANUP_DIRS.lock().unwrap_or_else(|e| e.into_inner()));
     for d in dirs {
         let _ = std::fs::remove_dir_all(d);
@@ -594,6 +632,7 @@ pub fn kill_all_registered() {
 pub fn install_cleanup_handler() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
+        become_subreaper();
         use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
         let mut signals = match signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
             Ok(s) => s,
@@ -609,4 +648,271 @@ pub fn install_cleanup_handler() {
             }
         });
     });
+}
+
+/// The environment variable every started server (and all it starts) carries: the harness's pid.
+pub const OWNER_ENV: &str = "HARNESS_OWNER";
+/// The environment variable naming one started server: `PID-N`.
+pub const INSTANCE_ENV: &str = "HARNESS_INSTANCE";
+
+static NEXT_MARK: AtomicUsize = AtomicUsize::new(1);
+
+/// The pids the harness spawned itself (whose `Child` reaps them): never reaped by
+/// [`reap_orphans`].
+static SPAWNED: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+
+/// Spawns `cmd`, noting its pid so that [`reap_orphans`] never reaps it (under the same lock,
+/// so no reaping happens between the spawn and the note).
+pub fn spawn_noted(cmd: &mut Command) -> std::io::Result<Child> {
+    let mut spawned = SPAWNED.lock().unwrap_or_else(|e| e.into_inner());
+    let child = cmd.spawn()?;
+    spawned.insert(child.id() as i32);
+    Ok(child)
+}
+
+/// Forgets a pid noted with [`note_spawned`], once its `Child` reaped it.
+pub fn forget_spawned(pid: i32) {
+    SPAWNED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&pid);
+}
+
+/// Reaps the zombies the harness adopted as subreaper (a daemonizing server's intermediate
+/// processes), leaving its own spawned children to their `Child`.
+pub fn reap_orphans() {
+    let me = std::process::id() as i32;
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    // Held throughout, so that a child spawned meanwhile is never taken for an orphan.
+    let spawned = SPAWNED.lock().unwrap_or_else(|e| e.into_inner());
+    for entry in dir.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some(i) = stat.rfind(')') else { continue };
+        let f: Vec<&str> = stat[i + 1..].split_whitespace().collect();
+        if f.len() > 1 && f[0] == "Z" && f[1].parse::<i32>() == Ok(me) && !spawned.contains(&pid) {
+            let mut status = 0;
+            // SAFETY: reaps exactly this zombie child, without blocking.
+            unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        }
+    }
+}
+
+/// Stops whatever still carries this harness's [`OWNER_ENV`] marker (a server or a build's
+/// daemon that outlived its own stop): for the harness's normal exit.
+pub fn sweep() {
+    kill_marked(
+        OWNER_ENV,
+        &std::process::id().to_string(),
+        Duration::from_millis(200),
+    );
+}
+
+/// Makes the harness the reaper of every orphan among its descendants
+/// (`PR_SET_CHILD_SUBREAPER`): a server that forks, calls `setsid` or double-forks stays below
+/// the harness, where [`kill_marked`] finds and reaps it. Once per process; harmless when the
+/// kernel refuses.
+pub fn become_subreaper() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: plain prctl with integer arguments.
+        unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    });
+}
+
+/// The processes whose environment holds `name=value` (read from `/proc/PID/environ`; a
+/// process that cleared its environment is not found). The harness itself is never included.
+pub fn marked_pids(name: &str, value: &str) -> Vec<i32> {
+    let needle = format!("{name}={value}");
+    let me = std::process::id() as i32;
+    let mut out = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for entry in dir.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) else {
+            continue;
+        };
+        if env.split(|&b| b == 0).any(|v| v == needle.as_bytes()) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// Whether `pid` runs (a zombie does not).
+fn pid_running(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rfind(')')
+            .and_then(|i| stat[i + 1..].split_whitespace().next())
+            .is_some_and(|st| st != "Z" && st != "X"),
+        Err(_) => false,
+    }
+}
+
+/// Stops every process marked `name=value` that escaped its process group (a `setsid`, a
+/// double fork): TERM, up to `grace`, KILL; then reaps those that became the harness's children.
+pub fn kill_marked(name: &str, value: &str, grace: Duration) {
+    let pids: Vec<i32> = marked_pids(name, value)
+        .into_iter()
+        .filter(|&p| pid_running(p))
+        .collect();
+    if pids.is_empty() {
+        reap(&marked_pids(name, value));
+        return;
+    }
+    for &p in &pids {
+        // SAFETY: plain syscall on a process carrying this harness's marker.
+        unsafe { libc::kill(p, libc::SIGTERM) };
+    }
+    let start = Instant::now();
+    while pids.iter().any(|&p| pid_running(p)) && start.elapsed() < grace {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for &p in &pids {
+        if pid_running(p) {
+            unsafe { libc::kill(p, libc::SIGKILL) };
+        }
+    }
+    let start = Instant::now();
+    while pids.iter().any(|&p| pid_running(p)) && start.elapsed() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    reap(&pids);
+}
+
+/// Reaps those of `pids` that are zombie children of the harness (orphans it adopted as
+/// subreaper), never waiting.
+fn reap(pids: &[i32]) {
+    let me = std::process::id() as i32;
+    for &p in pids {
+        let parent = std::fs::read_to_string(format!("/proc/{p}/stat"))
+            .ok()
+            .and_then(|s| {
+                let i = s.rfind(')')?;
+                s[i + 1..].split_whitespace().nth(1)?.parse::<i32>().ok()
+            });
+        if parent == Some(me) && !registry().groups.contains(&p) {
+            let mut status = 0;
+            // SAFETY: waits only for this exact child, without blocking.
+            unsafe { libc::waitpid(p, &mut status, libc::WNOHANG) };
+        }
+    }
+}
+
+/// The inodes of the sockets listening on TCP `port` (IPv4 and IPv6), from `/proc/net`; `None`
+/// when it cannot be read.
+fn listening_inodes(port: u16) -> Option<Vec<u64>> {
+    let mut out = Vec::new();
+    let mut readable = false;
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        readable = true;
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() < 10 || f[3] != "0A" {
+                continue;
+            }
+            let local_port = f[1]
+                .rsplit_once(':')
+                .and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
+            if local_port == Some(port) {
+                if let Ok(inode) = f[9].parse() {
+                    out.push(inode);
+                }
+            }
+        }
+    }
+    readable.then_some(out)
+}
+
+/// Whether `pid` has one of the socket `inodes` open.
+fn holds_socket(pid: i32, inodes: &[u64]) -> bool {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.flatten().any(|fd| {
+        std::fs::read_link(fd.path()).is_ok_and(|l| {
+            l.to_str()
+                .and_then(|s| s.strip_prefix("socket:["))
+                .and_then(|s| s.strip_suffix(']'))
+                .and_then(|s| s.parse::<u64>().ok())
+                .is_some_and(|i| inodes.contains(&i))
+        })
+    })
+}
+
+/// The ports `--ports LO-HI` allows, if given.
+static PORT_RANGE: Mutex<Option<(u16, u16)>> = Mutex::new(None);
+/// Ports handed out and not yet released, so that two instances never share one.
+static PORTS_IN_USE: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+static NEXT_PORT: AtomicUsize = AtomicUsize::new(0);
+
+/// Restricts every port chosen from now on to `lo..=hi` (`--ports`).
+pub fn set_port_range(lo: u16, hi: u16) {
+    *PORT_RANGE.lock().unwrap_or_else(|e| e.into_inner()) = Some((lo.min(hi), lo.max(hi)));
+}
+
+/// A port for a new start: free on every address, nothing listening on it, not handed to
+/// another instance; within the `--ports` range when one was set. Reserved until the process
+/// started on it is stopped ([`release_port`]).
+pub fn pick_port() -> std::io::Result<u16> {
+    let range = *PORT_RANGE.lock().unwrap_or_else(|e| e.into_inner());
+    let usable = |p: u16, in_use: &BTreeSet<u16>| {
+        !in_use.contains(&p)
+            && std::net::TcpListener::bind((Ipv4Addr::UNSPECIFIED, p)).is_ok()
+            && !port_accepts(p, Duration::from_millis(100))
+    };
+    let mut in_use = PORTS_IN_USE.lock().unwrap_or_else(|e| e.into_inner());
+    let port = match range {
+        None => (0..50)
+            .map(|_| free_port())
+            .find(|p| p.as_ref().map_or(true, |&p| usable(p, &in_use)))
+            .unwrap_or_else(|| Err(std::io::Error::other("no free port found in 50 tries")))?,
+        Some((lo, hi)) => {
+            let n = (hi - lo) as usize + 1;
+            let first = NEXT_PORT.fetch_add(1, Ordering::SeqCst);
+            (0..n)
+                .map(|k| lo + ((first + k) % n) as u16)
+                .find(|&p| usable(p, &in_use))
+                .ok_or_else(|| {
+                    std::io::Error::other(format!(
+                        "no free port in --ports {lo}-{hi}: each is taken or listened on"
+                    ))
+                })?
+        }
+    };
+    in_use.insert(port);
+    Ok(port)
+}
+
+/// Gives back a port [`pick_port`] handed out.
+pub fn release_port(port: u16) {
+    PORTS_IN_USE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&port);
 }

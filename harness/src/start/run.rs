@@ -36,6 +36,8 @@ pub enum StartEvent {
         dir: PathBuf,
         notes: Vec<String>,
         restart: bool,
+        /// The `ws.conf` it runs with: its path and text (what the server reads).
+        config: (PathBuf, String),
     },
     /// An instance died during a case.
     Died {
@@ -56,6 +58,7 @@ impl std::fmt::Display for StartEvent {
                 dir,
                 notes,
                 restart,
+                ..
             } => {
                 let verb = if *restart { "restarted" } else { "started" };
                 write!(
@@ -115,36 +118,60 @@ pub fn run_started_with(
         results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
     };
 
-    for (variant, idxs) in groups(cases) {
-        if let Err(e) = wsconf::apply_variant("", &variant) {
-            for &i in &idxs {
-                finish(i, exec::not_run(&cases[i], Verdict::Error, &e.to_string()));
-            }
-            continue;
-        }
-        match Instance::start(spec, &variant) {
-            Err(e) => {
-                let (verdict, message) = start_failure(&variant, &e);
-                on_event(&StartEvent::StartFailed {
-                    variant: variant.clone(),
-                    message: e.to_string(),
-                });
+    let mut default_failed: Option<String> = None;
+    // Each configuration's instance is started in turn (`default` first), and its cases run
+    // beside the other configurations' cases: a slow or silent server costs its slowest case,
+    // not the sum over configurations.
+    std::thread::scope(|scope| {
+        for (variant, idxs) in groups(cases) {
+            if let Some(why) = &default_failed {
+                // Its other configurations would not start either: no second wait.
+                let message = format!(
+                    "not tried with the `{variant}` configuration: the server could not be started with the default one: {why}"
+                );
                 for &i in &idxs {
-                    finish(i, exec::not_run(&cases[i], verdict, &message));
+                    finish(i, exec::not_run(&cases[i], Verdict::Error, &message));
+                }
+                continue;
+            }
+            if let Err(e) = wsconf::apply_variant("", &variant) {
+                for &i in &idxs {
+                    finish(i, exec::not_run(&cases[i], Verdict::Error, &e.to_string()));
+                }
+                continue;
+            }
+            match Instance::start(spec, &variant) {
+                Err(e) => {
+                    if variant == "default" {
+                        default_failed =
+                            Some(e.to_string().lines().next().unwrap_or("").to_string());
+                    }
+                    let (verdict, message) = start_failure(&variant, &e);
+                    on_event(&StartEvent::StartFailed {
+                        variant: variant.clone(),
+                        message: e.to_string(),
+                    });
+                    for &i in &idxs {
+                        finish(i, exec::not_run(&cases[i], verdict, &message));
+                    }
+                }
+                Ok(inst) => {
+                    let mut notes = inst.config_notes().to_vec();
+                    notes.extend(inst.retries().iter().cloned());
+                    on_event(&StartEvent::Started {
+                        variant: variant.clone(),
+                        port: inst.port(),
+                        dir: inst.dir().to_path_buf(),
+                        notes,
+                        restart: false,
+                        config: config_of(&inst),
+                    });
+                    let finish = &finish;
+                    scope.spawn(move || run_group(cases, &idxs, inst, base, finish, on_event));
                 }
             }
-            Ok(inst) => {
-                on_event(&StartEvent::Started {
-                    variant: variant.clone(),
-                    port: inst.port(),
-                    dir: inst.dir().to_path_buf(),
-                    notes: inst.config_notes().to_vec(),
-                    restart: false,
-                });
-                run_group(cases, &idxs, inst, base, &finish, on_event);
-            }
         }
-    }
+    });
     let results = results.into_inner().unwrap_or_else(|e| e.into_inner());
     results
         .into_iter()
@@ -212,10 +239,24 @@ fn run_group(
     let lock = || slot.lock().unwrap_or_else(|e| e.into_inner());
     let next = AtomicUsize::new(0);
     let workers = base.jobs.max(1).min(idxs.len());
+    // The longest cases first, so that the run ends soon after its slowest case.
+    let mut idxs = idxs.to_vec();
+    idxs.sort_by_key(|&i| std::cmp::Reverse(cases[i].timeout.eval(&base.vars).unwrap_or_default()));
+    let idxs = &idxs[..];
+    let silence = Silence::new(workers);
 
     std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| loop {
+        for w in 0..workers + silence.extra(idxs.len()) {
+            let silence = &silence;
+            let next = &next;
+            let lock = &lock;
+            let variant = &variant;
+            s.spawn(move || loop {
+                if w >= workers
+                    && !silence.wait_unleashed(|| next.load(Ordering::SeqCst) >= idxs.len())
+                {
+                    break;
+                }
                 let k = next.fetch_add(1, Ordering::SeqCst);
                 let Some(&i) = idxs.get(k) else { break };
                 let case = &cases[i];
@@ -227,9 +268,16 @@ fn run_group(
                     }
                     let warnings: Vec<String> =
                         sl.inst.warnings().iter().map(|w| w.to_string()).collect();
-                    (sl.generation, options_for(base, &sl.inst), warnings)
+                    let mut opts = options_for(base, &sl.inst);
+                    opts.max_response_bytes =
+                        crate::target::read_cap(case, opts.max_response_bytes, &opts.www);
+                    (sl.generation, opts, warnings)
                 };
                 let mut r = exec::run_case(case, &opts);
+                silence.saw(&r);
+                r.reproducer = r
+                    .reproducer
+                    .map(|rep| port_placeholder(&rep, opts.target.port));
                 if r.verdict != Verdict::Skip {
                     if r.verdict != Verdict::Pass {
                         // A server that is crashing may still hold its port for a moment.
@@ -252,15 +300,20 @@ fn run_group(
                             message: why.clone(),
                         });
                         mark_died(&mut r, &why);
-                        sl.deaths.insert(generation, why);
+                        sl.deaths.insert(generation, why.clone());
                         sl.generation += 1;
                         match sl.inst.restart() {
                             Ok(()) => on_event(&StartEvent::Started {
                                 variant: variant.clone(),
                                 port: sl.inst.port(),
                                 dir: sl.inst.dir().to_path_buf(),
-                                notes: Vec::new(),
+                                notes: vec![format!(
+                                    "because it died during {}: {}",
+                                    case.id,
+                                    why.lines().next().unwrap_or("")
+                                )],
                                 restart: true,
+                                config: config_of(&sl.inst),
                             }),
                             Err(e) => {
                                 on_event(&StartEvent::StartFailed {
@@ -285,6 +338,72 @@ fn run_group(
     });
     let sl = slot.into_inner().unwrap_or_else(|e| e.into_inner());
     sl.inst.stop();
+}
+
+/// Whether the server has sent anything at all yet. When the first cases (one per worker) all
+/// ended with nothing received, the server is silent or hung: every remaining case then runs at
+/// once (each still waits its own time for a response), so that a silent server costs about its
+/// slowest case rather than the sum of them all.
+struct Silence {
+    state: Mutex<(usize, bool, bool)>,
+    cond: std::sync::Condvar,
+    threshold: usize,
+}
+
+/// At most this many extra workers are let loose on a silent server.
+const MAX_EXTRA_WORKERS: usize = 64;
+
+impl Silence {
+    fn new(workers: usize) -> Silence {
+        Silence {
+            state: Mutex::new((0, false, false)),
+            cond: std::sync::Condvar::new(),
+            threshold: workers.max(1),
+        }
+    }
+
+    /// How many extra workers to keep ready for `cases` cases.
+    fn extra(&self, cases: usize) -> usize {
+        cases.saturating_sub(self.threshold).min(MAX_EXTRA_WORKERS)
+    }
+
+    /// Records a finished case: (silent cases, anything received, unleashed).
+    fn saw(&self, r: &CaseResult) {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if r.verdict == Verdict::Skip {
+            return;
+        }
+        let received = r.transcript.events.iter().any(
+            |e| matches!(&e.kind, crate::outcome::EventKind::Received { data } if !data.is_empty()),
+        );
+        if received || r.verdict == Verdict::Pass {
+            st.1 = true;
+        } else {
+            st.0 += 1;
+        }
+        if !st.1 && st.0 >= self.threshold {
+            st.2 = true;
+        }
+        self.cond.notify_all();
+    }
+
+    /// Blocks an extra worker until the server proved silent (true) or `done()` (false).
+    fn wait_unleashed(&self, done: impl Fn() -> bool) -> bool {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if st.2 {
+                return true;
+            }
+            if st.1 || done() {
+                return false;
+            }
+            st = self
+                .cond
+                .wait_timeout(st, Duration::from_millis(200))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
 }
 
 /// Whether the instance died during a case that ended with `verdict`. After a pass only the
@@ -330,6 +449,21 @@ fn options_for(base: &RunOptions, inst: &Instance) -> RunOptions {
     o
 }
 
+fn config_of(inst: &Instance) -> (PathBuf, String) {
+    let (path, text) = inst.config_file();
+    (path, text.to_string())
+}
+
+/// A reproducer for a server the harness started on a temporary port names the port `PORT`,
+/// since that port is gone when anyone reads it: `... | nc 127.0.0.1 PORT`.
+fn port_placeholder(reproducer: &str, port: u16) -> String {
+    let tail = format!(" {port}");
+    match reproducer.strip_suffix(&tail) {
+        Some(head) => format!("{head} PORT"),
+        None => reproducer.to_string(),
+    }
+}
+
 /// Turns a result into a "server died" failure, keeping its own messages after the reason.
 fn mark_died(r: &mut CaseResult, why: &str) {
     r.verdict = Verdict::Fail;
@@ -356,6 +490,18 @@ mod tests {
             config: config.into(),
             steps: vec![],
         }
+    }
+
+    #[test]
+    fn reproducers_name_a_placeholder_port() {
+        assert_eq!(
+            port_placeholder(
+                "printf 'GET / HTTP/1.1\\r\\n\\r\\n' | nc 127.0.0.1 40123",
+                40123
+            ),
+            "printf 'GET / HTTP/1.1\\r\\n\\r\\n' | nc 127.0.0.1 PORT"
+        );
+        assert_eq!(port_placeholder("nc 127.0.0.1 1", 2), "nc 127.0.0.1 1");
     }
 
     #[test]

@@ -73,6 +73,9 @@ pub struct Patched {
     /// A setting that could not be found or rewritten, said so that an instructor knows why the
     /// server may not listen where expected or serve the right folder.
     pub warnings: Vec<String>,
+    /// The submission's relative document root, kept as written ([`RootMode::KeepRelative`]):
+    /// the site must be put there, relative to the server's working folder.
+    pub relative_root: Option<String>,
 }
 
 /// A `config:` name this module does not know.
@@ -108,18 +111,41 @@ struct Setting {
     what: &'static str,
     re: &'static OnceLock<Regex>,
     pattern: &'static str,
+    /// The key alone on its line (its value on the next line).
+    key_re: &'static OnceLock<Regex>,
+    key_pattern: &'static str,
+    /// A value alone on its line, for that layout.
+    value_re: &'static OnceLock<Regex>,
+    value_pattern: &'static str,
 }
 
 static LISTEN_RE: OnceLock<Regex> = OnceLock::new();
 static ROOT_RE: OnceLock<Regex> = OnceLock::new();
 static KEEPALIVE_RE: OnceLock<Regex> = OnceLock::new();
+static LISTEN_KEY: OnceLock<Regex> = OnceLock::new();
+static ROOT_KEY: OnceLock<Regex> = OnceLock::new();
+static KEEPALIVE_KEY: OnceLock<Regex> = OnceLock::new();
+static LISTEN_VALUE: OnceLock<Regex> = OnceLock::new();
+static ROOT_VALUE: OnceLock<Regex> = OnceLock::new();
+static KEEPALIVE_VALUE: OnceLock<Regex> = OnceLock::new();
+
+const LISTEN_NAMES: &str = r"(?:listen[-_ ]?port|server[-_ ]?port|listen|port)";
+const ROOT_NAMES: &str =
+    r"(?:document[-_ ]?root|doc[-_ ]?root|www[-_ ]?root|root[-_ ]?dir(?:ectory)?|root)";
+/// Every common spelling: `KeepaliveTime`, `Keep-Alive time`, `Keep-Alive-Time`,
+/// `KeepAliveTimeout`, `keep_alive`, `keepalive_timeout`, `Timeout`, `ConnectionTimeout`.
+const KEEPALIVE_NAMES: &str = r"(?:keep[-_ ]?alive(?:[-_ ]?time(?:[-_ ]?out)?)?|keep[-_ ]?alive[-_ ]?timeout|(?:connection[-_ ]?|conn[-_ ]?|socket[-_ ]?)?time[-_ ]?out)";
 
 /// `Listen 8888`, `Listen 127.0.0.1:8888`, `listen=8080`, `Port: 80`, `ListenPort 8888`,
 /// `server_port 8888`. The value is the first word after the name (quotes allowed).
 const LISTEN: Setting = Setting {
     what: "port",
     re: &LISTEN_RE,
-    pattern: r##"(?i)^(\s*(?:listen[-_ ]?port|server[-_ ]?port|listen|port)(?:\s*[:=]\s*|\s+)"?)([^\s"#]+)"##,
+    pattern: r##"(?i)^(\s*["']?NAMES["']?(?:\s*[:=]\s*|\s+)["']?)([^\s"',#]+)"##,
+    key_re: &LISTEN_KEY,
+    key_pattern: r##"(?i)^\s*["']?NAMES["']?\s*[:=]?\s*$"##,
+    value_re: &LISTEN_VALUE,
+    value_pattern: r##"^(\s*["']?)([0-9.*:\[\]]*[0-9]+)["']?\s*$"##,
 };
 
 /// `DocumentRoot "www"`, `DocumentRoot /abs/www/`, `document_root=www`, `DocRoot 'www'`,
@@ -127,21 +153,68 @@ const LISTEN: Setting = Setting {
 const ROOT: Setting = Setting {
     what: "document root",
     re: &ROOT_RE,
-    pattern: r##"(?i)^(\s*(?:document[-_ ]?root|doc[-_ ]?root|www[-_ ]?root|root[-_ ]?dir(?:ectory)?|root)(?:\s*[:=]\s*|\s+))("[^"]*"|'[^']*'|[^\s#]+)"##,
+    pattern: r##"(?i)^(\s*["']?NAMES["']?(?:\s*[:=]\s*|\s+))("[^"]*"|'[^']*'|[^\s#,]+)"##,
+    key_re: &ROOT_KEY,
+    key_pattern: r##"(?i)^\s*["']?NAMES["']?\s*[:=]?\s*$"##,
+    value_re: &ROOT_VALUE,
+    value_pattern: r##"^(\s*)("[^"]*"|'[^']*'|[./~A-Za-z0-9_][^\s#]*)\s*$"##,
 };
 
 /// `KeepaliveTime 10`, `Keep-Alive time 10`, `keepalive_time=10`, `KeepAliveTimeout 10`,
-/// `Keepalive 10`. The value is a number.
+/// `Keepalive 10`, `Timeout 10`, `keep_alive: 10`. The value is a number.
 const KEEPALIVE: Setting = Setting {
     what: "keep-alive time",
     re: &KEEPALIVE_RE,
-    pattern: r##"(?i)^(\s*keep[-_ ]?alive(?:[-_ ]?time(?:[-_ ]?out)?)?(?:\s*[:=]\s*|\s+)"?)(\d+(?:\.\d+)?)"##,
+    pattern: r##"(?i)^(\s*["']?NAMES["']?(?:\s*[:=]\s*|\s+)["']?)(\d+(?:\.\d+)?)"##,
+    key_re: &KEEPALIVE_KEY,
+    key_pattern: r##"(?i)^\s*["']?NAMES["']?\s*[:=]?\s*$"##,
+    value_re: &KEEPALIVE_VALUE,
+    value_pattern: r##"^(\s*["']?)(\d+(?:\.\d+)?)["']?\s*(?:s|sec|secs|seconds)?\s*$"##,
 };
 
 impl Setting {
+    fn names(&self) -> &'static str {
+        match self.what {
+            "port" => LISTEN_NAMES,
+            "document root" => ROOT_NAMES,
+            _ => KEEPALIVE_NAMES,
+        }
+    }
+
+    fn compile(&self, cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
+        cell.get_or_init(|| {
+            Regex::new(&pattern.replace("NAMES", self.names())).expect("valid setting regex")
+        })
+    }
+
     fn regex(&self) -> &'static Regex {
-        self.re
-            .get_or_init(|| Regex::new(self.pattern).expect("valid setting regex"))
+        self.compile(self.re, self.pattern)
+    }
+
+    fn key_regex(&self) -> &'static Regex {
+        self.compile(self.key_re, self.key_pattern)
+    }
+
+    fn value_regex(&self) -> &'static Regex {
+        self.compile(self.value_re, self.value_pattern)
+    }
+
+    /// Where this setting's value is on line `i`: the range of the value and the line holding
+    /// it (`i`, or the next non-blank line when line `i` holds the key alone).
+    fn find(&self, lines: &[(String, &str)], i: usize) -> Option<(usize, std::ops::Range<usize>)> {
+        let line = &lines[i].0;
+        if let Some(c) = self.regex().captures(line) {
+            return Some((i, c.get(2).expect("value group").range()));
+        }
+        if !self.key_regex().is_match(line) {
+            return None;
+        }
+        let j = (i + 1..lines.len()).find(|&j| !lines[j].0.trim().is_empty())?;
+        if is_comment(&lines[j].0) {
+            return None;
+        }
+        let c = self.value_regex().captures(&lines[j].0)?;
+        Some((j, c.get(2).expect("value group").range()))
     }
 }
 
@@ -184,58 +257,98 @@ fn file_eol(text: &str) -> &'static str {
     }
 }
 
+/// How [`patch`] rewrites the document root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootMode {
+    /// Write the absolute path of the site.
+    Absolute,
+    /// Keep a relative value as the submission wrote it ([`Patched::relative_root`] says so,
+    /// and the caller puts the site there); an absolute one is rewritten.
+    KeepRelative,
+}
+
 /// Rewrites the port, document root and keep-alive time of a submission's `ws.conf` in place:
-/// only the value changes, the name, spacing, quotes, comments and line ends stay. A `Listen`
-/// value with an address (`127.0.0.1:8888`, `*:8888`) keeps the address. A document root that
-/// ended in `/` keeps a trailing `/`. Every matching line is rewritten (a file may repeat a
-/// setting); a setting found nowhere gets a warning and the file is left without it.
+/// only the value changes, the name, spacing, quotes, comments and line ends stay. A value may
+/// sit on the line after its key. A `Listen` value with an address (`127.0.0.1:8888`, `*:8888`)
+/// keeps the address. A document root that ended in `/` keeps a trailing `/`. Every matching
+/// line is rewritten (a file may repeat a setting); a setting found nowhere gets a warning and
+/// the file is left without it.
 pub fn patch(original: &str, port: u16, root: &Path, keepalive: u32) -> Patched {
+    patch_with(original, port, root, keepalive, RootMode::Absolute)
+}
+
+/// [`patch`], with the document root handled per `mode`.
+pub fn patch_with(
+    original: &str,
+    port: u16,
+    root: &Path,
+    keepalive: u32,
+    mode: RootMode,
+) -> Patched {
     let mut lines: Vec<(String, &str)> = split_lines(original)
         .into_iter()
         .map(|(l, e)| (l.to_string(), e))
         .collect();
     let mut changes = Vec::new();
     let mut warnings = Vec::new();
+    let mut relative_root = None;
     let root_str = root.display().to_string();
 
     for setting in [&LISTEN, &ROOT, &KEEPALIVE] {
         let mut found = false;
-        for (i, (line, _)) in lines.iter_mut().enumerate() {
-            if is_comment(line) {
+        for i in 0..lines.len() {
+            if is_comment(&lines[i].0) {
                 continue;
             }
-            let Some(caps) = setting.regex().captures(line) else {
+            let Some((j, range)) = setting.find(&lines, i) else {
                 continue;
             };
-            let value = caps.get(2).expect("value group");
+            let value = lines[j].0[range.clone()].to_string();
+            found = true;
             let new_value = match setting.what {
-                "port" => match listen_value(value.as_str(), port) {
+                "port" => match listen_value(&value, port) {
                     Some(v) => v,
                     None => {
                         warnings.push(format!(
                             "line {}: {:?}: the port value {:?} is not a number; left as is",
-                            i + 1,
-                            line,
-                            value.as_str()
+                            j + 1,
+                            lines[j].0,
+                            value
                         ));
-                        found = true;
                         continue;
                     }
                 },
-                "document root" => root_value(value.as_str(), &root_str),
+                "document root" => {
+                    let inner = value.trim_matches(|c| c == '"' || c == '\'');
+                    if mode == RootMode::KeepRelative
+                        && !inner.is_empty()
+                        && !inner.starts_with('/')
+                        && !inner.starts_with('~')
+                    {
+                        relative_root.get_or_insert_with(|| inner.to_string());
+                        continue;
+                    }
+                    root_value(&value, &root_str)
+                }
                 _ => keepalive.to_string(),
             };
-            found = true;
-            if new_value == value.as_str() {
+            if new_value == value {
                 continue;
             }
-            let before = line.clone();
-            line.replace_range(value.range(), &new_value);
-            changes.push(LineChange {
-                line: i + 1,
-                before,
-                after: line.clone(),
-            });
+            let before = lines[j].0.clone();
+            lines[j].0.replace_range(range, &new_value);
+            if let Some(c) = changes
+                .iter_mut()
+                .find(|c: &&mut LineChange| c.line == j + 1)
+            {
+                c.after = lines[j].0.clone();
+            } else {
+                changes.push(LineChange {
+                    line: j + 1,
+                    before,
+                    after: lines[j].0.clone(),
+                });
+            }
         }
         if !found {
             warnings.push(match setting.what {
@@ -257,6 +370,7 @@ pub fn patch(original: &str, port: u16, root: &Path, keepalive: u32) -> Patched 
         text,
         changes,
         warnings,
+        relative_root,
     }
 }
 
@@ -308,16 +422,7 @@ pub fn apply_variant(
 ) -> Result<(String, Vec<LineChange>), UnknownVariant> {
     match variant {
         "default" => Ok((text.to_string(), Vec::new())),
-        "broken" => {
-            let re = CONTENT_TYPE_RE.get_or_init(|| {
-                Regex::new(r"^(\s*\.[A-Za-z0-9]+)\s+\S.*$").expect("valid content-type regex")
-            });
-            Ok(edit_first_or_append(
-                text,
-                |line| re.captures(line).map(|c| c[1].to_string()),
-                ".html",
-            ))
-        }
+        "broken" => Ok(break_first_type(text)),
         "post" => {
             let re = METHODS_RE.get_or_init(|| {
                 Regex::new(r"(?i)^\s*request[-_ ]?method[-_ ]?support\b")
@@ -344,6 +449,43 @@ pub fn apply_variant(
         }
         other => Err(UnknownVariant(other.to_string())),
     }
+}
+
+/// A media type as ws.conf files write one (`text/html`, `image/x-icon`, ...).
+const MEDIA_TYPE: &str =
+    r"(?i)\b(?:text|image|application|audio|video|font|model|message)/[a-z0-9][a-z0-9.+_-]*";
+
+/// `config: broken` in the submission's own format: the first line that names a media type
+/// (`.html text/html`, `html=text/html`, `text/html html`, `AddType text/html .html`,
+/// `".html": "text/html",`, or a type alone under its extension) loses the type and the
+/// separator before it, so that the submission's parser sees an extension with no type. A file
+/// with no media type gets a lone `.html` line appended instead: the same defect, and it leaves
+/// the port and the root in place, so a server that parses the file can still start, listen and
+/// answer 500 as the assignment asks.
+fn break_first_type(text: &str) -> (String, Vec<LineChange>) {
+    let re = CONTENT_TYPE_RE.get_or_init(|| Regex::new(MEDIA_TYPE).expect("valid media regex"));
+    edit_first_or_append(
+        text,
+        |line| {
+            let m = re
+                .find_iter(line)
+                .find(|m| !line[..m.start()].ends_with('/'))?;
+            let (head, tail) = (&line[..m.start()], &line[m.end()..]);
+            let quoted = head.ends_with(['"', '\'']);
+            if quoted || head.trim().is_empty() {
+                // inside quotes: keep them (`""`); at the start: drop the separator after it
+                let tail = if quoted {
+                    tail
+                } else {
+                    tail.trim_start_matches([' ', '\t', ':', '='])
+                };
+                return Some(format!("{head}{tail}"));
+            }
+            let head = head.trim_end_matches([' ', '\t', ':', '=']);
+            Some(format!("{head}{tail}"))
+        },
+        ".html",
+    )
 }
 
 /// Rewrites the first non-comment line `edit` returns a new text for, or appends `appended`.
@@ -486,6 +628,13 @@ mod tests {
     #[case::ka_timeout("KeepAliveTimeout\t10", "KeepAliveTimeout\t2")]
     #[case::ka_float("KeepaliveTime 10.5", "KeepaliveTime 2")]
     #[case::ka_colon("Keep-Alive Time: 10", "Keep-Alive Time: 2")]
+    #[case::ka_dashes("Keep-Alive-Time 10", "Keep-Alive-Time 2")]
+    #[case::ka_camel("KeepAliveTime\t10", "KeepAliveTime\t2")]
+    #[case::ka_timeout_alone("Timeout 10", "Timeout 2")]
+    #[case::ka_underscore("keep_alive = 10", "keep_alive = 2")]
+    #[case::ka_quoted("KeepaliveTime \"10\"", "KeepaliveTime \"2\"")]
+    #[case::listen_quoted("Listen \"8888\"", "Listen \"40123\"")]
+    #[case::json_port("\"port\": 8888,", "\"port\": 40123,")]
     fn patch_rewrites_only_the_value(#[case] before: &str, #[case] after: &str) {
         let text = format!("# conf\n{before}\n.html text/html\n");
         let p = patch(&text, 40123, &root(), 2);
@@ -677,6 +826,50 @@ mod tests {
             msg.contains("`nosuch`") && msg.contains("default, broken, post"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn values_on_the_line_after_their_key() {
+        let text = "Listen\r\n8888\r\nDocumentRoot\r\n\"/home/s/www\"\r\nKeepaliveTime\r\n  10\r\n.html\r\ntext/html\r\n";
+        let p = patch(text, 40123, &root(), 2);
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+        assert_eq!(
+            p.text,
+            "Listen\r\n40123\r\nDocumentRoot\r\n\"/tmp/run/www\"\r\nKeepaliveTime\r\n  2\r\n.html\r\ntext/html\r\n"
+        );
+        assert_eq!(
+            p.changes.iter().map(|c| c.line).collect::<Vec<_>>(),
+            vec![2, 4, 6]
+        );
+    }
+
+    #[rstest]
+    #[case::bare("DocumentRoot www", Some("www"))]
+    #[case::dotted("DocumentRoot \"./site/\"", Some("./site/"))]
+    #[case::absolute("DocumentRoot /home/s/www", None)]
+    fn relative_roots_are_kept_when_asked(#[case] line: &str, #[case] kept: Option<&str>) {
+        let text = format!("Listen 1\n{line}\nKeepaliveTime 1\n");
+        let p = patch_with(&text, 40123, &root(), 2, RootMode::KeepRelative);
+        assert_eq!(p.relative_root.as_deref(), kept);
+        assert_eq!(p.text.contains(line), kept.is_some(), "{}", p.text);
+        assert!(p.warnings.is_empty());
+    }
+
+    #[rstest]
+    #[case::equals(".html=text/html\n.txt=text/plain\n", ".html\n.txt=text/plain\n")]
+    #[case::type_first("text/html html htm\n", "html htm\n")]
+    #[case::addtype("AddType text/html .html\n", "AddType .html\n")]
+    #[case::json("{\n  \".html\": \"text/html\",\n}\n", "{\n  \".html\": \"\",\n}\n")]
+    #[case::next_line(".html\ntext/html\n", ".html\n\n")]
+    #[case::colon("html: text/html\r\n", "html\r\n")]
+    #[case::root_path_is_not_a_type(
+        "DocumentRoot /srv/text/html\n.htm text/html\n",
+        "DocumentRoot /srv/text/html\n.htm\n"
+    )]
+    fn broken_variant_in_the_files_own_format(#[case] text: &str, #[case] want: &str) {
+        let (out, changes) = apply_variant(text, "broken").unwrap();
+        assert_eq!(out, want);
+        assert_eq!(changes.len(), 1);
     }
 
     #[test]

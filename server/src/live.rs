@@ -1,0 +1,177 @@
+//! The live connections, and what each is doing: shutdown wakes them all, and when every
+//! slot is taken, the connection that has waited longest for its client (a head or body that
+//! is not arriving, or an idle keep-alive) is evicted to make room for the new one.
+//!
+//! This is what keeps slow clients ("slowloris") from denying service to a
+//! thread-per-connection server: refusing the newest connection, as a plain cap does, hands
+//! the server to whoever holds the slots; evicting the stalest one hands it back to clients
+//! that send their requests at once (nginx reuses idle keep-alive connections the same way
+//! when it runs out of them).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// `Track::since` while the server, not the client, has the next move.
+const BUSY: u64 = u64::MAX;
+
+/// What one connection is doing, updated by its own thread without locking.
+#[derive(Debug)]
+pub struct Track {
+    /// Milliseconds (since the registry was made) from when the connection started waiting
+    /// for its client, or [`BUSY`].
+    since: AtomicU64,
+    /// Set once by the evictor: the connection's reads were shut down to make room.
+    evicted: AtomicBool,
+}
+
+impl Track {
+    /// Whether this connection was evicted (its reads now see end-of-file).
+    pub fn evicted(&self) -> bool {
+        self.evicted.load(Ordering::Relaxed)
+    }
+}
+
+/// Every live connection's socket and [`Track`].
+pub struct Live {
+    start: Instant,
+    map: Mutex<HashMap<i32, Arc<Track>>>,
+}
+
+impl Default for Live {
+    fn default() -> Self {
+        Live {
+            start: Instant::now(),
+            map: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl Live {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i32, Arc<Track>>> {
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers the socket `fd` (busy until its thread first waits for the client).
+    pub fn register(&self, fd: i32) -> Arc<Track> {
+        let track = Arc::new(Track {
+            since: AtomicU64::new(BUSY),
+            evicted: AtomicBool::new(false),
+        });
+        self.lock().insert(fd, track.clone());
+        track
+    }
+
+    /// Forgets `fd`; call before its socket closes, so that the number is never reused while
+    /// still listed.
+    pub fn deregister(&self, fd: i32) {
+        self.lock().remove(&fd);
+    }
+
+    /// Marks the connection as waiting for its client (`true`: a head or a body not complete
+    /// yet, or an idle keep-alive) or as served by us (`false`).
+    pub fn waiting(&self, track: &Track, waiting: bool) {
+        let v = if waiting { self.now() } else { BUSY };
+        track.since.store(v, Ordering::Relaxed);
+    }
+
+    /// Wakes every connection blocked in a read: they see end-of-file and close, while
+    /// responses being written continue.
+    pub fn wake_all(&self) {
+        for &fd in self.lock().keys() {
+            // SAFETY: fds are removed (under this lock) before their socket closes.
+            unsafe { libc::shutdown(fd, libc::SHUT_RD) };
+        }
+    }
+
+    /// Shuts down the reads of the connection that has waited longest for its client, if
+    /// any is waiting; its thread answers 503 (if a request had begun) and closes. A
+    /// connection whose input is already in the kernel is not waiting for its client but for
+    /// its own thread to run (a busy machine), so it is passed over.
+    pub fn evict_stalest(&self) -> bool {
+        let map = self.lock();
+        let mut waiting: Vec<(u64, i32, &Arc<Track>)> = map
+            .iter()
+            .map(|(&fd, t)| (t.since.load(Ordering::Relaxed), fd, t))
+            .filter(|&(since, _, t)| since != BUSY && !t.evicted())
+            .collect();
+        waiting.sort_unstable_by_key(|&(since, fd, _)| (since, fd));
+        let Some(&(_, fd, track)) = waiting.iter().find(|&&(_, fd, _)| unread(fd) == 0) else {
+            return false;
+        };
+        track.evicted.store(true, Ordering::Relaxed);
+        // SAFETY: the fd is listed, so still open (see `deregister`).
+        unsafe { libc::shutdown(fd, libc::SHUT_RD) };
+        true
+    }
+
+    fn now(&self) -> u64 {
+        self.start.elapsed().as_millis() as u64
+    }
+}
+
+/// Bytes received on the socket `fd` and not read yet.
+fn unread(fd: i32) -> libc::c_int {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one c_int.
+    let r = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) };
+    if r == 0 {
+        n
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::io::AsRawFd;
+
+    #[test]
+    fn evicts_the_one_waiting_longest_and_never_a_busy_one() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let socks: Vec<_> = (0..3)
+            .map(|_| std::net::TcpStream::connect(addr).unwrap())
+            .collect();
+        let live = Live::default();
+        let tracks: Vec<_> = socks.iter().map(|s| live.register(s.as_raw_fd())).collect();
+        // 0 is served (busy), 1 waits since long ago, 2 since now.
+        live.waiting(&tracks[0], false);
+        tracks[1].since.store(0, Ordering::Relaxed);
+        tracks[2].since.store(1_000, Ordering::Relaxed);
+        assert!(live.evict_stalest());
+        assert!(!tracks[0].evicted() && tracks[1].evicted() && !tracks[2].evicted());
+        assert!(live.evict_stalest());
+        assert!(tracks[2].evicted());
+        assert!(!live.evict_stalest(), "only a busy connection is left");
+    }
+
+    #[test]
+    fn passes_over_a_connection_whose_input_is_waiting_for_its_thread() {
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut clients: Vec<_> = (0..2)
+            .map(|_| std::net::TcpStream::connect(addr).unwrap())
+            .collect();
+        let served: Vec<_> = (0..2).map(|_| listener.accept().unwrap().0).collect();
+        let live = Live::default();
+        let tracks: Vec<_> = served
+            .iter()
+            .map(|s| live.register(s.as_raw_fd()))
+            .collect();
+        tracks[0].since.store(0, Ordering::Relaxed);
+        tracks[1].since.store(1_000, Ordering::Relaxed);
+        // The oldest one has a whole request queued, unread.
+        clients[0].write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while unread(served[0].as_raw_fd()) == 0 && std::time::Instant::now() < until {
+            std::thread::yield_now();
+        }
+        assert!(live.evict_stalest());
+        assert!(!tracks[0].evicted() && tracks[1].evicted());
+        clients.clear();
+    }
+}

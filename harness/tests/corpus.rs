@@ -786,10 +786,7 @@ fn rules_lost_by_each_flaw() {
         ("no-reason", &["form"]),
         ("pads-files", &["form"]),
         ("error-no-length", &["form"]),
-        (
-            "no-content-length",
-            &["form", "head", "keep-alive", "robustness"],
-        ),
+        ("no-content-length", &["form", "keep-alive"]),
         ("ignores-broken-config@broken", &["error-status"]),
     ];
     let mut got = Vec::new();

@@ -248,8 +248,8 @@ fn grade_builds_each_submission_and_applies_the_rubric() {
     assert_eq!(row("builds")[1..3], ["8", "8"], "{csv}\n{stdout}");
     assert_eq!(row("no-source")[1..3], ["0", "8"], "{csv}\n{stdout}");
     assert!(
-        stdout.contains("cp server.src server.py"),
-        "the failed build is named in the table:\n{stdout}"
+        stdout.contains("build failed (exit status: 1): cp: cannot stat 'server.src'"),
+        "the failed build is named in the table, with its own error:\n{stdout}"
     );
     let results: Value =
         serde_json::from_slice(&std::fs::read(out.path().join("builds/results.json")).unwrap())

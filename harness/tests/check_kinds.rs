@@ -933,3 +933,16 @@ fn a_big_head_is_read_and_an_endless_one_is_named() {
     assert!(r.took < Duration::from_millis(1500), "{:?}", r.took);
     assert_ran((r.verdict, r.messages), Fail, "line 9: unreadable response: no end of the head after 65536 bytes: \"HTTP/1.1 200 OK\\r\\nX-Endless: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\"");
 }
+
+#[test]
+fn folded_headers_and_blank_padding_are_named() {
+    let folded = b"HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nContent-Length: 5\r\n\r\nhello";
+    assert_ran(
+        run_at(folded, Then::Hold, "", &get_then("status 200")),
+        NonStrict,
+        "line 9: obsolete line folding in the head (RFC 9112 §5.2: a sender MUST NOT generate obs-fold) (form: fields)",
+    );
+    let blanks = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello  \r\n";
+    let steps = format!("{}no response for 300ms\n", get_then("status 200"));
+    assert_ran(run_at(blanks, Then::Hold, "", &steps), NonStrict, "line 9: 4 extra bytes (whitespace) after the body (RFC 9112 §6.3: the body ends where its framing says) (form: extra-bytes)");
+}

@@ -96,8 +96,8 @@ pub const CONCURRENCY_TAG: &str = "concurrency";
 /// restarts) as it happens. With an address, cases that need a configuration of their own are
 /// skipped, since only a started server can be given one.
 ///
-/// Cases run `settings.jobs` at a time, then the cases tagged [`CONCURRENCY_TAG`] one at a
-/// time. So that a server that serves one connection at a time loses only the cases about
+/// Cases run `settings.jobs` at a time, and the cases tagged [`CONCURRENCY_TAG`] one at a
+/// time on their own ([`run_scheduled`]). So that a server that serves one connection at a time loses only the cases about
 /// concurrency, a case that fails while others run beside it is run again alone, and that
 /// second verdict stands (with a message saying so when it differs): every case the server died
 /// during, and of the others at most [`MAX_RERUNS`], unless nothing at all arrived in the whole
@@ -120,10 +120,12 @@ pub fn run_at(
     results
 }
 
-/// Runs the concurrency cases one at a time, after the others: a concurrency case measures how
-/// the server serves the case's own connections, and other cases beside it would make its
-/// verdict depend on what else happened to run (a single-threaded server would be blocked by a
-/// neighbour one run and not the next).
+/// Runs the concurrency cases one at a time, away from the others: a concurrency case measures
+/// how the server serves the case's own connections, and other cases beside it would make its
+/// verdict depend on what else happened to run (a single-threaded server is blocked by a
+/// neighbour in one run and not the next, or passes by luck). A started server gets a second
+/// instance of its own for them, run alongside the others; a server at an address gets them
+/// after the others (side by side when it sent nothing at all: nothing to protect).
 fn run_scheduled(
     server: &ServerUnderTest,
     cases: &[Case],
@@ -137,28 +139,48 @@ fn run_scheduled(
         return run_with_reruns(server, cases, settings, on_done, on_note);
     }
     let pick = |idx: &[usize]| idx.iter().map(|&i| cases[i].clone()).collect::<Vec<Case>>();
+    let (solo_cases, shared_cases) = (pick(&solo), pick(&shared));
+    let one_at_a_time = |responsive: bool| Settings {
+        jobs: if responsive { 1 } else { settings.jobs },
+        ..settings.clone()
+    };
+    let run_shared = || {
+        run_with_reruns(
+            server,
+            &shared_cases,
+            settings,
+            &|j, r| on_done(shared[j], r),
+            on_note,
+        )
+    };
+    let run_solo = |responsive: bool| {
+        run_once(
+            server,
+            &solo_cases,
+            &one_at_a_time(responsive),
+            &|j, r| on_done(solo[j], r),
+            on_note,
+        )
+    };
+    let (first, then) = match server {
+        ServerUnderTest::Start(_) => std::thread::scope(|s| {
+            let solo_run = s.spawn(|| run_solo(true));
+            let first = run_shared();
+            (
+                first,
+                solo_run.join().expect("the concurrency cases' thread"),
+            )
+        }),
+        ServerUnderTest::Address(_) => {
+            let first = run_shared();
+            let responsive = first.iter().any(received_anything);
+            (first, run_solo(responsive))
+        }
+    };
     let mut results: Vec<Option<CaseResult>> = vec![None; cases.len()];
-    let first = run_with_reruns(
-        server,
-        &pick(&shared),
-        settings,
-        &|j, r| on_done(shared[j], r),
-        on_note,
-    );
     for (j, r) in first.into_iter().enumerate() {
         results[shared[j]] = Some(r);
     }
-    let one_at_a_time = Settings {
-        jobs: 1,
-        ..settings.clone()
-    };
-    let then = run_once(
-        server,
-        &pick(&solo),
-        &one_at_a_time,
-        &|j, r| on_done(solo[j], r),
-        on_note,
-    );
     for (j, r) in then.into_iter().enumerate() {
         results[solo[j]] = Some(r);
     }

@@ -109,7 +109,7 @@ fn cause(c: &CaseResult) -> String {
     {
         let text = defect.split(" (form: ").next().unwrap_or(defect);
         let text = text.split(" (RFC ").next().unwrap_or(text);
-        return format!("{text} (form)");
+        return format!("{} (form)", short(text));
     }
     if c.verdict == Verdict::NonStrict {
         return format!("{} (non-strict, --strict-form)", short(&c.title));

@@ -78,7 +78,9 @@ fn load_hand_grades() -> BTreeMap<String, Hand> {
     let v: Value =
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let scale = v["scale"].as_f64().expect("hand_grades.json: scale");
-    let subs = v["submissions"].as_object().expect("hand_grades.json: submissions");
+    let subs = v["submissions"]
+        .as_object()
+        .expect("hand_grades.json: submissions");
     subs.iter()
         .map(|(name, s)| {
             let lost = s["lost"]
@@ -90,7 +92,10 @@ fn load_hand_grades() -> BTreeMap<String, Hand> {
                     (
                         l["rule"].as_str().expect("rule").to_string(),
                         l["reason"].as_str().expect("reason").to_string(),
-                        cases.iter().map(|c| c.as_str().unwrap().to_string()).collect(),
+                        cases
+                            .iter()
+                            .map(|c| c.as_str().unwrap().to_string())
+                            .collect(),
                     )
                 })
                 .collect();
@@ -423,7 +428,10 @@ fn the_harness_grades_the_fixture_class_like_the_hand_grades() {
         .collect();
 
     let names: Vec<&String> = hand.keys().collect();
-    let hand_scores: Vec<f64> = names.iter().map(|n| hand[*n].score / hand[*n].scale).collect();
+    let hand_scores: Vec<f64> = names
+        .iter()
+        .map(|n| hand[*n].score / hand[*n].scale)
+        .collect();
     let mut report = String::new();
     let mut failed = false;
     for (i, run) in runs.iter().enumerate() {
@@ -472,7 +480,10 @@ fn spearman_of_known_rankings() {
     let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
     assert!(close(spearman(&[1.0, 2.0, 3.0], &[10.0, 20.0, 30.0]), 1.0));
     assert!(close(spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]), -1.0));
-    assert!(close(spearman(&[1.0, 1.0], &[1.0, 2.0]), 0.0), "no ranking at all");
+    assert!(
+        close(spearman(&[1.0, 1.0], &[1.0, 2.0]), 0.0),
+        "no ranking at all"
+    );
     assert_eq!(ranks(&[5.0, 1.0, 5.0, 3.0]), vec![3.5, 1.0, 3.5, 2.0]);
     // ties on one side only
     let rho = spearman(&[10.0, 9.0, 9.0, 8.0], &[100.0, 97.0, 90.0, 80.0]);

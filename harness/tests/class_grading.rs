@@ -524,7 +524,17 @@ fn spearman_of_known_rankings() {
 
 #[test]
 fn hand_grades_are_consistent() {
-    for (name, h) in load_hand_grades() {
+    let hand = load_hand_grades();
+    let folders: Vec<String> = fs::read_dir(class_dir())
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    for f in &folders {
+        assert!(hand.contains_key(f), "{f}: a submission with no hand grade");
+    }
+    for (name, h) in hand {
         let rules: std::collections::BTreeSet<&str> =
             h.lost.iter().map(|(r, _, _)| r.as_str()).collect();
         assert_eq!(

@@ -5,7 +5,8 @@
 //! - the harness ranks the class as the hand grades do: Spearman >= 0.9;
 //! - every point lost is lost for a reason the hand grade gives: the cases a submission loses
 //!   points on are among the cases listed with its reasons;
-//! - three runs give the same verdicts.
+//! - three runs give the same verdicts;
+//! - no submission worth 4/10 or more by hand scores under 30/100.
 //!
 //! The submissions are graded as they are, with no START or BUILD file and no other option than
 //! the keep-alive time: the harness finds how to build (make, gcc) and start each one.
@@ -25,7 +26,11 @@ use common::repo_root;
 
 const RUNS: usize = 3;
 const MIN_SPEARMAN: f64 = 0.9;
-/// One grading of the whole class (about 50 s measured on 2 loaded cores at `--jobs 4`).
+/// A submission graded at least this fraction by hand ...
+const FAIR_HAND: f64 = 0.4;
+/// ... scores at least this fraction of the harness's maximum (issue 7: 4/10 → 30/100).
+const FAIR_FLOOR: f64 = 0.3;
+/// One grading of the whole class (about 65 s measured on 2 loaded cores at `--jobs 4`).
 const GRADE_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// One submission's hand grade.
@@ -62,6 +67,13 @@ struct Graded {
     score: f64,
     max_score: f64,
     cases: BTreeMap<String, CaseResult>,
+}
+
+impl Graded {
+    /// The score as a fraction of the maximum (which skipped cases may lower).
+    fn fraction(&self) -> f64 {
+        self.score / self.max_score.max(f64::MIN_POSITIVE)
+    }
 }
 
 fn class_dir() -> PathBuf {
@@ -129,7 +141,7 @@ fn wait_bounded(child: &mut Child, timeout: Duration) -> bool {
     false
 }
 
-/// Grades the class once with `harness grade`, and reads each submission's report.
+/// Grades the prepared class once with `harness grade`, and reads each submission's report.
 fn grade(class: &Path, out: &Path) -> BTreeMap<String, Graded> {
     fs::create_dir_all(out).unwrap();
     let (stdout, stderr) = (out.join("stdout.txt"), out.join("stderr.txt"));
@@ -336,12 +348,53 @@ fn list_some(items: &[String]) -> String {
 }
 
 /// What differs from the hand grade for one submission, one line each: points lost for no
-/// reason it gives, and verdicts that changed between runs.
+/// reason it gives, a score under the floor, and verdicts that changed between runs.
 fn differences(name: &str, hand: &Hand, runs: &[BTreeMap<String, Graded>]) -> Vec<String> {
     let graded: Vec<&Graded> = runs.iter().map(|r| &r[name]).collect();
-    let mut out = unexplained_losses(hand, &graded);
+    let mut out = floor_problems(hand, &graded);
+    out.extend(unexplained_losses(hand, &graded));
     out.extend(verdict_changes(&graded));
     out
+}
+
+/// The runs whose ranking of the class is too far from the hand grades', one line each.
+fn ranking_problems(
+    hand: &BTreeMap<String, Hand>,
+    runs: &[BTreeMap<String, Graded>],
+) -> Vec<String> {
+    let hand_scores: Vec<f64> = hand.values().map(|h| h.score / h.scale).collect();
+    let mut out = Vec::new();
+    for (i, run) in runs.iter().enumerate() {
+        let scores: Vec<f64> = hand.keys().map(|n| run[n].fraction()).collect();
+        let rho = spearman(&hand_scores, &scores);
+        if rho < MIN_SPEARMAN {
+            out.push(format!(
+                "run {}: Spearman {rho:.2} against the hand grades, below {MIN_SPEARMAN}",
+                i + 1
+            ));
+        }
+    }
+    out
+}
+
+/// A line when a submission worth FAIR_HAND or more by hand scores under FAIR_FLOOR in a run.
+fn floor_problems(hand: &Hand, graded: &[&Graded]) -> Vec<String> {
+    let low: Vec<String> = graded
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| g.fraction() < FAIR_FLOOR)
+        .map(|(i, g)| format!("{}/{} in run {}", g.score, g.max_score, i + 1))
+        .collect();
+    if hand.score / hand.scale < FAIR_HAND || low.is_empty() {
+        return Vec::new();
+    }
+    vec![format!(
+        "{}: under {:.0}% of the maximum, for a hand grade of {}/{}",
+        low.join(", "),
+        FAIR_FLOOR * 100.0,
+        hand.score,
+        hand.scale
+    )]
 }
 
 #[test]
@@ -355,39 +408,18 @@ fn the_harness_grades_the_fixture_class_like_the_hand_grades() {
     // The fixtures as they are, no START or BUILD file: the harness finds how to build and
     // start each one (issue 8), in a private copy.
     let class = class_dir();
-
     let runs: Vec<BTreeMap<String, Graded>> = (0..RUNS)
         .map(|i| grade(&class, &work.path().join(format!("grades-{}", i + 1))))
         .collect();
 
-    let names: Vec<&String> = hand.keys().collect();
-    let hand_scores: Vec<f64> = names
-        .iter()
-        .map(|n| hand[*n].score / hand[*n].scale)
-        .collect();
-    let mut report = String::new();
-    let mut failed = false;
-    for (i, run) in runs.iter().enumerate() {
-        let scores: Vec<f64> = names
-            .iter()
-            .map(|n| run[*n].score / run[*n].max_score.max(f64::MIN_POSITIVE))
-            .collect();
-        let rho = spearman(&hand_scores, &scores);
-        if rho < MIN_SPEARMAN {
-            failed = true;
-            let _ = writeln!(
-                report,
-                "run {}: Spearman {rho:.2} against the hand grades, below {MIN_SPEARMAN}",
-                i + 1
-            );
-        }
-    }
-    let _ = writeln!(report, "\nsubmission   hand   harness (runs 1..{RUNS})");
-    for name in &names {
-        let h = &hand[*name];
+    let problems = ranking_problems(&hand, &runs);
+    let mut failed = !problems.is_empty();
+    let mut report = problems.join("\n");
+    let _ = writeln!(report, "\n\nsubmission   hand   harness (runs 1..{RUNS})");
+    for (name, h) in &hand {
         let scores: Vec<String> = runs
             .iter()
-            .map(|r| format!("{}/{}", r[*name].score, r[*name].max_score))
+            .map(|r| format!("{}/{}", r[name].score, r[name].max_score))
             .collect();
         let _ = writeln!(
             report,
@@ -425,7 +457,17 @@ fn spearman_of_known_rankings() {
 
 #[test]
 fn hand_grades_are_consistent() {
-    for (name, h) in load_hand_grades() {
+    let hand = load_hand_grades();
+    let folders: Vec<String> = fs::read_dir(class_dir())
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    for f in &folders {
+        assert!(hand.contains_key(f), "{f}: a submission with no hand grade");
+    }
+    for (name, h) in hand {
         let rules: std::collections::BTreeSet<&str> =
             h.lost.iter().map(|(r, _, _)| r.as_str()).collect();
         assert_eq!(

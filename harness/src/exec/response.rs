@@ -802,6 +802,10 @@ mod tests {
     #[case::cl_long_nul(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nab\0\0\0\0", true, 200, &["4 extra bytes (NUL) after the body"], b"ab", 0)]
     #[case::cl_long_next_response_kept(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nab\r\nHTTP/1.1 200", true, 200, &[], b"ab", 14)]
     #[case::head_with_body(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody", true, 200, &["4 bytes (text: \"body\") after a response that has no body"], b"", 0)]
+    // Boundaries: an 18-digit Content-Length is a number; a 16-digit chunk size is refused.
+    #[case::cl_18_digits(b"HTTP/1.1 200 OK\r\nContent-Length: 000000000000000002\r\n\r\nhi", false, 200, &[], b"hi", 0)]
+    #[case::cl_19_digits(b"HTTP/1.1 200 OK\r\nContent-Length: 0000000000000000002\r\n\r\nhi", true, 200, &["Content-Length \"0000000000000000002\" is not a number: body read until close"], b"hi", 0)]
+    #[case::chunk_size_15_digits(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n000000000000001\r\na\r\n0\r\n\r\n", false, 200, &[], b"a", 0)]
     fn real_world_shapes(
         #[case] input: &[u8],
         #[case] eof: bool,
@@ -836,6 +840,48 @@ mod tests {
         let (r, _) = complete(input, true, false);
         let rules: Vec<FormRule> = r.defects.iter().map(|d| d.rule).collect();
         assert_eq!(rules, vec![rule], "{:?}", r.defects);
+    }
+
+    #[test]
+    fn junk_is_named_by_what_it_holds() {
+        assert_eq!(junk_kind(b"  \r\n"), "whitespace");
+        assert_eq!(junk_kind(b"\0\0\0"), "NUL");
+        assert_eq!(junk_kind(b"\0 \0"), "NUL and whitespace");
+        assert_eq!(junk_kind(b"\0<p>"), "text: \"\\0<p>\"");
+    }
+
+    #[test]
+    fn a_line_ends_at_its_lf_with_or_without_cr() {
+        let bytes = b"ab\r\ncd\n\r\n\n";
+        assert_eq!(line_at(bytes, 0), Some((&b"ab"[..], 4, false)));
+        assert_eq!(line_at(bytes, 4), Some((&b"cd"[..], 7, true)));
+        assert_eq!(line_at(bytes, 7), Some((&b""[..], 9, false)));
+        // An empty line right after another line's LF: that LF is not its CR.
+        assert_eq!(line_at(bytes, 9), Some((&b""[..], 10, true)));
+        assert_eq!(line_at(b"no end", 0), None);
+    }
+
+    #[test]
+    fn a_chunk_size_of_16_digits_is_refused() {
+        match scan_chunked(b"0000000000000001\r\na\r\n0\r\n\r\n", true) {
+            Chunks::Malformed(m) => assert_eq!(
+                m,
+                "bad chunk size line \"0000000000000001\" at offset 0 of the chunked body"
+            ),
+            _ => panic!("a 16-digit chunk size was accepted"),
+        }
+    }
+
+    #[test]
+    fn a_chunked_body_cut_after_a_chunks_data_and_its_lf() {
+        // The LF after the data arrived, then the close: cut after the chunk's data.
+        match scan_chunked(b"5\r\nhello\n", true) {
+            Chunks::Malformed(m) => assert_eq!(
+                m,
+                "connection closed in the middle of the chunked body (after a chunk's data, after 8 bytes of it)"
+            ),
+            _ => panic!("a cut chunked body was accepted"),
+        }
     }
 
     #[test]

@@ -280,9 +280,9 @@ impl<'a> Conn<'a> {
                 crate::log::access(self.peer, &line, status.code(), sent);
             }
             if persist == Persist::Close {
-                if self.unread_input() {
-                    self.linger();
-                }
+                // Always: input the client sends after this check would also be answered
+                // with a reset once the socket is closed, cutting the response short.
+                self.linger();
                 return Ok(());
             }
             self.line = line;
@@ -328,17 +328,6 @@ impl<'a> Conn<'a> {
                 Ok(n) => drained += n,
             }
         }
-    }
-
-    /// Whether input is waiting that a plain close would answer with a reset.
-    fn unread_input(&self) -> bool {
-        if !self.inbuf.is_empty() {
-            return true;
-        }
-        let mut n: libc::c_int = 0;
-        // SAFETY: FIONREAD writes one c_int.
-        let r = unsafe { libc::ioctl(self.stream.as_raw_fd(), libc::FIONREAD, &mut n) };
-        r == 0 && n > 0
     }
 
     /// Reads until a complete head is in `inbuf` (which may already hold pipelined bytes).

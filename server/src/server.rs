@@ -4,8 +4,9 @@
 //! or to a new one; threads that stay idle for [`THREAD_IDLE`] exit, so the pool shrinks back
 //! after a burst. At most `max_connections` connections are served at once. When all are
 //! taken, the one that has waited longest for its client is evicted to make room (see
-//! [`crate::live`]); only when every one is being served is the new one answered
-//! `503 Service Unavailable` and closed by the accepting thread.
+//! [`crate::live`]); only when every one is still being served half a second later
+//! ([`ROOM_WAIT`]) is the new one answered `503 Service Unavailable` and closed by the
+//! accepting thread.
 //!
 //! Shutdown: stop accepting, wake every connection blocked in a read (they close), let
 //! responses being written finish (for at most [`SHUTDOWN_GRACE`]), then return.
@@ -28,6 +29,8 @@ use crate::response::{error_page, Persist, Status};
 const THREAD_IDLE: Duration = Duration::from_secs(30);
 /// How long a new connection may wait for an evicted one to leave.
 const ROOM_WAIT: Duration = Duration::from_millis(500);
+/// How often a full server looks again for a connection it can evict.
+const RETRY_EVICT: Duration = Duration::from_millis(20);
 /// How long shutdown waits for responses in flight.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Connection threads need little stack (buffers live on the heap or are 8 KiB), and small
@@ -338,25 +341,27 @@ impl Pool {
 
     /// Full: evicts the connection that has waited longest for its client, rather than
     /// refusing the new one, and waits (at most [`ROOM_WAIT`]) for its thread to leave. The
-    /// accept queue holds the next connections meanwhile. Nothing to evict (every connection
-    /// is being served): returns at once, and the caller answers 503.
+    /// accept queue holds the next connections meanwhile. When no connection can be evicted
+    /// yet (each is being served, or its client's bytes are in the kernel while its thread
+    /// waits for a core on a busy machine), it looks again every [`RETRY_EVICT`] until the
+    /// same deadline; the caller answers 503 only if the server is still full then.
     fn make_room<'a>(
         &'a self,
         mut st: std::sync::MutexGuard<'a, PoolState>,
     ) -> std::sync::MutexGuard<'a, PoolState> {
-        if !self.ctx.live.evict_stalest() {
-            return st;
-        }
         let deadline = Instant::now() + ROOM_WAIT;
+        let mut evicted = false;
         while st.busy >= self.cap && !st.closing {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
             }
+            evicted = evicted || self.ctx.live.evict_stalest();
+            let wait = if evicted { left } else { left.min(RETRY_EVICT) };
             st.room_wanted = true;
             st = self
                 .done
-                .wait_timeout(st, left)
+                .wait_timeout(st, wait)
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }

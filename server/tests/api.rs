@@ -53,7 +53,10 @@ fn start_serve_shutdown() {
     let want = std::fs::read(common::www().join("files/notes.txt")).unwrap();
     let mut pending = Vec::new();
     let r = common::read_one(&mut idle, &mut pending, false);
-    assert_eq!((r.status, r.header("Connection")), (200, Some("keep-alive")));
+    assert_eq!(
+        (r.status, r.header("Connection")),
+        (200, Some("keep-alive"))
+    );
     assert_eq!(r.body, want);
     let t = Instant::now();
     server.shutdown();

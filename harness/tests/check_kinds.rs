@@ -580,24 +580,27 @@ fn closed_within() {
 
 #[test]
 fn closed_after_within() {
-    let steps = format!("{}closed after 400ms within 3s\n", get_then("status 200"));
-    let later = Then::CloseAfter(Duration::from_millis(1200));
+    // A close 2 s after the answer is 1 s clear of each end of the window; a close at once is
+    // 1 s clear of its start.
+    let steps = format!("{}closed after 1s within 4s\n", get_then("status 200"));
+    let later = Then::CloseAfter(Duration::from_secs(2));
     assert_ran(run_at(OK, later, "", &steps), Pass, "");
     assert_ran(
         run_at(OK, Then::Close, "", &steps),
         Fail,
-        "line 11: closed (FIN) after 0ms, expected no sooner than 400ms",
+        "line 11: closed (FIN) after 0ms, expected no sooner than 1s",
     );
 }
 
 #[test]
 fn open_for() {
-    let steps = format!("{}open for 300ms\n", get_then("status 200"));
+    // 1 s: a close at once is 1 s clear of it.
+    let steps = format!("{}open for 1s\n", get_then("status 200"));
     assert_ran(run_at(OK, Then::Hold, "", &steps), Pass, "");
     assert_ran(
         run_at(OK, Then::Close, "", &steps),
         Fail,
-        "line 11: closed by server (FIN) after 0ms, expected open for 300ms",
+        "line 11: closed by server (FIN) after 0ms, expected open for 1s",
     );
     let own = format!(
         "{}open for 300ms\n| GET /own-probe HTTP/1.1\n| Host: {{host}}\n|\n",
@@ -608,29 +611,32 @@ fn open_for() {
 
 #[test]
 fn response_within() {
-    let steps = get_then("status 200").replace("within 2s", "within 500ms");
+    // The answer comes at once: 1 s clear of the window's end.
+    let steps = get_then("status 200").replace("within 2s", "within 1s");
     assert_ran(run_at(OK, Then::Hold, "", &steps), Pass, "");
     assert_ran(
         run_at(b"", Then::Hold, "", &steps),
         Fail,
-        "line 9: no complete response within 500ms: nothing arrived",
+        "line 9: no complete response within 1s: nothing arrived",
     );
 }
 
 #[test]
 fn case_timeout() {
     let steps = "send\n| GET / HTTP/1.1\n| Host: {host}\n|\n\nresponse\nstatus 200\n";
-    assert_ran(run_at(OK, Then::Hold, "timeout: 1s", steps), Pass, "");
-    let r = run_full(b"", Then::Hold, "timeout: 1s", steps, false);
+    // A 2 s timeout: 2 s clear of an answer at once; the failing run must end before 5 s (a
+    // runner ignoring the timeout would wait for the canned server to give up, at 10 s).
+    assert_ran(run_at(OK, Then::Hold, "timeout: 2s", steps), Pass, "");
+    let r = run_full(b"", Then::Hold, "timeout: 2s", steps, false);
     assert!(
-        r.took < Duration::from_secs(4),
+        r.took < Duration::from_secs(5),
         "the case's timeout bounds it: {:?}",
         r.took
     );
     assert_ran(
         (r.verdict, r.messages),
         Fail,
-        "case timed out after 1s during `response` at line 8: nothing arrived",
+        "case timed out after 2s during `response` at line 8: nothing arrived",
     );
 }
 
@@ -929,8 +935,10 @@ fn a_big_head_is_read_and_an_endless_one_is_named() {
     // A head that never ends is called malformed once it passes 64 KiB, not at the timeout.
     let mut endless = b"HTTP/1.1 200 OK\r\nX-Endless: ".to_vec();
     endless.extend(std::iter::repeat_n(b'a', 70 * 1024));
-    let r = run_full(&endless, Then::Hold, "", &get_then("status 200"), false);
-    assert!(r.took < Duration::from_millis(1500), "{:?}", r.took);
+    // Read within 5 s: judged at once, it takes under 3 s (2 s clear of that timer).
+    let steps = get_then("status 200").replace("within 2s", "within 5s");
+    let r = run_full(&endless, Then::Hold, "", &steps, false);
+    assert!(r.took < Duration::from_secs(3), "{:?}", r.took);
     assert_ran((r.verdict, r.messages), Fail, "line 9: unreadable response: no end of the head after 65536 bytes: \"HTTP/1.1 200 OK\\r\\nX-Endless: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\"");
 }
 

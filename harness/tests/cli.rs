@@ -15,6 +15,8 @@ const LF_RESPONSE: &[u8] = b"HTTP/1.1 200 OK\nContent-Type: text/html\nContent-L
 
 fn harness() -> Command {
     let mut c = Command::cargo_bin("harness").unwrap();
+    // A hang fails the test (the child is killed) instead of holding CI up.
+    c.timeout(std::time::Duration::from_secs(120));
     c.env("NO_COLOR", "1");
     c
 }

@@ -9,7 +9,11 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{leftovers, repo_root};
+use common::{leftovers, repo_root, OutputWithin};
+
+/// The longest a `harness` run may take here (it builds, starts and grades a class; a hang
+/// fails the test instead of holding CI up).
+const LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
 
 const MARK: &str = "DETECT_TEST_MARK";
 
@@ -48,8 +52,7 @@ fn the_plan_names_each_build_and_start() {
     let out = harness("plan")
         .args(["grade", "--plan"])
         .arg(class_fixture())
-        .output()
-        .unwrap();
+        .output_within(LIMIT);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -97,8 +100,7 @@ fn nothing_to_start_is_a_usage_error() {
         .arg(class.path())
         .arg("--out")
         .arg(out.path())
-        .output()
-        .unwrap();
+        .output_within(LIMIT);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("no submission can be started"), "{err}");
@@ -127,8 +129,7 @@ fn a_class_with_no_start_files_is_built_started_and_graded() {
         .arg(class.path())
         .args(["--filter", "get/index-html", "--out"])
         .arg(out.path())
-        .output()
-        .unwrap();
+        .output_within(LIMIT);
     let stdout = String::from_utf8_lossy(&o.stdout);
     let stderr = String::from_utf8_lossy(&o.stderr);
     let all_tools = ["gcc", "g++", "make", "javac", "java"]

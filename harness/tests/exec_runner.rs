@@ -400,10 +400,11 @@ fn a_split_send_arrives_in_several_pieces() {
     let c = case(
         Duration::from_secs(10),
         vec![
+            // 350 ms apart: the fake server reads more than once unless it is late by 1 s.
             StepKind::Send {
                 data: Template::literal(GET.as_bytes()),
                 split: Some(10),
-                delay: dur(30),
+                delay: dur(350),
             },
             response(Some(3000), vec![CheckKind::Status(vec![200])]),
         ],
@@ -477,10 +478,11 @@ fn closed_within_fails_when_the_server_keeps_the_connection() {
     let (port, server) = fake(|mut s| {
         read_request(&mut s);
         s.write_all(OK_HELLO).unwrap();
-        hold(&mut s, ms(3000));
+        // Held 5 s: a runner that waited for the server's close would take that long.
+        hold(&mut s, ms(5000));
     });
     let c = case(
-        Duration::from_secs(5),
+        Duration::from_secs(8),
         vec![
             send(GET),
             response(Some(2000), vec![]),
@@ -512,14 +514,15 @@ fn closed_after_fails_when_the_server_closes_too_soon() {
         vec![
             send(GET),
             response(Some(2000), vec![]),
+            // The close comes about 50 ms after the answer: 1.45 s clear of the window.
             StepKind::Closed {
-                after: Some(dur(800)),
-                within: dur(2000),
+                after: Some(dur(1500)),
+                within: dur(3000),
             },
         ],
     );
     let r = run(&c, port, server);
-    expect(&r, Verdict::Fail, "expected no sooner than 800ms");
+    expect(&r, Verdict::Fail, "expected no sooner than 1.5s");
     assert!(has(&r, "line 3: closed (FIN)"), "{:#?}", r.messages);
 }
 
@@ -647,15 +650,16 @@ fn open_for_fails_when_the_server_closes_while_idle() {
         vec![
             send(GET),
             response(Some(2000), vec![]),
+            // The server closes 200 ms after its answer: 1.8 s clear of the 2 s asked for.
             StepKind::Open {
-                for_: dur(1000),
+                for_: dur(2000),
                 probe: None,
             },
         ],
     );
     let r = run(&c, port, server);
     expect(&r, Verdict::Fail, "line 3: closed by server (FIN) after 0.");
-    assert!(has(&r, "expected open for 1s"), "{:#?}", r.messages);
+    assert!(has(&r, "expected open for 2s"), "{:#?}", r.messages);
 }
 
 #[test]
@@ -679,15 +683,16 @@ fn no_response_passes_on_silence_and_fails_on_bytes() {
         s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").unwrap();
         hold(&mut s, ms(3000));
     });
+    // The answer comes at once: 1 s clear of the window's end.
     let c = case(
         Duration::from_secs(5),
-        vec![send(GET), StepKind::NoResponse { for_: dur(300) }],
+        vec![send(GET), StepKind::NoResponse { for_: dur(1000) }],
     );
     let r = run(&c, port, server);
     expect(
         &r,
         Verdict::Fail,
-        "line 2: expected no response for 300ms, but 28 bytes arrived",
+        "line 2: expected no response for 1s, but 28 bytes arrived",
     );
 }
 
@@ -725,14 +730,15 @@ fn response_within_names_what_arrived() {
         read_request(&mut s);
         s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1024\r\n\r\nabc")
             .unwrap();
-        hold(&mut s, ms(3000));
+        hold(&mut s, ms(5000));
     });
-    // The status is judged on what arrived; the body that never came is one defect.
+    // The status is judged on what arrived; the body that never came is one defect. (The
+    // window is 1 s clear of the answer at once, and of the server's close at 5 s.)
     let c = case(
         Duration::from_secs(5),
         vec![
             send(GET),
-            response(Some(300), vec![CheckKind::Status(vec![200])]),
+            response(Some(1000), vec![CheckKind::Status(vec![200])]),
         ],
     );
     let r = run(&c, port, server);
@@ -742,67 +748,58 @@ fn response_within_names_what_arrived() {
 #[test]
 fn a_body_that_never_ends_fails_only_the_checks_that_need_it() {
     // NUL padding from a fixed buffer, no Content-Length, and the connection held open: the
-    // 400 arrived, the body's end never does.
+    // 400 arrived, the body's end never does. (Each window is 1 s clear of the answer at once,
+    // and of the server's close at 5 s.)
     let serve = |mut s: TcpStream| {
         read_request(&mut s);
         let mut out =
             b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/html\r\n\r\nInvalid Method".to_vec();
         out.resize(4096, 0);
         s.write_all(&out).unwrap();
-        hold(&mut s, ms(3000));
+        hold(&mut s, ms(5000));
     };
-    let (port, server) = fake(serve);
-    let c = case(
-        Duration::from_secs(5),
-        vec![
-            send(GET),
-            response(
-                Some(300),
-                vec![
-                    CheckKind::Status(vec![400]),
-                    CheckKind::BodyContains("invalid method".into()),
-                ],
-            ),
-        ],
-    );
-    let r = run(&c, port, server);
-    expect(&r, Verdict::NonStrict, "the body never ended");
-    // The expected body, then only padding: it arrived whole.
-    let (port, server) = fake(serve);
-    let c = case(
-        Duration::from_secs(5),
-        vec![
-            send(GET),
-            response(
-                Some(300),
-                vec![CheckKind::BodyIs(Template::literal("Invalid Method"))],
-            ),
-        ],
-    );
-    let r = run(&c, port, server);
-    expect(
-        &r,
-        Verdict::NonStrict,
-        "4029 NUL bytes of padding after the body (form: extra-bytes)",
-    );
-    // Another body cannot be judged on a part.
-    let (port, server) = fake(serve);
-    let c = case(
-        Duration::from_secs(5),
-        vec![
-            send(GET),
-            response(
-                Some(300),
-                vec![CheckKind::BodyIs(Template::literal("Invalid"))],
-            ),
-        ],
-    );
-    let r = run(&c, port, server);
-    expect(
-        &r,
-        Verdict::Fail,
-        "the body cannot be checked: it never ended (the head arrived",
-    );
+    let runs: [(Vec<CheckKind>, Verdict, &str); 3] = [
+        (
+            vec![
+                CheckKind::Status(vec![400]),
+                CheckKind::BodyContains("invalid method".into()),
+            ],
+            Verdict::NonStrict,
+            "the body never ended",
+        ),
+        // The expected body, then only padding: it arrived whole.
+        (
+            vec![CheckKind::BodyIs(Template::literal("Invalid Method"))],
+            Verdict::NonStrict,
+            "4029 NUL bytes of padding after the body (form: extra-bytes)",
+        ),
+        // Another body cannot be judged on a part.
+        (
+            vec![CheckKind::BodyIs(Template::literal("Invalid"))],
+            Verdict::Fail,
+            "the body cannot be checked: it never ended (the head arrived",
+        ),
+    ];
+    // The three run at once: each waits out its window.
+    thread::scope(|scope| {
+        let runs: Vec<_> = runs
+            .into_iter()
+            .map(|(checks, verdict, needle)| {
+                scope.spawn(move || {
+                    let (port, server) = fake(serve);
+                    let c = case(
+                        Duration::from_secs(5),
+                        vec![send(GET), response(Some(1000), checks)],
+                    );
+                    (run(&c, port, server), verdict, needle)
+                })
+            })
+            .collect();
+        for h in runs {
+            let (r, verdict, needle) = h.join().unwrap();
+            expect(&r, verdict, needle);
+        }
+    });
 }
 
 #[test]
@@ -1125,16 +1122,17 @@ fn closed_after_passes_when_the_close_comes_in_the_window() {
     let (port, server) = fake(|mut s| {
         read_request(&mut s);
         s.write_all(OK_HELLO).unwrap();
-        thread::sleep(ms(500));
+        thread::sleep(ms(1500));
     });
+    // The close comes 1.5 s after the answer: 1.2 s clear of the window's start, 2.5 s of its end.
     let c = case(
-        Duration::from_secs(5),
+        Duration::from_secs(8),
         vec![
             send(GET),
             response(Some(2000), vec![]),
             StepKind::Closed {
-                after: Some(dur(200)),
-                within: dur(3000),
+                after: Some(dur(300)),
+                within: dur(4000),
             },
         ],
     );

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{leftovers, repo_root};
+use common::{leftovers, repo_root, OutputWithin};
 
 /// The environment variable that marks every process one test started (inherited by the
 /// harness and every server it starts, whatever they exec).
@@ -269,8 +269,7 @@ fn run_start(mark: &str, start: &str, extra: &[&str]) -> (i32, String) {
         .env(MARK, mark)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = cmd.output_within(Duration::from_secs(120));
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -345,8 +344,7 @@ fn a_document_root_through_a_link_never_touches_what_the_link_points_to() {
         .arg("--site")
         .arg(repo_root().join("www"))
         .env(MARK, "root-link")
-        .output()
-        .unwrap();
+        .output_within(Duration::from_secs(120));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("points outside the copy"), "{err}");
     assert_eq!(

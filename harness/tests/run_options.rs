@@ -269,11 +269,13 @@ fn grade_builds_each_submission_and_applies_the_rubric() {
 #[test]
 fn a_case_that_fails_beside_others_and_passes_alone_says_so() {
     let m = marker("alone");
-    // `keeps` holds a kept-alive connection for 2s; a server that serves one connection at a
-    // time makes `blocked` wait behind it, and only `blocked` is run again alone.
+    // `keeps` holds a kept-alive connection for 3s (the server's KeepaliveTime); a server that
+    // serves one connection at a time makes `blocked` wait behind it, and only `blocked` is run
+    // again alone. `blocked` gives up 1.3 s after it starts: 1.7 s before the connection is let
+    // go, and 1 s after an answer at once when run alone.
     let keeps = "title: a kept-alive connection, held\ntimeout: 10s\n\nsend\n\
                  | GET /index.html HTTP/1.1\n| Host: {host}\n| Connection: keep-alive\n|\n\n\
-                 response within 2s\nstatus 200\n\nsleep 2s\n";
+                 response within 2s\nstatus 200\n\nsleep 3s\n";
     let blocked = "title: a request while the other case holds its connection\ntimeout: 10s\n\n\
                    sleep 300ms\n\nsend\n| GET /index.html HTTP/1.1\n| Host: {host}\n\
                    | Connection: close\n|\n\nresponse within 1s\nstatus 200\n";

@@ -14,6 +14,9 @@ const MARKER: &str = "HARNESS_TEST_MARKER";
 
 fn harness(marker: &str) -> Command {
     let mut c = Command::cargo_bin("harness").unwrap();
+    // A hang fails the test (the child is killed) instead of holding CI up; a whole class is
+    // graded here, so the limit is generous.
+    c.timeout(std::time::Duration::from_secs(300));
     c.env("NO_COLOR", "1")
         .env(MARKER, marker)
         .current_dir(repo_root());

@@ -332,7 +332,8 @@ fn stdin_stays_open_and_silent() {
         "default",
     )
     .unwrap();
-    std::thread::sleep(Duration::from_millis(400));
+    // No event to wait for: a closed stdin would end it at once, so it has 1 s to show.
+    std::thread::sleep(Duration::from_secs(1));
     assert!(inst.alive(), "exited: {}", inst.output_tail());
     assert!(!inst.output_tail().contains("stdin closed"));
 }
@@ -453,9 +454,27 @@ fn ctrl_c_kills_the_started_servers() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    // Killed (and reaped) if the test fails before it ends.
+    struct Reap(std::process::Child);
+    impl Drop for Reap {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
     let mut out = child.stdout.take().unwrap();
+    let mut child = Reap(child);
+    // The pipe is read on a thread, so that every wait for it has a time limit.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 256];
+        while let Ok(n) = out.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
     let mut seen = String::new();
-    let mut buf = [0u8; 256];
     let t = Instant::now();
     // libtest prints `test cleanup_child ... ` before the line
     let ready = |s: &str| {
@@ -463,13 +482,14 @@ fn ctrl_c_kills_the_started_servers() {
             .and_then(|i| s[i..].find('\n').map(|j| s[i..i + j].to_string()))
     };
     while ready(&seen).is_none() {
-        assert!(
-            t.elapsed() < Duration::from_secs(20),
-            "the child never got ready: {seen}"
-        );
-        let n = out.read(&mut buf).unwrap();
-        assert!(n > 0, "the child ended early: {seen}");
-        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        let left = Duration::from_secs(20).saturating_sub(t.elapsed());
+        match rx.recv_timeout(left) {
+            Ok(bytes) => seen.push_str(&String::from_utf8_lossy(&bytes)),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                panic!("the child never got ready within 20 s: {seen}")
+            }
+            Err(_) => panic!("the child ended early: {seen}"),
+        }
     }
     let line = ready(&seen).unwrap();
     let mut words = line.split_whitespace().skip(1);
@@ -483,8 +503,18 @@ fn ctrl_c_kills_the_started_servers() {
     );
     assert!(dir.is_dir());
     // SAFETY: signalling our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let status = child.wait().unwrap();
+    unsafe { libc::kill(child.0.id() as i32, libc::SIGINT) };
+    let t = Instant::now();
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "still running 20 s after SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
     assert_eq!(status.code(), Some(130), "{status:?}");
     assert_group_gone(pgid);
     assert!(

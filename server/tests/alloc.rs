@@ -55,8 +55,10 @@ fn a_kept_alive_request_for_a_cached_file_allocates_nothing() {
         access_log: false,
     })
     .unwrap();
-    let mut s = std::net::TcpStream::connect(server.local_addr()).unwrap();
+    let mut s =
+        std::net::TcpStream::connect_timeout(&server.local_addr(), Duration::from_secs(5)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
     let request = b"GET /files/1k.html HTTP/1.1\r\nHost: t\r\nConnection: keep-alive\r\n\r\n";
     let body = std::fs::read(www.join("files/1k.html")).unwrap();
     let mut buf = vec![0u8; 4096];

@@ -9,12 +9,19 @@ use std::time::{Duration, Instant};
 use server::{Server, ServerOptions};
 
 fn get(addr: std::net::SocketAddr, path: &str) -> String {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut s = connect(addr);
     write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     out
+}
+
+/// A connection whose every read and write gives up after 5 s.
+fn connect(addr: std::net::SocketAddr) -> TcpStream {
+    let s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
+    s
 }
 
 #[test]
@@ -38,11 +45,19 @@ fn start_serve_shutdown() {
     let server = Server::start(opts).unwrap();
     let addr = server.local_addr();
     assert!(get(addr, "/files/notes.txt").starts_with("HTTP/1.1 200 OK\r\n"));
-    // An idle keep-alive connection must not hold shutdown up.
-    let mut idle = TcpStream::connect(addr).unwrap();
-    idle.write_all(b"GET / HTTP/1.1\r\nConnection: keep-alive\r\n\r\n")
+    // An idle keep-alive connection (KeepaliveTime 10) must not hold shutdown up: once its
+    // response is read, its thread waits for the next request.
+    let mut idle = connect(addr);
+    idle.write_all(b"GET /files/notes.txt HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n")
         .unwrap();
-    std::thread::sleep(Duration::from_millis(100));
+    let want = std::fs::read(common::www().join("files/notes.txt")).unwrap();
+    let mut pending = Vec::new();
+    let r = common::read_one(&mut idle, &mut pending, false);
+    assert_eq!(
+        (r.status, r.header("Connection")),
+        (200, Some("keep-alive"))
+    );
+    assert_eq!(r.body, want);
     let t = Instant::now();
     server.shutdown();
     assert!(
@@ -50,6 +65,7 @@ fn start_serve_shutdown() {
         "shutdown took {:?}",
         t.elapsed()
     );
+    common::assert_closes_silently(&mut idle, Duration::from_secs(2));
     assert!(
         TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err(),
         "still accepting"

@@ -1,5 +1,6 @@
 //! Shared by the harness's integration tests: paths of the repo and of the built server binary,
-//! and a fake server that answers every connection with one canned response.
+//! a fake server that answers every connection with one canned response, and a child process
+//! run to its end within a time limit.
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
@@ -181,4 +182,83 @@ pub fn processes_with(marker: &str) -> Vec<i32> {
         }
     }
     out
+}
+
+/// `Command::output` with a time limit: see [`output_within`].
+pub trait OutputWithin {
+    fn output_within(&mut self, limit: Duration) -> std::process::Output;
+}
+
+impl OutputWithin for Command {
+    fn output_within(&mut self, limit: Duration) -> std::process::Output {
+        output_within(self, limit)
+    }
+}
+
+/// Runs `cmd` to its end with stdout and stderr captured, like `Command::output`, but for at
+/// most `limit`: past it the child gets SIGTERM (so that it can stop what it started), then
+/// SIGKILL 5 s later, and the test fails with what it printed so far. Output still held open
+/// by a process the child left behind is waited for 5 s at most.
+pub fn output_within(cmd: &mut Command, limit: Duration) -> std::process::Output {
+    use std::process::Stdio;
+    use std::sync::Mutex;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (done_tx, done) = std::sync::mpsc::channel();
+    let drain = |r: Box<dyn Read + Send>| {
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let (into, done_tx) = (Arc::clone(&got), done_tx.clone());
+        std::thread::spawn(move || {
+            let mut r = r;
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = r.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                into.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+            let _ = done_tx.send(());
+        });
+        got
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
+    let start = std::time::Instant::now();
+    let mut termed = false;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > limit + Duration::from_secs(5) {
+            let _ = child.kill();
+        } else if start.elapsed() > limit && !termed {
+            // SAFETY: signalling our own child, not reaped yet.
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+            termed = true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let end = std::time::Instant::now() + Duration::from_secs(5);
+    for _ in 0..2 {
+        let left = end.saturating_duration_since(std::time::Instant::now());
+        if done.recv_timeout(left).is_err() {
+            break;
+        }
+    }
+    let take = |got: &Arc<Mutex<Vec<u8>>>| got.lock().unwrap().clone();
+    let (stdout, stderr) = (take(&out), take(&err));
+    assert!(
+        !termed,
+        "still running after {limit:?}: {cmd:?}\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&stdout),
+        String::from_utf8_lossy(&stderr)
+    );
+    std::process::Output {
+        status,
+        stdout,
+        stderr,
+    }
 }

@@ -138,6 +138,24 @@ impl Running {
         read_to_close(&mut s, Duration::from_secs(5))
     }
 
+    /// Waits (bounded, polling) until the server has printed at least `n` lines on stdout
+    /// (the `listening on` line included) and returns them all.
+    pub fn wait_stdout_lines(&self, n: usize, within: Duration) -> Vec<String> {
+        let end = Instant::now() + within;
+        loop {
+            let lines = self.stdout.lock().unwrap().clone();
+            if lines.len() >= n {
+                return lines;
+            }
+            assert!(
+                Instant::now() < end,
+                "only {} of {n} stdout lines within {within:?}: {lines:?}",
+                lines.len()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Waits (bounded) for the process to exit and returns its exit code.
     pub fn wait_exit(&mut self, within: Duration) -> Option<i32> {
         let end = Instant::now() + within;
@@ -158,27 +176,76 @@ impl Drop for Running {
     }
 }
 
-/// Reads until end-of-file or `limit` passes.
+/// Reads until end-of-file or `limit` passes (the bytes either way).
 pub fn read_to_close(s: &mut TcpStream, limit: Duration) -> Vec<u8> {
-    let end = Instant::now() + limit;
-    let mut out = Vec::new();
+    read_until_closed(s, limit).bytes
+}
+
+/// How a connection ended within a time limit.
+#[derive(Debug)]
+pub struct Ending {
+    /// Everything received.
+    pub bytes: Vec<u8>,
+    /// When the peer closed (end-of-file or reset), counted from the call; `None`: still
+    /// open when the limit passed.
+    pub closed_after: Option<Duration>,
+}
+
+/// Reads until the peer closes or `limit` passes: every read is bounded by the time left, so
+/// the call never takes much longer than `limit`. The socket's read timeout is restored.
+pub fn read_until_closed(s: &mut TcpStream, limit: Duration) -> Ending {
+    let start = Instant::now();
+    let end = start + limit;
+    let old = s.read_timeout().unwrap();
+    let mut bytes = Vec::new();
     let mut buf = [0u8; 16384];
-    while Instant::now() < end {
+    let mut closed_after = None;
+    loop {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        s.set_read_timeout(Some(left)).unwrap();
         match s.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => out.extend_from_slice(&buf[..n]),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                continue
+            Ok(0) => {
+                closed_after = Some(start.elapsed());
+                break;
             }
-            Err(_) => break,
+            Ok(n) => bytes.extend_from_slice(&buf[..n]),
+            Err(e) if is_timeout(&e) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => {
+                closed_after = Some(start.elapsed());
+                break;
+            }
         }
     }
-    out
+    s.set_read_timeout(old).unwrap();
+    Ending {
+        bytes,
+        closed_after,
+    }
+}
+
+/// Whether `e` is a read timing out.
+pub fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
+}
+
+/// Asserts that the peer closes `s` within `limit` without sending anything more, and returns
+/// when it closed.
+pub fn assert_closes_silently(s: &mut TcpStream, limit: Duration) -> Duration {
+    let end = read_until_closed(s, limit);
+    assert!(
+        end.bytes.is_empty(),
+        "unexpected bytes before the close: {:?}",
+        String::from_utf8_lossy(&end.bytes)
+    );
+    end.closed_after
+        .unwrap_or_else(|| panic!("still open after {limit:?}"))
 }
 
 /// One parsed response.

@@ -179,23 +179,14 @@ fn slow_clients_holding_every_slot_do_not_keep_a_new_client_out() {
     while connects.load(Ordering::Relaxed) < 24 && Instant::now() < warm {
         std::thread::yield_now();
     }
-    // A probe told "too many connections; try again later" (the server found no slow client it
-    // could evict at that instant: on a loaded machine their input may wait for their threads)
-    // tries again, as told; it must be served within 3 s.
-    let (mut slow, mut refusals, mut most) = (Vec::new(), 0, Duration::ZERO);
+    // Every probe is served at its first try: when no slow client can be evicted at once (on
+    // a loaded machine their input may wait for their threads), the server looks again for up
+    // to half a second rather than answering 503.
+    let (mut slow, mut most) = (Vec::new(), Duration::ZERO);
     for i in 0..20 {
         let t = Instant::now();
-        let r = loop {
-            let r =
-                one(&run
-                    .exchange(b"GET /index.html HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
-            if r.status != 503 || t.elapsed() >= Duration::from_secs(3) {
-                break r;
-            }
-            assert!(r.text().contains("too many connections"), "{}", r.text());
-            refusals += 1;
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let r =
+            one(&run.exchange(b"GET /index.html HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
         let took = t.elapsed();
         assert_eq!(r.status, 200, "probe {i} after {took:?}: {}", r.text());
         assert!(took < Duration::from_secs(3), "probe {i} took {took:?}");
@@ -211,8 +202,8 @@ fn slow_clients_holding_every_slot_do_not_keep_a_new_client_out() {
     }
     let opened = connects.load(Ordering::Relaxed);
     eprintln!(
-        "20 probes, {refusals} refusals retried, {} slower than 1 s {slow:?}, the slowest \
-         {most:?}; the 24 slow clients opened {opened} connections",
+        "20 probes, {} slower than 1 s {slow:?}, the slowest {most:?}; the 24 slow clients \
+         opened {opened} connections",
         slow.len()
     );
     assert!(

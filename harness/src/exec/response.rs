@@ -859,6 +859,23 @@ mod tests {
         // An empty line right after another line's LF: that LF is not its CR.
         assert_eq!(line_at(bytes, 9), Some((&b""[..], 10, true)));
         assert_eq!(line_at(b"no end", 0), None);
+        // A LF at the very start: no byte before it to look at.
+        assert_eq!(line_at(b"\nx", 0), Some((&b""[..], 1, true)));
+    }
+
+    #[test]
+    fn a_head_may_start_with_an_empty_line() {
+        let head = scan_head(b"\nHTTP/1.1 200 OK\r\n\r\n").expect("a whole head");
+        assert_eq!(head.lines, vec![&b""[..], &b"HTTP/1.1 200 OK"[..]]);
+        assert_eq!((head.len, head.bare_lf, head.status_bare_lf), (20, 1, true));
+    }
+
+    #[test]
+    fn a_chunked_body_that_stops_keeps_its_raw_bytes() {
+        let buf = b"\0HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel";
+        let r = read_what_arrived(buf, false).expect("the head arrived");
+        assert_eq!(r.code, 200);
+        assert_eq!(r.body, b"5\r\nhel");
     }
 
     #[test]

@@ -419,16 +419,41 @@ mod tests {
         "DirectoryIndex has no file names"
     )]
     #[case::bad_ext("DocumentRoot www\n. text/html\n", 2, "is not a file extension")]
+    #[case::keepalive_over_a_day(
+        "DocumentRoot www\nKeepaliveTime 86401\n",
+        2,
+        "KeepaliveTime `86401` is not a number of seconds"
+    )]
+    #[case::type_no_subtype("DocumentRoot www\n.x text/\n", 2, "`text/` is not a content type")]
+    #[case::type_no_type("DocumentRoot www\n.x /html\n", 2, "`/html` is not a content type")]
+    #[case::type_bad_char(
+        "DocumentRoot www\n.x te(t/html\n",
+        2,
+        "`te(t/html` is not a content type"
+    )]
     fn bad_files(#[case] text: &str, #[case] line: usize, #[case] message: &str) {
         let (l, _d) = parse_in(text);
         let errs = l.config.expect_err("should not parse");
+        // One mistake, one error: a bad DocumentRoot line is not also "no DocumentRoot".
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].line, line, "{errs:?}");
         assert!(
-            errs.iter()
-                .any(|e| e.line == line && e.message.contains(message)),
-            "expected line {line} `{message}`, got {errs:?}"
+            errs[0].message.contains(message),
+            "expected `{message}`, got {errs:?}"
         );
         let shown = errs[0].to_string();
-        assert!(shown.starts_with("ws.conf:"), "{shown}");
+        let place = if line == 0 {
+            "ws.conf: ".to_string()
+        } else {
+            format!("ws.conf:{line}: ")
+        };
+        assert!(shown.starts_with(&place), "{shown}");
+    }
+
+    #[test]
+    fn keepalive_up_to_a_day_is_accepted() {
+        let (l, _d) = parse_in("DocumentRoot www\nKeepaliveTime 86400\n");
+        assert_eq!(l.config.unwrap().keepalive, Duration::from_secs(86_400));
     }
 
     #[test]

@@ -705,3 +705,47 @@ fn expect_100_continue_comes_before_a_chunked_body() {
     let r = one(&read_to_close(&mut s, Duration::from_secs(5)));
     assert!(r.text().contains("<pre><h1>a=1</h1></pre>"));
 }
+
+#[test]
+fn a_body_of_1_mib_is_read_and_one_byte_more_is_refused() {
+    let (_c, run) = site(10, "GET HEAD");
+    let mut req =
+        b"GET /index.html HTTP/1.1\r\nHost: t\r\nContent-Length: 1048576\r\n\r\n".to_vec();
+    req.extend(std::iter::repeat_n(b'x', 1 << 20));
+    let r = one(&run.exchange(&req));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r =
+        one(&run
+            .exchange(b"GET /index.html HTTP/1.1\r\nHost: t\r\nContent-Length: 1048577\r\n\r\n"));
+    assert_eq!(r.status, 413, "{}", r.text());
+}
+
+#[test]
+fn keepalive_time_0_answers_and_closes() {
+    let (_c, run) = site(0, "GET HEAD");
+    let mut s = run.connect();
+    s.write_all(b"GET /index.html HTTP/1.1\r\nHost: t\r\nConnection: keep-alive\r\n\r\n")
+        .unwrap();
+    let r = one(&read_to_close(&mut s, Duration::from_secs(5)));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("Connection"), Some("close"));
+}
+
+#[test]
+fn when_full_a_stalled_body_is_evicted_with_503() {
+    // As `when_full_the_stalest_waiting_connection_makes_room`, with the head whole and the
+    // body stalled: the server is reading the body when the newcomer needs the slot.
+    let conf = Conf::new(&www(), 10, "GET HEAD");
+    let run = Running::start(&conf.path(), &["--max-connections", "1"]);
+    let evicted = retry(Duration::from_secs(5), "evicting a stalled body", || {
+        let mut slow = run.connect();
+        slow.write_all(b"GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc")
+            .unwrap();
+        let fresh = get_unless_full(&run).ok()?;
+        assert_eq!(fresh.status, 200, "{}", fresh.text());
+        let r = one(&read_to_close(&mut slow, Duration::from_secs(5)));
+        assert_eq!(r.status, 503, "{}", r.text());
+        (!r.text().contains("too many connections")).then_some(r)
+    });
+    assert!(evicted.text().contains("slowest"), "{}", evicted.text());
+}

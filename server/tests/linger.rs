@@ -10,7 +10,7 @@ mod common;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::io::FromRawFd;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{parse_response, read_to_close, www, Conf, Running};
 
@@ -117,4 +117,34 @@ fn an_error_after_a_big_response_arrives_whole_though_the_client_keeps_sending()
     assert_eq!(got.len(), 2, "{got:?}");
     assert_eq!(got[0], (200, BIG));
     assert_eq!(got[1].0, 400);
+}
+
+#[test]
+fn the_lingering_close_ends_after_2_s_when_the_client_neither_closes_nor_sends() {
+    // KeepaliveTime 10: a linger that kept the connection's read timeout would last 10 s.
+    let conf = Conf::new(&www(), 10, "GET HEAD");
+    let run = Running::start(&conf.path(), &["--no-access-log"]);
+    let mut s = narrow_client(run.addr);
+    s.write_all(b"GET /index.html HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let raw = read_to_close(&mut s, Duration::from_secs(5));
+    assert_eq!(responses(&raw).len(), 1);
+    // The server's side is shut (we read its end), and it lingers for 2 s (LINGER). 1.5 s
+    // after that, it has closed: what we send now is refused with a reset.
+    std::thread::sleep(Duration::from_millis(3500));
+    let until = Instant::now() + Duration::from_secs(3);
+    let refused = loop {
+        match s.write_all(b"more") {
+            Err(e) => break Some(e.kind()),
+            Ok(()) if Instant::now() < until => std::thread::sleep(Duration::from_millis(50)),
+            Ok(()) => break None,
+        }
+    };
+    assert!(
+        matches!(
+            refused,
+            Some(std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset)
+        ),
+        "the server still read what we sent 3.5 s after its answer: {refused:?}"
+    );
 }

@@ -121,17 +121,28 @@ fn an_error_after_a_big_response_arrives_whole_though_the_client_keeps_sending()
 
 #[test]
 fn the_lingering_close_ends_after_2_s_when_the_client_neither_closes_nor_sends() {
-    // KeepaliveTime 10: a linger that kept the connection's read timeout would last 10 s.
+    // One slot, and KeepaliveTime 10: a linger that outlived its 2 s (LINGER), e.g. by
+    // keeping the connection's 10 s read timeout, would still hold the slot 3.5 s later.
     let conf = Conf::new(&www(), 10, "GET HEAD");
-    let run = Running::start(&conf.path(), &["--no-access-log"]);
+    let run = Running::start(&conf.path(), &["--no-access-log", "--max-connections", "1"]);
     let mut s = narrow_client(run.addr);
     s.write_all(b"GET /index.html HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
         .unwrap();
     let raw = read_to_close(&mut s, Duration::from_secs(5));
     assert_eq!(responses(&raw).len(), 1);
-    // The server's side is shut (we read its end), and it lingers for 2 s (LINGER). 1.5 s
-    // after that, it has closed: what we send now is refused with a reset.
+    // We keep our side open and silent; the server lingers 2 s, then lets the slot go.
     std::thread::sleep(Duration::from_millis(3500));
+    let next = run.exchange(b"GET /index.html HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    assert_eq!(
+        responses(&next),
+        vec![(
+            200,
+            std::fs::metadata(www().join("index.html")).unwrap().len() as usize
+        )],
+        "{}",
+        String::from_utf8_lossy(&next)
+    );
+    // And what we send now is refused with a reset: the server has closed.
     let until = Instant::now() + Duration::from_secs(3);
     let refused = loop {
         match s.write_all(b"more") {

@@ -751,3 +751,41 @@ fn when_full_a_stalled_body_is_evicted_with_503() {
     });
     assert!(evicted.text().contains("slowest"), "{}", evicted.text());
 }
+
+#[test]
+fn a_request_cut_by_the_clients_half_close_gets_400() {
+    let (_c, run) = site(10, "GET HEAD");
+    let mut s = run.connect();
+    s.write_all(b"GET /index.html HTTP/1.1\r\nHo").unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let r = one(&read_to_close(&mut s, Duration::from_secs(5)));
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(
+        r.text().contains("in the middle of a request"),
+        "{}",
+        r.text()
+    );
+}
+
+#[test]
+fn a_pipelined_request_cut_in_two_is_completed() {
+    let (_c, run) = site(10, "GET HEAD");
+    let mut s = run.connect();
+    // The first request whole and the start of the second in one write; the rest of the
+    // second once the first is answered.
+    s.write_all(
+        b"GET /index.html HTTP/1.1\r\nHost: t\r\nConnection: keep-alive\r\n\r\nGET /files/notes.txt HT",
+    )
+    .unwrap();
+    let mut pending = Vec::new();
+    let first = read_one(&mut s, &mut pending, false);
+    assert_eq!(first.status, 200);
+    s.write_all(b"TP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let second = read_one(&mut s, &mut pending, false);
+    assert_eq!(second.status, 200, "{}", second.text());
+    assert_eq!(
+        second.body,
+        std::fs::read(www().join("files/notes.txt")).unwrap()
+    );
+}

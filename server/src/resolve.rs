@@ -167,6 +167,13 @@ mod tests {
         std::os::unix::fs::symlink(d.join("secret.txt"), root.join("escape.txt")).unwrap();
         std::os::unix::fs::symlink(d, root.join("up")).unwrap();
         std::os::unix::fs::symlink(root.join("docs/index.html"), root.join("inside.html")).unwrap();
+        // A folder named like the first index name: the next name is served.
+        std::fs::create_dir_all(root.join("odd/index.htm")).unwrap();
+        std::fs::write(root.join("odd/index.html"), "odd").unwrap();
+        // The first index name leads outside the root: refused, not skipped.
+        std::fs::create_dir_all(root.join("trap")).unwrap();
+        std::os::unix::fs::symlink(d.join("secret.txt"), root.join("trap/index.htm")).unwrap();
+        std::fs::write(root.join("trap/index.html"), "trap").unwrap();
         let cfg = Config {
             listen: None,
             document_root: root.canonicalize().unwrap(),
@@ -202,6 +209,7 @@ mod tests {
     #[case("/a%20b.txt", "space")]
     #[case("/UPPER.TXT", "up")]
     #[case("/inside.html", "docs")]
+    #[case("/odd/", "odd")]
     fn serves(#[case] target: &str, #[case] body: &str) {
         let (_d, cfg, root) = site();
         assert_eq!(file(resolve(target, &cfg, &root)), body);
@@ -233,6 +241,10 @@ mod tests {
     #[case("/index.html/x", Err(Miss::NotFound))]
     #[case("/empty/", Err(Miss::NotFound))]
     #[case("/archive.xyz", Err(Miss::Unmapped))]
+    #[case(
+        "/trap/",
+        Err(Miss::Forbidden("a symbolic link leads outside the document root"))
+    )]
     fn misses(#[case] target: &str, #[case] expected: Result<(), Miss>) {
         let (_d, cfg, root) = site();
         assert_eq!(resolve(target, &cfg, &root).map(|_| ()), expected);

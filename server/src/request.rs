@@ -619,6 +619,75 @@ mod tests {
         );
     }
 
+    /// `lead` empty lines, then a request line of `len` bytes before its LF (its CR included).
+    fn line_of(lead: usize, len: usize) -> Vec<u8> {
+        let mut b = b"\r\n".repeat(lead);
+        b.extend_from_slice(b"GET /");
+        b.resize(2 * lead + len - 10, b'a');
+        b.extend_from_slice(b" HTTP/1.1\r");
+        assert_eq!(b.len() - 2 * lead, len);
+        b
+    }
+
+    #[test]
+    fn the_limits_are_exact_and_leading_empty_lines_do_not_count() {
+        for lead in [0, 2] {
+            let start = 2 * lead;
+            // A request line of exactly MAX_REQUEST_LINE bytes is read; one more is 414.
+            let mut ok = line_of(lead, MAX_REQUEST_LINE);
+            ok.extend_from_slice(b"\n\r\n");
+            let end = start + MAX_REQUEST_LINE;
+            assert_eq!(
+                scan_head(&ok, 0),
+                Scan::Complete {
+                    start,
+                    end,
+                    next: ok.len()
+                },
+                "lead {lead}"
+            );
+            let mut long = line_of(lead, MAX_REQUEST_LINE + 1);
+            long.push(b'\n');
+            assert_eq!(scan_head(&long, 0), Scan::Reject(Rejection::LineTooLong));
+            // With no LF yet: MAX_REQUEST_LINE bytes may still become a line; one more cannot.
+            let waiting = &line_of(lead, MAX_REQUEST_LINE)[..];
+            assert!(
+                matches!(scan_head(waiting, 0), Scan::Partial { .. }),
+                "lead {lead}"
+            );
+            let over = line_of(lead, MAX_REQUEST_LINE + 1);
+            assert_eq!(scan_head(&over, 0), Scan::Reject(Rejection::LineTooLong));
+
+            // A head of MAX_HEAD bytes up to its last LF (its last line's CR counted) is read.
+            let mut head = b"\r\n".repeat(lead);
+            head.extend_from_slice(b"GET / HTTP/1.1\r\nX: ");
+            head.resize(start + MAX_HEAD - 1, b'a');
+            let with_end = |h: &[u8]| [h, b"\r\n\r\n"].concat();
+            let whole = with_end(&head);
+            assert_eq!(
+                scan_head(&whole, 0),
+                Scan::Complete {
+                    start,
+                    end: start + MAX_HEAD,
+                    next: whole.len()
+                },
+                "lead {lead}"
+            );
+            // While it arrives, MAX_HEAD bytes may still end; one more cannot.
+            head.push(b'a');
+            assert!(
+                matches!(scan_head(&head, 0), Scan::Partial { .. }),
+                "lead {lead}"
+            );
+            assert_eq!(
+                scan_head(&with_end(&head), 0),
+                Scan::Reject(Rejection::HeadTooLarge)
+            );
+            head.push(b'a');
+            assert_eq!(scan_head(&head, 0), Scan::Reject(Rejection::HeadTooLarge));
+        }
+    }
+
     #[test]
     fn scan_partial_and_limits() {
         assert!(matches!(

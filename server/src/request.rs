@@ -619,6 +619,32 @@ mod tests {
         );
     }
 
+    #[test]
+    fn host_values() {
+        for ok in [
+            "a",
+            "example.com:8080",
+            "[::1]",
+            "[::1]:80",
+            "127.0.0.1:0",
+            "",
+        ] {
+            assert!(valid_host(ok.as_bytes()), "{ok:?} is a valid Host");
+        }
+        for bad in ["[", "[abc", "[::1", "[g::1]", "a b", "a:8x", "a/b"] {
+            assert!(!valid_host(bad.as_bytes()), "{bad:?} is not a valid Host");
+        }
+    }
+
+    #[test]
+    fn echoed_bytes_are_cut_after_200_characters() {
+        let exactly = "é".repeat(200);
+        assert_eq!(show(exactly.as_bytes()), exactly);
+        let over = "é".repeat(201);
+        assert_eq!(show(over.as_bytes()), format!("{exactly}..."));
+        assert_eq!(show(b"a\xffb"), "a\u{fffd}b");
+    }
+
     /// `lead` empty lines, then a request line of `len` bytes before its LF (its CR included).
     fn line_of(lead: usize, len: usize) -> Vec<u8> {
         let mut b = b"\r\n".repeat(lead);

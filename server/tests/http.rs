@@ -789,3 +789,20 @@ fn a_pipelined_request_cut_in_two_is_completed() {
         std::fs::read(www().join("files/notes.txt")).unwrap()
     );
 }
+
+#[test]
+fn a_folder_served_by_its_second_index_name_follows_a_first_one_that_appears() {
+    // Only the first DirectoryIndex name may be cached for a folder: a page served by the
+    // second name stops being the folder's page as soon as a page with the first name appears.
+    let site = tempfile::tempdir().unwrap();
+    let root = site.path().join("www");
+    std::fs::create_dir_all(root.join("docs")).unwrap();
+    std::fs::write(root.join("docs/index.htm"), "second name").unwrap();
+    let conf = Conf::new(&root, 10, "GET HEAD");
+    let run = Running::start(&conf.path(), &[]);
+    let get = || one(&run.exchange(b"GET /docs/ HTTP/1.1\r\nHost: t\r\n\r\n"));
+    assert_eq!(get().body, b"second name");
+    assert_eq!(get().body, b"second name");
+    std::fs::write(root.join("docs/index.html"), "first name").unwrap();
+    assert_eq!(get().body, b"first name");
+}

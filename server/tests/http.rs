@@ -566,8 +566,16 @@ fn access_log_lines_are_common_log_format() {
     let (_c, run) = site(5, "GET HEAD");
     one(&run.exchange(b"GET /files/notes.txt HTTP/1.1\r\nHost: t\r\n\r\n"));
     one(&run.exchange(b"GRT /\"x HTTP/1.1\r\nHost: t\r\n\r\n"));
-    let lines = run.wait_stdout_lines(3, Duration::from_secs(5));
-    assert_eq!(lines.len(), 3, "{lines:?}");
+    // A request cut by the client's close, after empty lines: logged by its request line.
+    let mut s = run.connect();
+    s.write_all(b"\r\n\r\nGET /half HTTP/1.1\r\nHo").unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    assert_eq!(
+        one(&read_to_close(&mut s, Duration::from_secs(5))).status,
+        400
+    );
+    let lines = run.wait_stdout_lines(4, Duration::from_secs(5));
+    assert_eq!(lines.len(), 4, "{lines:?}");
     assert_eq!(lines[0], format!("listening on {}", run.addr));
     let len = std::fs::metadata(www().join("files/notes.txt"))
         .unwrap()
@@ -584,6 +592,11 @@ fn access_log_lines_are_common_log_format() {
         lines[2].contains("\"GRT /\\\"x HTTP/1.1\" 400 "),
         "{}",
         lines[2]
+    );
+    assert!(
+        lines[3].contains("\"GET /half HTTP/1.1\" 400 "),
+        "{}",
+        lines[3]
     );
 }
 
@@ -805,4 +818,17 @@ fn a_folder_served_by_its_second_index_name_follows_a_first_one_that_appears() {
     assert_eq!(get().body, b"second name");
     std::fs::write(root.join("docs/index.html"), "first name").unwrap();
     assert_eq!(get().body, b"first name");
+}
+
+#[test]
+fn a_head_request_first_does_not_fill_the_cache_with_an_empty_body() {
+    let (_c, run) = site(10, "GET HEAD");
+    let want = std::fs::read(www().join("files/notes.txt")).unwrap();
+    let head = run.exchange(b"HEAD /files/notes.txt HTTP/1.1\r\nHost: t\r\n\r\n");
+    let (r, _) = parse_response(&head, true).expect("a HEAD response");
+    assert_eq!(r.status, 200);
+    for _ in 0..2 {
+        let r = one(&run.exchange(b"GET /files/notes.txt HTTP/1.1\r\nHost: t\r\n\r\n"));
+        assert_eq!(r.body, want);
+    }
 }

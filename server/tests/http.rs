@@ -832,3 +832,21 @@ fn a_head_request_first_does_not_fill_the_cache_with_an_empty_body() {
         assert_eq!(r.body, want);
     }
 }
+
+#[test]
+fn a_stalled_head_gets_408_after_10_s_even_with_a_longer_keepalive_time() {
+    // KeepaliveTime 20: the idle wait between requests is 20 s, but a started request must
+    // be whole within 10 s (REQUEST_TIMEOUT). Windows 1 s clear of 10 s and far from 20 s.
+    let (_c, run) = site(20, "GET HEAD");
+    let mut s = run.connect();
+    let t = Instant::now();
+    s.write_all(b"GET /index.html HTTP/1.1\r\nHo").unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let raw = read_to_close(&mut s, Duration::from_secs(20));
+    let took = t.elapsed();
+    assert_eq!(one(&raw).status, 408);
+    assert!(
+        took >= Duration::from_secs(9) && took < Duration::from_secs(15),
+        "408 after {took:?}, expected about 10 s"
+    );
+}

@@ -100,6 +100,18 @@ fn a_closing_response_is_whole_though_the_client_keeps_sending() {
         &[b'x'; 2000],
     );
     assert_eq!(responses(&all), vec![(200, BIG)]);
+    no_thread_panicked(&run);
+}
+
+/// The server's stderr names no panicked connection thread (the thread that drained the
+/// client's input wrote its line before we could read the close; one more exchange and
+/// 100 ms give the pipe's reader time to see it).
+fn no_thread_panicked(run: &Running) {
+    let r = run.exchange(b"GET /index.html HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    assert_eq!(responses(&r).len(), 1);
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let err = run.stderr.lock().unwrap().clone();
+    assert!(!err.contains("panicked"), "{err}");
 }
 
 #[test]
@@ -117,6 +129,7 @@ fn an_error_after_a_big_response_arrives_whole_though_the_client_keeps_sending()
     assert_eq!(got.len(), 2, "{got:?}");
     assert_eq!(got[0], (200, BIG));
     assert_eq!(got[1].0, 400);
+    no_thread_panicked(&run);
 }
 
 #[test]

@@ -8,21 +8,12 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-use common::{case_dir, flawed_py, leftovers, repo_root, server_bin, Canned};
-
-const MARKER: &str = "HARNESS_TEST_MARKER";
-
-fn harness(marker: &str) -> Command {
-    let mut c = Command::cargo_bin("harness").unwrap();
-    c.env("NO_COLOR", "1")
-        .env(MARKER, marker)
-        .current_dir(repo_root())
-        .timeout(Duration::from_secs(120));
-    c
-}
+use common::{
+    case_dir, flawed_py, harness_marked as harness, leftovers, repo_root, server_bin, Canned,
+    MARKER,
+};
 
 fn marker(name: &str) -> String {
     format!("run-options-{name}-{}", std::process::id())

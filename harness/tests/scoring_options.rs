@@ -9,21 +9,9 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-use common::{case_dir, flawed_py, leftovers, repo_root, Canned};
-
-const MARKER: &str = "HARNESS_TEST_MARKER";
-
-fn harness(marker: &str) -> Command {
-    let mut c = Command::cargo_bin("harness").unwrap();
-    c.env("NO_COLOR", "1")
-        .env(MARKER, marker)
-        .current_dir(repo_root())
-        .timeout(Duration::from_secs(120));
-    c
-}
+use common::{case_dir, flawed_py, harness_marked as harness, leftovers, Canned, MARKER};
 
 fn marker(name: &str) -> String {
     format!("scoring-options-{name}-{}", std::process::id())
@@ -214,6 +202,35 @@ fn class_of_one(class: &Path, build: bool) {
     }
 }
 
+/// What one `harness grade` of a class gave: how long it took, its gradebook and its table.
+struct Graded {
+    ok: bool,
+    took: Duration,
+    csv: String,
+    stdout: String,
+}
+
+/// Grades `class` on `cases` with `args` (and `--var keepalive=3`).
+fn grade(m: &str, class: &Path, cases: &Path, args: &[&str]) -> Graded {
+    let out = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let output = harness(m)
+        .arg("grade")
+        .arg(class)
+        .arg(cases)
+        .args(args)
+        .args(["--var", "keepalive=3", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    Graded {
+        ok: output.status.success(),
+        took: started.elapsed(),
+        csv: std::fs::read_to_string(out.path().join("gradebook.csv")).unwrap_or_default(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+    }
+}
+
 #[test]
 fn case_jobs_runs_one_submissions_cases_at_once() {
     let m = marker("case-jobs");
@@ -230,26 +247,15 @@ fn case_jobs_runs_one_submissions_cases_at_once() {
         ("d.case", waits),
     ]);
     let grade = |case_jobs: &str| {
-        let out = tempfile::tempdir().unwrap();
-        let started = Instant::now();
-        let assert = harness(&m)
-            .arg("grade")
-            .arg(class.path())
-            .arg(cases.path())
-            .args(["--case-jobs", case_jobs, "--var", "keepalive=3"])
-            .arg("--out")
-            .arg(out.path())
-            .assert()
-            .success();
-        let took = started.elapsed();
-        let csv = std::fs::read_to_string(out.path().join("gradebook.csv")).unwrap();
-        let row = csv.lines().find(|l| l.starts_with("one,")).unwrap_or("");
+        let g = grade(&m, class.path(), cases.path(), &["--case-jobs", case_jobs]);
+        assert!(g.ok, "grade exits 0: {}", g.stdout);
         assert!(
-            row.starts_with("one,4,4"),
-            "every case passes: {csv}\n{}",
-            String::from_utf8_lossy(&assert.get_output().stdout)
+            g.csv.lines().any(|l| l.starts_with("one,4,4")),
+            "every case passes: {}\n{}",
+            g.csv,
+            g.stdout
         );
-        took
+        g.took
     };
     let serial = grade("1");
     let parallel = grade("4");
@@ -271,30 +277,24 @@ fn build_timeout_kills_a_build_that_runs_too_long() {
     let class = tempfile::tempdir().unwrap();
     class_of_one(class.path(), true);
     let cases = case_dir(&[("ok.case", &ruled("get", 1, 200))]);
-    let out = tempfile::tempdir().unwrap();
-    let started = Instant::now();
-    let assert = harness(&m)
-        .arg("grade")
-        .arg(class.path())
-        .arg(cases.path())
-        .args(["--build-timeout", "2", "--var", "keepalive=3"])
-        .arg("--out")
-        .arg(out.path())
-        .assert();
-    let took = started.elapsed();
-    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    let g = grade(&m, class.path(), cases.path(), &["--build-timeout", "2"]);
     assert!(
-        took < Duration::from_secs(25),
-        "the 30s build was cut at 2s: {took:?}\n{stdout}"
-    );
-    let csv = std::fs::read_to_string(out.path().join("gradebook.csv")).unwrap();
-    assert!(
-        csv.lines().any(|l| l.starts_with("one,0,1")),
-        "a build cut short scores 0: {csv}\n{stdout}"
+        g.took < Duration::from_secs(25),
+        "the 30s build was cut at 2s: {:?}\n{}",
+        g.took,
+        g.stdout
     );
     assert!(
-        stdout.contains("build did not finish within 2s and was killed"),
-        "the table says why: {stdout}"
+        g.csv.lines().any(|l| l.starts_with("one,0,1")),
+        "a build cut short scores 0: {}\n{}",
+        g.csv,
+        g.stdout
+    );
+    assert!(
+        g.stdout
+            .contains("build did not finish within 2s and was killed"),
+        "the table says why: {}",
+        g.stdout
     );
     assert_eq!(leftovers(MARKER, &m), vec![]);
 }

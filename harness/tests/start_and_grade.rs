@@ -8,9 +8,7 @@ use std::path::Path;
 
 use assert_cmd::Command;
 
-use common::{flawed_py, leftovers, repo_root, server_bin};
-
-const MARKER: &str = "HARNESS_TEST_MARKER";
+use common::{flawed_py, leftovers, repo_root, server_bin, MARKER};
 
 fn harness(marker: &str) -> Command {
     let mut c = Command::cargo_bin("harness").unwrap();

@@ -12,6 +12,21 @@ use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+/// The environment variable that marks the processes a test's `harness` run starts, so that
+/// [`leftovers`] finds any it left behind.
+pub const MARKER: &str = "HARNESS_TEST_MARKER";
+
+/// The `harness` binary as a user runs it: from the repository's root, colour off, its
+/// processes marked with `marker`, stopped after 120 s.
+pub fn harness_marked(marker: &str) -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("harness").unwrap();
+    c.env("NO_COLOR", "1")
+        .env(MARKER, marker)
+        .current_dir(repo_root())
+        .timeout(Duration::from_secs(120));
+    c
+}
+
 /// The repository's root folder.
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::rules::RuleResult;
+
 /// The verdict of one case, from best to worst. Serialized as `pass`, `non-strict`, `fail`,
 /// `error`, `skip`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -161,6 +163,9 @@ pub struct RunReport {
     pub max_score: f64,
     #[serde(rename = "duration_ms", serialize_with = "as_millis")]
     pub duration: Duration,
+    /// Each rule the cases belong to, held or lost, with what it is worth (or would cost).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<RuleResult>,
     pub cases: Vec<CaseResult>,
     /// What happened around the cases: how a started server got its ws.conf, restarts after
     /// deaths. Shown before the summary.
@@ -169,19 +174,28 @@ pub struct RunReport {
 }
 
 impl RunReport {
-    /// Builds a report, summing points; skipped cases do not count in the maximum.
-    pub fn new(target: String, duration: Duration, cases: Vec<CaseResult>) -> Self {
-        let score = cases.iter().map(|c| c.points).sum();
-        let max_score = cases
-            .iter()
-            .filter(|c| c.verdict != Verdict::Skip)
-            .map(|c| c.max_points)
-            .sum();
+    /// Builds a report: the score is the points of the rules plus those of the cases that
+    /// belong to no rule; skipped cases do not count in the maximum.
+    pub fn new(
+        target: String,
+        duration: Duration,
+        cases: Vec<CaseResult>,
+        rules: Vec<RuleResult>,
+    ) -> Self {
+        let loose = || cases.iter().filter(|c| c.rule.is_none());
+        let score = rules.iter().map(|r| r.points).sum::<f64>()
+            + loose().map(|c| c.points).sum::<f64>();
+        let max_score = rules.iter().map(|r| r.max_points).sum::<f64>()
+            + loose()
+                .filter(|c| c.verdict != Verdict::Skip)
+                .map(|c| c.max_points)
+                .sum::<f64>();
         RunReport {
             target,
             score,
             max_score,
             duration,
+            rules,
             cases,
             notes: Vec::new(),
         }

@@ -8,6 +8,7 @@ use crate::case::{Case, Vars};
 use crate::declared::Declared;
 use crate::exec::{self, RunOptions, Target};
 use crate::outcome::{CaseResult, EventKind, Verdict};
+use crate::rules::{RuleBook, RuleResult};
 use crate::start::{self, StartSpec};
 
 /// Where the cases go.
@@ -43,6 +44,8 @@ pub struct Settings {
     pub declared: Declared,
     /// Grade by rules (`rule:`): a rule's cases are held or lost whole (`--score rules`).
     pub by_rules: bool,
+    /// The rules the cases belong to, with what each is worth (after any rubric).
+    pub rules: RuleBook,
     pub jobs: usize,
     pub connect_timeout: Duration,
     pub max_response_bytes: usize,
@@ -109,15 +112,32 @@ pub fn run_at(
     settings: &Settings,
     on_done: &(dyn Fn(usize, &CaseResult) + Sync),
     on_note: &(dyn Fn(String) + Sync),
-) -> Vec<CaseResult> {
+) -> Scored {
     let mut results = run_scheduled(server, cases, settings, on_done, on_note);
     for (c, r) in cases.iter().zip(results.iter_mut()) {
         name_the_file(c, r);
     }
-    if settings.by_rules {
-        crate::rules::apply(&mut results);
+    Scored::new(results, settings)
+}
+
+/// The results of a run, scored by their rules.
+#[derive(Debug, Clone)]
+pub struct Scored {
+    pub cases: Vec<CaseResult>,
+    pub rules: Vec<RuleResult>,
+}
+
+impl Scored {
+    /// Scores the results by the settings' rules ([`crate::rules::score`]).
+    pub fn new(mut cases: Vec<CaseResult>, settings: &Settings) -> Scored {
+        let rules = crate::rules::score(
+            &mut cases,
+            &settings.rules,
+            settings.by_rules,
+            settings.lenient,
+        );
+        Scored { cases, rules }
     }
-    results
 }
 
 /// Runs the concurrency cases one at a time, away from the others: a concurrency case measures

@@ -129,6 +129,7 @@ fn sample(lenient: bool) -> RunReport {
         "127.0.0.1:8080".to_string(),
         Duration::from_millis(7250),
         vec![pass, non_strict, fail, error, skip],
+        vec![],
     )
 }
 
@@ -373,7 +374,12 @@ fn unreachable_report() -> RunReport {
     let mut skip = case("a/three", "t", Verdict::Skip, 1.0, false);
     skip.messages = vec!["needs config broken".to_string()];
     cases.push(skip);
-    RunReport::new("127.0.0.1:9".to_string(), Duration::from_millis(5), cases)
+    RunReport::new(
+        "127.0.0.1:9".to_string(),
+        Duration::from_millis(5),
+        cases,
+        vec![],
+    )
 }
 
 #[test]
@@ -816,7 +822,7 @@ fn pretty_caps_long_transcripts_and_can_hide_them() {
 
 #[test]
 fn every_format_writes_an_empty_run() {
-    let empty = RunReport::new("x:1".to_string(), Duration::ZERO, vec![]);
+    let empty = RunReport::new("x:1".to_string(), Duration::ZERO, vec![], vec![]);
     for f in [
         Format::Pretty,
         Format::Json,

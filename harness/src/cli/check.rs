@@ -56,13 +56,31 @@ pub fn run(a: CheckArgs) -> anyhow::Result<i32> {
                 }
                 return Ok(EXIT_ERROR);
             }
-            let points: f64 = cases.iter().map(|c| c.points).sum();
+            let rules = match crate::rules::RuleBook::for_cases(&cases) {
+                Ok(rules) => rules,
+                Err(diags) => {
+                    for d in &diags {
+                        eprintln!("{d}\n");
+                    }
+                    return Ok(EXIT_ERROR);
+                }
+            };
+            let loose: f64 = cases
+                .iter()
+                .filter(|c| c.rule.is_none())
+                .map(|c| c.points)
+                .sum();
+            let points = crate::report::fmt_points(loose + rules.total());
+            let declared = rules.rules.iter().filter(|r| r.declared).count();
+            let worth = if declared > 0 {
+                format!("in {declared} declared rules, graded out of {points} points")
+            } else {
+                format!("worth {points} point{}", if points == "1" { "" } else { "s" })
+            };
             println!(
-                "ok: {} case{} valid, worth {} point{}",
+                "ok: {} case{} valid, {worth}",
                 cases.len(),
                 if cases.len() == 1 { "" } else { "s" },
-                crate::report::fmt_points(points),
-                if points == 1.0 { "" } else { "s" }
             );
             Ok(0)
         }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::load::Loaded;
 use super::{parse_target, run::settings, Selection, StartOptions, Tuning, EXIT_ERROR};
 use crate::diff;
 use crate::target::{run_at, ServerUnderTest};
@@ -49,7 +50,8 @@ pub fn run(a: DiffArgs) -> anyhow::Result<i32> {
             a.starts.len()
         );
     }
-    let Some(cases) = a.sel.load_or_report() else {
+    let Some(Loaded { cases, rules, .. }) = Loaded::load(&a.sel, a.tuning.rubric.as_deref())?
+    else {
         return Ok(EXIT_ERROR);
     };
     let mut sides = Vec::new();
@@ -60,13 +62,13 @@ pub fn run(a: DiffArgs) -> anyhow::Result<i32> {
         let dir = a.dirs.get(i).cloned().unwrap_or_else(|| PathBuf::from("."));
         sides.push(ServerUnderTest::Start(a.how.spec(cmd, &dir, &a.tuning)?));
     }
-    let settings = settings(&a.tuning, a.jobs as usize)?;
+    let settings = settings(&a.tuning, a.jobs as usize, rules)?;
     let (ra, rb) = std::thread::scope(|s| {
         let ha = s.spawn(|| run_at(&sides[0], &cases, &settings, &|_, _| {}, &|_| {}));
         let hb = s.spawn(|| run_at(&sides[1], &cases, &settings, &|_, _| {}, &|_| {}));
         (
-            ha.join().expect("side A ran"),
-            hb.join().expect("side B ran"),
+            ha.join().expect("side A ran").cases,
+            hb.join().expect("side B ran").cases,
         )
     });
     println!("A: {}", sides[0].describe());

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use clap::Args;
 
+use super::load::Loaded;
 use super::{run::settings, Selection, StartOptions, Tuning, EXIT_ERROR};
-use crate::grade::{self, ClassSpec, Graded, Rubric};
+use crate::grade::{self, ClassSpec, Graded};
 use crate::outcome::Verdict;
 use crate::report::fmt_points;
 
@@ -41,10 +42,6 @@ pub struct GradeArgs {
     /// Where the gradebook and reports go.
     #[arg(long, value_name = "DIR", default_value = "grades")]
     pub out: PathBuf,
-    /// A rubric file overriding points and visibility: lines `points SELECTOR N`, `hidden SELECTOR`,
-    /// `visibility SELECTOR VALUE`, where SELECTOR is a case id or tag:NAME (see the README).
-    #[arg(long, value_name = "FILE")]
-    pub rubric: Option<PathBuf>,
     #[command(flatten)]
     pub how: StartOptions,
     #[command(flatten)]
@@ -52,16 +49,14 @@ pub struct GradeArgs {
 }
 
 pub fn run(a: GradeArgs) -> anyhow::Result<i32> {
-    let Some(mut cases) = a.sel.load_or_report() else {
+    let Some(Loaded {
+        cases,
+        rules,
+        rubric,
+    }) = Loaded::load(&a.sel, a.tuning.rubric.as_deref())?
+    else {
         return Ok(EXIT_ERROR);
     };
-    let rubric = match &a.rubric {
-        Some(p) => Rubric::load(p)?,
-        None => Rubric::default(),
-    };
-    for w in rubric.apply_points(&mut cases) {
-        eprintln!("warning: {w}");
-    }
     let visibility = rubric.visibility(&cases);
     a.how.check_site()?;
     let subs = grade::submissions(&a.submissions)?;
@@ -73,7 +68,7 @@ pub fn run(a: GradeArgs) -> anyhow::Result<i32> {
         config_mode: a.how.config_mode,
         keepalive: a.tuning.keepalive()?,
         ready_timeout: a.how.ready_timeout(),
-        settings: settings(&a.tuning, a.case_jobs as usize)?,
+        settings: settings(&a.tuning, a.case_jobs as usize, rules)?,
         jobs: a.jobs as usize,
     };
 

@@ -6,6 +6,7 @@ mod check;
 mod diff;
 mod grade;
 mod list;
+mod load;
 mod run;
 
 use std::collections::BTreeMap;
@@ -105,6 +106,10 @@ pub struct Selection {
     /// Only cases with this tag (repeat for any of several tags).
     #[arg(long = "tag", value_name = "TAG")]
     pub tags: Vec<String>,
+    /// Only the cases of this rule (repeat for several); `run` then exits 0 when every rule
+    /// given holds and 1 when one does not (one grader step per rule, e.g. GitHub Classroom).
+    #[arg(long = "rule", value_name = "RULE")]
+    pub rules: Vec<String>,
 }
 
 impl Selection {
@@ -140,7 +145,9 @@ impl Selection {
             }
         };
         let tag_ok = self.tags.is_empty() || c.tags.iter().any(|t| self.tags.contains(t));
-        text_ok && tag_ok
+        let rule_ok = self.rules.is_empty()
+            || c.rule.as_ref().is_some_and(|r| self.rules.contains(r));
+        text_ok && tag_ok && rule_ok
     }
 }
 
@@ -177,6 +184,12 @@ pub struct Tuning {
     /// Time allowed to open a connection, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 3.0)]
     pub connect_timeout: f64,
+    /// A rubric file: what rules are worth (`rule NAME N`; a rule beyond the handout counts when
+    /// given points, e.g. cases/assignment/strict.rubric), case points (`points SELECTOR N`) and
+    /// Gradescope visibility (`hidden SELECTOR`, `visibility SELECTOR VALUE`); SELECTOR is a case
+    /// id or tag:NAME.
+    #[arg(long, value_name = "FILE")]
+    pub rubric: Option<PathBuf>,
 }
 
 impl Tuning {

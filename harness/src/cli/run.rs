@@ -10,12 +10,14 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Args;
 
+use super::load::Loaded;
 use super::{
     parse_target, stdout_is_terminal, ColorChoice, Selection, StartArgs, Tuning, EXIT_ERROR,
 };
 use crate::case::Case;
 use crate::outcome::{CaseResult, RunReport};
 use crate::report::{self, Format, Progress, ReportOptions};
+use crate::rules::{RuleBook, RuleStatus};
 use crate::target::{run_at, ServerUnderTest, Settings};
 
 #[derive(Debug, Args)]
@@ -49,11 +51,12 @@ pub struct RunArgs {
 }
 
 pub fn run(a: RunArgs) -> anyhow::Result<i32> {
-    let Some(cases) = a.sel.load_or_report() else {
+    let Some(Loaded { cases, rules, .. }) = Loaded::load(&a.sel, a.tuning.rubric.as_deref())?
+    else {
         return Ok(EXIT_ERROR);
     };
     let server = server_under_test(a.target.as_deref(), &a.start, &a.tuning)?;
-    let settings = settings(&a.tuning, a.jobs as usize)?;
+    let settings = settings(&a.tuning, a.jobs as usize, rules)?;
     let to_stdout = a.output.is_none();
     let color = a.color.enabled(to_stdout && stdout_is_terminal());
     let live_on_stdout = a.format == Format::Pretty && to_stdout;
@@ -86,7 +89,16 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
             p.display()
         );
     }
+    if !a.sel.rules.is_empty() {
+        return Ok(rules_exit_code(&report));
+    }
     Ok(report.exit_code(settings.lenient))
+}
+
+/// With `--rule`: 0 when every rule run holds (or could not be graded here), else 1.
+fn rules_exit_code(report: &RunReport) -> i32 {
+    let lost = report.rules.iter().any(|r| r.status == RuleStatus::Lost);
+    i32::from(lost)
 }
 
 /// The server from `--target` or `--start`.
@@ -110,7 +122,7 @@ pub fn server_under_test(
 /// server that floods costs little memory, even with many submissions graded at once.
 pub const MAX_RESPONSE_BYTES: usize = 2 << 20;
 
-pub fn settings(t: &Tuning, jobs: usize) -> anyhow::Result<Settings> {
+pub fn settings(t: &Tuning, jobs: usize, rules: RuleBook) -> anyhow::Result<Settings> {
     let vars = t.var_map();
     if let Some(k) = vars["keepalive"]
         .trim()
@@ -131,6 +143,7 @@ pub fn settings(t: &Tuning, jobs: usize) -> anyhow::Result<Settings> {
         lenient: !t.strict_form,
         declared: t.declared()?,
         by_rules: t.score == super::ScoreBy::Rules,
+        rules,
         jobs,
         connect_timeout: t.connect_timeout(),
         max_response_bytes: MAX_RESPONSE_BYTES,
@@ -175,7 +188,7 @@ pub fn run_with_progress(
     let started = Instant::now();
     let finished = AtomicBool::new(false);
     let notes = Mutex::new(Vec::new());
-    let results: Vec<CaseResult> = std::thread::scope(|s| {
+    let results = std::thread::scope(|s| {
         if let Some(p) = &progress {
             s.spawn(|| {
                 while !finished.load(Ordering::Relaxed) {
@@ -200,7 +213,12 @@ pub fn run_with_progress(
     if let Some(p) = &progress {
         p.finish();
     }
-    let mut report = RunReport::new(server.describe(), started.elapsed(), results);
+    let mut report = RunReport::new(
+        server.describe(),
+        started.elapsed(),
+        results.cases,
+        results.rules,
+    );
     report.notes = notes.into_inner().unwrap_or_else(|e| e.into_inner());
     report
 }

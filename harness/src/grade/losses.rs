@@ -6,6 +6,7 @@
 
 use crate::outcome::{CaseResult, RunReport, Verdict};
 use crate::report::fmt_points;
+use crate::rules::{RuleResult, RuleStatus};
 
 /// One cause and the points it cost.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,30 +27,35 @@ impl std::fmt::Display for Loss {
     }
 }
 
-/// The causes of every point lost, biggest first (ties in case order). A broken rule is one
-/// cause, named by the rule and what broke it, and costs all its points.
+/// The causes of every point lost, biggest first (ties in report order). A lost rule is one
+/// cause, named by the rule and what broke it, and costs what the rule is worth; a rule beyond
+/// the handout that is not counted costs nothing and is not listed.
 pub fn losses(report: &RunReport) -> Vec<Loss> {
-    let mut out: Vec<Loss> = Vec::new();
-    for c in &report.cases {
+    let mut out: Vec<Loss> = report
+        .rules
+        .iter()
+        .filter(|r| r.counted && r.status == RuleStatus::Lost)
+        .map(|r| Loss {
+            what: rule_cause(report, r),
+            points: r.worth,
+            cases: r.broken_by.len(),
+        })
+        .collect();
+    for c in report.cases.iter().filter(|c| c.rule.is_none()) {
         let lost = c.max_points - c.points;
         if c.verdict == Verdict::Skip || lost <= 0.0 {
             continue;
         }
-        let (what, breaks) = match &c.rule {
-            Some(rule) => rule_cause(report, rule),
-            None => (cause(c), 1),
-        };
+        let what = cause(c);
         match out.iter_mut().find(|l| l.what == what) {
             Some(l) => {
                 l.points += lost;
-                if c.rule.is_none() {
-                    l.cases += 1;
-                }
+                l.cases += 1;
             }
             None => out.push(Loss {
                 what,
                 points: lost,
-                cases: breaks,
+                cases: 1,
             }),
         }
     }
@@ -57,31 +63,20 @@ pub fn losses(report: &RunReport) -> Vec<Loss> {
     out
 }
 
-/// `rule: what broke it` (the first case that failed it), and how many of its cases failed.
-fn rule_cause(report: &RunReport, rule: &str) -> (String, usize) {
-    let broke: Vec<&CaseResult> = report
-        .cases
-        .iter()
-        .filter(|c| c.rule.as_deref() == Some(rule) && breaks(c))
-        .collect();
-    match broke.first() {
+/// `rule: what broke it` (the first case that broke it).
+fn rule_cause(report: &RunReport, rule: &RuleResult) -> String {
+    let first = rule
+        .broken_by
+        .first()
+        .and_then(|id| report.cases.iter().find(|c| &c.id == id));
+    match first {
         Some(c) => {
             let why = cause(c);
             let why = why.strip_suffix(" (form)").unwrap_or(&why);
-            (format!("{rule}: {why}"), broke.len())
+            format!("{}: {why}", rule.rule)
         }
-        None => (format!("{rule}: broken"), 1),
+        None => format!("{}: broken", rule.rule),
     }
-}
-
-/// Whether this case broke its rule (rather than losing its points because another case did).
-fn breaks(c: &CaseResult) -> bool {
-    c.points < c.max_points
-        && c.verdict != Verdict::Skip
-        && !c
-            .messages
-            .iter()
-            .any(|m| m.starts_with("earns nothing: its rule"))
 }
 
 /// The biggest `n` causes on one line, `; `-separated.
@@ -181,36 +176,48 @@ mod tests {
 
     #[test]
     fn a_broken_rule_is_one_cause_named_by_what_broke_it() {
+        use crate::rules::{RuleBook, RuleDef, Scope};
         let mut grt = result(
             "grt",
             Verdict::Fail,
             3.0,
             &["server died during this case (killed by signal 11 (SIGSEGV))"],
         );
-        grt.rule = Some("bad-request".into());
-        let mut url = result("url", Verdict::Pass, 2.0, &[]);
-        url.rule = Some("bad-request".into());
-        url.points = 0.0;
-        url.messages = vec!["earns nothing: its rule `bad-request` is broken by grt".into()];
-        let report = RunReport {
-            target: "t".into(),
-            cases: vec![grt, url],
-            score: 0.0,
-            max_score: 5.0,
-            duration: Duration::ZERO,
-            notes: vec![],
+        grt.rule = Some("invalid-method".into());
+        let mut bad = result("bad", Verdict::Fail, 2.0, &["line 3: expected status 400"]);
+        bad.rule = Some("invalid-method".into());
+        let mut form = result("form", Verdict::Fail, 2.0, &["line 3: bare LF"]);
+        form.rule = Some("form".into());
+        let def = |name: &str, scope| RuleDef {
+            name: name.into(),
+            scope,
+            points: 10.0,
+            counted: scope == Scope::Handout,
+            asks: String::new(),
+            declared: true,
         };
+        let book = RuleBook {
+            rules: vec![
+                def("invalid-method", Scope::Handout),
+                def("form", Scope::Beyond),
+            ],
+        };
+        let mut cases = vec![grt, bad, form];
+        let rules = crate::rules::score(&mut cases, &book, true, true);
+        let report = RunReport::new("t".into(), Duration::ZERO, cases, rules);
         assert_eq!(
             summary(&report, 3),
-            "bad-request: crashes (killed by signal 11 (SIGSEGV)): −5"
+            "invalid-method: crashes (killed by signal 11 (SIGSEGV)): −10 (2 cases)",
+            "the rule beyond the handout costs nothing"
         );
     }
 
     #[test]
     fn causes_are_summed_and_ranked() {
-        let report = RunReport {
-            target: "t".into(),
-            cases: vec![
+        let report = RunReport::new(
+            "t".into(),
+            Duration::ZERO,
+            vec![
                 result("a", Verdict::Pass, 3.0, &[]),
                 result(
                     "form/line-ends",
@@ -233,11 +240,8 @@ mod tests {
                 result("head", Verdict::Fail, 1.0, &["line 9: expected status 200, got 501"]),
                 result("skipped", Verdict::Skip, 5.0, &["requires: ..."]),
             ],
-            score: 3.0,
-            max_score: 12.0,
-            duration: Duration::ZERO,
-            notes: vec![],
-        };
+            vec![],
+        );
         let l = losses(&report);
         assert_eq!(
             l.iter().map(|l| l.to_string()).collect::<Vec<_>>(),

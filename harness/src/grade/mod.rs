@@ -9,7 +9,6 @@ pub mod detect;
 pub mod gradebook;
 pub mod losses;
 pub mod prepare;
-pub mod rubric;
 
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -24,9 +23,9 @@ use crate::case::Case;
 use crate::outcome::{CaseResult, RunReport, Verdict};
 use crate::report::{self, Format, IndexEntry, ReportOptions};
 use crate::start::ConfigMode;
-use crate::target::{run_at, ServerUnderTest, Settings};
+use crate::target::{run_at, Scored, ServerUnderTest, Settings};
 
-pub use rubric::Rubric;
+pub use crate::rules::Rubric;
 
 pub use detect::{BUILD_FILE, START_FILE};
 
@@ -114,17 +113,22 @@ pub fn submissions(dir: &Path) -> anyhow::Result<Vec<(String, PathBuf)>> {
 /// messages.
 pub fn grade_one(name: &str, dir: &Path, spec: &ClassSpec, cases: &[Case]) -> Graded {
     let started = Instant::now();
-    let zero = |why: String| Graded {
-        name: name.to_string(),
-        report: RunReport::new(
-            name.to_string(),
-            started.elapsed(),
-            cases
-                .iter()
-                .map(|c| crate::exec::not_run(c, Verdict::Error, &why))
-                .collect(),
-        ),
-        error: Some(why),
+    let zero = |why: String| {
+        let results = cases
+            .iter()
+            .map(|c| crate::exec::not_run(c, Verdict::Error, &why))
+            .collect();
+        let scored = Scored::new(results, &spec.settings);
+        Graded {
+            name: name.to_string(),
+            report: RunReport::new(
+                name.to_string(),
+                started.elapsed(),
+                scored.cases,
+                scored.rules,
+            ),
+            error: Some(why),
+        }
     };
     let prepared = match prepare::prepare(name, dir, spec) {
         Ok(p) => p,
@@ -140,7 +144,12 @@ pub fn grade_one(name: &str, dir: &Path, spec: &ClassSpec, cases: &[Case]) -> Gr
     let results = run_at(&server, cases, &spec.settings, &|_, _| {}, &|n| {
         notes.lock().unwrap_or_else(|e| e.into_inner()).push(n)
     });
-    let mut report = RunReport::new(name.to_string(), started.elapsed(), results);
+    let mut report = RunReport::new(
+        name.to_string(),
+        started.elapsed(),
+        results.cases,
+        results.rules,
+    );
     report.notes = prepared.notes.clone();
     report
         .notes

@@ -20,6 +20,7 @@ use anstyle::{AnsiColor, Style};
 use super::escape::{controls, one_line};
 use super::{capped_transcript, fmt_points, Cap, Counts, ReportOptions};
 use crate::outcome::{CaseResult, RunReport, Verdict};
+use crate::rules::{RuleResult, RuleStatus};
 
 /// The style of a verdict's label.
 pub fn verdict_style(v: Verdict) -> Style {
@@ -153,6 +154,7 @@ pub fn write_pretty_details(
         }
     }
     writeln!(out)?;
+    write_rules(report, opts.color, out)?;
     write_summary(report, opts, out)
 }
 
@@ -220,6 +222,56 @@ fn write_case_details(c: &CaseResult, opts: &ReportOptions, out: &mut dyn Write)
         writeln!(out, "     {}", one_line(r))?;
     }
     Ok(())
+}
+
+/// The rules, held or lost: those that count, then those beyond the handout with what each
+/// would cost.
+fn write_rules(report: &RunReport, color: bool, out: &mut dyn Write) -> io::Result<()> {
+    let (counted, beyond): (Vec<&RuleResult>, Vec<&RuleResult>) =
+        report.rules.iter().partition(|r| r.counted);
+    if !counted.is_empty() {
+        writeln!(out, "rules:")?;
+        for r in &counted {
+            let points = format!("{}/{}", fmt_points(r.points), fmt_points(r.max_points));
+            writeln!(out, "  {}", rule_line(r, &points, color))?;
+        }
+    }
+    if !beyond.is_empty() {
+        writeln!(
+            out,
+            "beyond the handout (no points; what each would cost if a rubric counted it):"
+        )?;
+        for r in &beyond {
+            let cost = match r.status {
+                RuleStatus::Lost => format!("-{}", fmt_points(r.cost())),
+                _ => String::new(),
+            };
+            writeln!(out, "  {}", rule_line(r, &cost, color))?;
+        }
+    }
+    if !report.rules.is_empty() {
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// `HELD   get               10/10`, `LOST   keep-alive         0/10  broken by a, b`.
+fn rule_line(r: &RuleResult, points: &str, color: bool) -> String {
+    let (word, style) = match r.status {
+        RuleStatus::Held => ("HELD", verdict_style(Verdict::Pass)),
+        RuleStatus::Lost => ("LOST", verdict_style(Verdict::Fail)),
+        RuleStatus::NotGraded => ("N/A", verdict_style(Verdict::Skip)),
+    };
+    let why = match (r.status, &r.note) {
+        (RuleStatus::Lost, _) => format!("  broken by {}", r.broken_by.join(", ")),
+        (_, Some(note)) => format!("  ({})", one_line(note)),
+        _ => String::new(),
+    };
+    format!(
+        "{} {:<16} {points:>7}{why}",
+        paint(color, style, &format!("{word:<6}")),
+        r.rule
+    )
 }
 
 fn write_summary(report: &RunReport, opts: &ReportOptions, out: &mut dyn Write) -> io::Result<()> {
@@ -309,6 +361,7 @@ mod tests {
                 error("c", why),
                 error("d", "other"),
             ],
+            vec![],
         );
         let opts = ReportOptions {
             color: false,

@@ -1,19 +1,24 @@
-//! Rubric files: an instructor's overrides of the points the cases carry, and which cases students
-//! may see in Gradescope.
+//! Rubric files: an instructor's overrides of what rules and cases are worth, and which cases
+//! students may see in Gradescope.
 //!
-//! One rule a line; `#` starts a comment line. A selector is a case id or `tag:NAME`. Later lines
+//! One line each; `#` starts a comment line. A selector is a case id or `tag:NAME`. Later lines
 //! win over earlier ones.
 //!
 //! ```text
-//! points tag:keepalive 4                     # every case tagged keepalive is worth 4
+//! rule form 10                               # count the form rule (beyond the handout): 10 points
+//! rule keep-alive 15                         # a handout rule worth 15 instead of 10; 0 drops it
+//! points tag:keepalive 4                     # a case's share of its rule (`--score cases`)
 //! points assignment/errors/bad-method 3      # one case
 //! hidden assignment/robustness/traversal     # not shown to students
 //! visibility tag:concurrency after_published # any Gradescope visibility
 //! ```
+//!
+//! `cases/assignment/strict.rubric` counts every rule beyond the handout.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use super::book::RuleBook;
 use crate::case::Case;
 
 /// Gradescope's visibility values.
@@ -36,6 +41,8 @@ impl Selector {
 
 #[derive(Debug, Clone, PartialEq)]
 enum Rule {
+    /// `rule NAME POINTS`: what a rule is worth; above 0 it counts, beyond the handout or not.
+    Worth(String, f64),
     Points(Selector, f64),
     Visibility(Selector, &'static str),
 }
@@ -59,7 +66,7 @@ pub struct RubricError {
 }
 
 const HELP: &str =
-    "rules are `points SELECTOR N`, `hidden SELECTOR`, `visibility SELECTOR VALUE`; \
+    "lines are `rule NAME N`, `points SELECTOR N`, `hidden SELECTOR`, `visibility SELECTOR VALUE`; \
     a SELECTOR is a case id or tag:NAME";
 
 impl Rubric {
@@ -99,15 +106,18 @@ impl Rubric {
                 }
             };
             let rule = match words[0] {
+                "rule" => {
+                    let name = words.get(1).ok_or_else(|| err("`rule` needs a rule name".into()))?;
+                    let n = points_at(&words, 2)
+                        .ok_or_else(|| err("`rule` needs a non-negative number after the name".into()))?;
+                    expect_end(&words, 3).map_err(err)?;
+                    Rule::Worth(name.to_string(), n)
+                }
                 "points" => {
                     let s = selector(words.get(1))?;
-                    let n = words
-                        .get(2)
-                        .and_then(|n| n.parse::<f64>().ok())
-                        .filter(|n| n.is_finite() && *n >= 0.0)
-                        .ok_or_else(|| {
-                            err("`points` needs a non-negative number after the selector".into())
-                        })?;
+                    let n = points_at(&words, 2).ok_or_else(|| {
+                        err("`points` needs a non-negative number after the selector".into())
+                    })?;
                     expect_end(&words, 3).map_err(err)?;
                     Rule::Points(s, n)
                 }
@@ -128,19 +138,47 @@ impl Rubric {
                     expect_end(&words, 3).map_err(err)?;
                     Rule::Visibility(s, v)
                 }
-                other => return Err(err(format!("unknown rule `{other}`"))),
+                other => return Err(err(format!("unknown line `{other}`"))),
             };
             rules.push((i + 1, rule));
         }
         Ok(Rubric { rules, path: None })
     }
 
-    /// Sets each case's points from the rules; returns warnings for rules that matched no case.
+    /// Sets what each rule is worth (`rule NAME N`); returns warnings for rules the selected
+    /// cases do not name.
+    pub fn apply_rules(&self, book: &mut RuleBook) -> Vec<String> {
+        let mut warnings = Vec::new();
+        for (line, rule) in &self.rules {
+            let Rule::Worth(name, n) = rule else { continue };
+            match book.get_mut(name) {
+                Some(def) => {
+                    def.points = *n;
+                    def.counted = *n > 0.0;
+                }
+                None => warnings.push(format!(
+                    "{}:{line}: no selected case belongs to the rule `{name}`",
+                    self.name()
+                )),
+            }
+        }
+        warnings
+    }
+
+    fn name(&self) -> String {
+        self.path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    }
+
+    /// Sets each case's points from the lines; returns warnings for lines that matched no case.
     pub fn apply_points(&self, cases: &mut [Case]) -> Vec<String> {
         let mut warnings = Vec::new();
         for (line, rule) in &self.rules {
             let sel = match rule {
                 Rule::Points(s, _) | Rule::Visibility(s, _) => s,
+                Rule::Worth(..) => continue,
             };
             let mut hit = false;
             for c in cases.iter_mut().filter(|c| sel.matches(c)) {
@@ -150,12 +188,10 @@ impl Rubric {
                 }
             }
             if !hit {
-                let name = self
-                    .path
-                    .as_ref()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default();
-                warnings.push(format!("{name}:{line}: this rule matches no selected case"));
+                warnings.push(format!(
+                    "{}:{line}: this line matches no selected case",
+                    self.name()
+                ));
             }
         }
         warnings
@@ -176,10 +212,17 @@ impl Rubric {
     }
 }
 
+fn points_at(words: &[&str], i: usize) -> Option<f64> {
+    words
+        .get(i)
+        .and_then(|n| n.parse::<f64>().ok())
+        .filter(|n| n.is_finite() && *n >= 0.0)
+}
+
 fn expect_end(words: &[&str], n: usize) -> Result<(), String> {
     match words.get(n) {
         None => Ok(()),
-        Some(w) => Err(format!("unexpected `{w}` at the end of the rule")),
+        Some(w) => Err(format!("unexpected `{w}` at the end of the line")),
     }
 }
 
@@ -216,12 +259,38 @@ mod tests {
         assert_eq!(v["a/get"], "visible");
     }
 
+    #[test]
+    fn rule_lines_set_what_a_rule_is_worth_and_whether_it_counts() {
+        use super::super::book::{RuleDef, Scope};
+        let def = |name: &str, scope: Scope, points: f64| RuleDef {
+            name: name.into(),
+            scope,
+            points,
+            counted: scope == Scope::Handout,
+            asks: "x".into(),
+            declared: true,
+        };
+        let mut book = RuleBook {
+            rules: vec![def("get", Scope::Handout, 10.0), def("form", Scope::Beyond, 10.0)],
+        };
+        let r = Rubric::parse("rule form 8\nrule get 0\nrule nothing 3\n", "r.txt").unwrap();
+        let warnings = r.apply_rules(&mut book);
+        assert_eq!((book.rules[1].points, book.rules[1].counted), (8.0, true));
+        assert_eq!((book.rules[0].points, book.rules[0].counted), (0.0, false));
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains(":3: no selected case belongs to the rule `nothing`"));
+        assert_eq!(book.total(), 8.0);
+    }
+
     #[rstest]
     #[case("points x", 1, "non-negative number")]
     #[case("points x -3", 1, "non-negative number")]
     #[case("# c\n\nhidden", 3, "missing the selector")]
     #[case("visibility a sometimes", 1, "not a visibility")]
-    #[case("bonus a 3", 1, "unknown rule `bonus`")]
+    #[case("bonus a 3", 1, "unknown line `bonus`")]
+    #[case("rule", 1, "needs a rule name")]
+    #[case("rule form", 1, "non-negative number after the name")]
+    #[case("rule form 3 x", 1, "unexpected `x`")]
     #[case("points tag: 3", 1, "needs a tag name")]
     #[case("hidden a b", 1, "unexpected `b`")]
     fn bad_rubrics_name_the_line(#[case] text: &str, #[case] line: usize, #[case] msg: &str) {

@@ -183,8 +183,8 @@ impl RunReport {
         rules: Vec<RuleResult>,
     ) -> Self {
         let loose = || cases.iter().filter(|c| c.rule.is_none());
-        let score = rules.iter().map(|r| r.points).sum::<f64>()
-            + loose().map(|c| c.points).sum::<f64>();
+        let score =
+            rules.iter().map(|r| r.points).sum::<f64>() + loose().map(|c| c.points).sum::<f64>();
         let max_score = rules.iter().map(|r| r.max_points).sum::<f64>()
             + loose()
                 .filter(|c| c.verdict != Verdict::Skip)

@@ -75,7 +75,10 @@ pub fn run(a: CheckArgs) -> anyhow::Result<i32> {
             let worth = if declared > 0 {
                 format!("in {declared} declared rules, graded out of {points} points")
             } else {
-                format!("worth {points} point{}", if points == "1" { "" } else { "s" })
+                format!(
+                    "worth {points} point{}",
+                    if points == "1" { "" } else { "s" }
+                )
             };
             println!(
                 "ok: {} case{} valid, {worth}",

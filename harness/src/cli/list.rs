@@ -104,11 +104,19 @@ fn write_rules(out: &mut dyn Write, cases: &[Case], rules: &RuleBook) -> anyhow:
         .map(|c| c.points)
         .sum();
     if rules.rules.iter().all(|r| !r.declared) {
-        writeln!(out, "{n} {cases_word}, {} points", fmt_points(loose + rules.total()))?;
+        writeln!(
+            out,
+            "{n} {cases_word}, {} points",
+            fmt_points(loose + rules.total())
+        )?;
         return Ok(());
     }
     writeln!(out)?;
-    writeln!(out, "{:<16}  {:>6}  {:<8}  WHAT IT ASKS", "RULE", "POINTS", "COUNTS")?;
+    writeln!(
+        out,
+        "{:<16}  {:>6}  {:<8}  WHAT IT ASKS",
+        "RULE", "POINTS", "COUNTS"
+    )?;
     for r in &rules.rules {
         let counts = match (r.scope, r.counted) {
             (Scope::Handout, true) => "yes",

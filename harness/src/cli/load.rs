@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::Selection;
 use crate::case::Case;
-use crate::rules::{RuleBook, Rubric};
+use crate::rules::{Rubric, RuleBook};
 
 /// The cases to run and how they are graded.
 #[derive(Debug, Clone)]

@@ -145,8 +145,8 @@ impl Selection {
             }
         };
         let tag_ok = self.tags.is_empty() || c.tags.iter().any(|t| self.tags.contains(t));
-        let rule_ok = self.rules.is_empty()
-            || c.rule.as_ref().is_some_and(|r| self.rules.contains(r));
+        let rule_ok =
+            self.rules.is_empty() || c.rule.as_ref().is_some_and(|r| self.rules.contains(r));
         text_ok && tag_ok && rule_ok
     }
 }

@@ -174,7 +174,10 @@ pub fn parse_rules(text: &str, path: &Path) -> Result<Vec<(usize, RuleDef)>, Vec
                     path,
                     i + 1,
                     raw,
-                    format!("rule `{}` is declared twice (first at line {first})", def.name),
+                    format!(
+                        "rule `{}` is declared twice (first at line {first})",
+                        def.name
+                    ),
                     Some("give each rule one line".into()),
                 )),
                 None => rules.push((i + 1, def)),
@@ -311,7 +314,11 @@ mod tests {
     #[case("get handout ten x", 1, "needs its points")]
     #[case("get handout -1 x", 1, "needs its points")]
     #[case("get handout 10", 1, "does not say what it asks")]
-    #[case("get handout 10 x\nget beyond 1 y", 2, "declared twice (first at line 1)")]
+    #[case(
+        "get handout 10 x\nget beyond 1 y",
+        2,
+        "declared twice (first at line 1)"
+    )]
     #[case("# nothing\n", 0, "declares no rule")]
     fn mistakes_name_their_line(#[case] text: &str, #[case] line: usize, #[case] msg: &str) {
         let d = parse_rules(text, Path::new("r/rules.txt")).unwrap_err();
@@ -341,7 +348,10 @@ mod tests {
         let good = case_in(&sub, "nf", "not-found", 3.0);
         let book = RuleBook::for_cases(std::slice::from_ref(&good)).unwrap();
         assert_eq!(book.rules.len(), 1);
-        assert_eq!(book.rules[0].points, 10.0, "the file's worth, not the case's");
+        assert_eq!(
+            book.rules[0].points, 10.0,
+            "the file's worth, not the case's"
+        );
 
         let bad = case_in(&sub, "typo", "not-fuond", 3.0);
         let d = RuleBook::for_cases(&[good, bad]).unwrap_err();

@@ -294,7 +294,10 @@ mod tests {
         let maxes: Vec<f64> = rs.iter().map(|r| r.max_points).collect();
         assert_eq!(maxes, vec![8.0, 2.0, 5.0, 5.0, 0.0, 1.0, 1.0]);
         assert!(rs[1].messages[0].contains("its rule `bad-request` is broken by grt"));
-        assert!(rs[0].messages.is_empty(), "the breaking case keeps its own reasons");
+        assert!(
+            rs[0].messages.is_empty(),
+            "the breaking case keeps its own reasons"
+        );
     }
 
     #[test]
@@ -330,7 +333,8 @@ mod tests {
         assert!(rules[0].note.as_deref().unwrap().contains("calls for none"));
 
         let mut by_run = vec![result("broken", Some("get"), Verdict::Skip, 2.0)];
-        by_run[0].messages = vec!["needs the server configuration `broken`, which only --start can provide".into()];
+        by_run[0].messages =
+            vec!["needs the server configuration `broken`, which only --start can provide".into()];
         let rules = score(&mut by_run, &book(), true, true);
         assert_eq!(
             (rules[0].status, rules[0].points, rules[0].max_points),

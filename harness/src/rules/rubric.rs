@@ -107,9 +107,12 @@ impl Rubric {
             };
             let rule = match words[0] {
                 "rule" => {
-                    let name = words.get(1).ok_or_else(|| err("`rule` needs a rule name".into()))?;
-                    let n = points_at(&words, 2)
-                        .ok_or_else(|| err("`rule` needs a non-negative number after the name".into()))?;
+                    let name = words
+                        .get(1)
+                        .ok_or_else(|| err("`rule` needs a rule name".into()))?;
+                    let n = points_at(&words, 2).ok_or_else(|| {
+                        err("`rule` needs a non-negative number after the name".into())
+                    })?;
                     expect_end(&words, 3).map_err(err)?;
                     Rule::Worth(name.to_string(), n)
                 }
@@ -271,7 +274,10 @@ mod tests {
             declared: true,
         };
         let mut book = RuleBook {
-            rules: vec![def("get", Scope::Handout, 10.0), def("form", Scope::Beyond, 10.0)],
+            rules: vec![
+                def("get", Scope::Handout, 10.0),
+                def("form", Scope::Beyond, 10.0),
+            ],
         };
         let r = Rubric::parse("rule form 8\nrule get 0\nrule nothing 3\n", "r.txt").unwrap();
         let warnings = r.apply_rules(&mut book);

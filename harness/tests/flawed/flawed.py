@@ -36,7 +36,7 @@ FLAWS = {
     "accepts-http2": "accepts any HTTP/x.y version and echoes it in the status line",
     "any-version-1x": "accepts any version that starts with HTTP/1.",
     "unknown-method-501": "answers a method it does not know (GRT, GE@T) with 501 instead of 400",
-    "any-method-200": "serves every real method (POST, DELETE) like GET",
+    "any-method-200": "serves every real method (POST, PUT, DELETE) like GET",
     "head-when-unsupported": "answers HEAD even when RequestMethodSupport leaves it out",
     "url-no-slash": "serves a URL that does not start with / as if it did",
     # files and types
@@ -240,7 +240,7 @@ def handle_request(conn, head):
     supported = method in methods
     if flaw == "any-method-200" or (flaw == "head-when-unsupported" and method == "HEAD"):
         supported = True
-    if not supported or method not in ("GET", "HEAD", "POST", "DELETE"):
+    if not supported or method not in ("GET", "HEAD", "POST", "PUT", "DELETE"):
         error(conn, 501, reply_version, f"method {method}", keep)
         return keep
     raw_path = url.split("?", 1)[0]

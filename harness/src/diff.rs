@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use regex::bytes::Regex;
 
 use crate::case::{Case, StepKind};
-use crate::exec::response::{parse_response, Parsed};
+use crate::exec::response::{could_be_status_line, parse_response, Parsed};
 use crate::outcome::{escape_bytes, CaseResult, EventKind, Verdict};
 
 /// The headers whose values are compared (case-insensitively, spaces removed). `Connection` is
@@ -203,11 +203,9 @@ fn request_methods(sent: &[u8]) -> Vec<String> {
 fn read_all(buf: &[u8], methods: &[String]) -> (Vec<Seen>, Option<String>) {
     let mut seen = Vec::new();
     let mut at = 0;
-    while at < buf.len()
-        && buf[at..]
-            .iter()
-            .any(|b| !b.is_ascii_whitespace() && *b != 0)
-    {
+    // Bytes after the last response that cannot start another are its trailing bytes, which
+    // the verdicts already judge: nothing more to compare.
+    while at < buf.len() && could_be_status_line(&buf[at..]) {
         let head = methods.get(seen.len()).is_some_and(|m| m == "HEAD");
         match parse_response(&buf[at..], true, head) {
             Parsed::Complete { response, consumed } => {

@@ -14,6 +14,9 @@ pub enum FormRule {
     LineEnds,
     /// A reason phrase follows the status code (the assignment; RFC 9112 §4 makes it optional).
     Reason,
+    /// The status line's grammar: a space after the status code, even when no reason follows
+    /// (RFC 9112 §4 `status-line = HTTP-version SP status-code SP [ reason-phrase ]`).
+    StatusLine,
     /// The body's length is declared and right: `Content-Length` (RFC 9112 §6.3, §8.6).
     ContentLength,
     /// Nothing but the next response follows a response: no NUL padding, no stray bytes.
@@ -29,9 +32,10 @@ pub enum FormRule {
 }
 
 impl FormRule {
-    pub const ALL: [FormRule; 8] = [
+    pub const ALL: [FormRule; 9] = [
         FormRule::LineEnds,
         FormRule::Reason,
+        FormRule::StatusLine,
         FormRule::ContentLength,
         FormRule::ExtraBytes,
         FormRule::Version,
@@ -45,6 +49,7 @@ impl FormRule {
         match self {
             FormRule::LineEnds => "line-ends",
             FormRule::Reason => "reason",
+            FormRule::StatusLine => "status-line",
             FormRule::ContentLength => "content-length",
             FormRule::ExtraBytes => "extra-bytes",
             FormRule::Version => "version",

@@ -446,7 +446,8 @@ const HEAD_REQ: &str = "send\n| HEAD / HTTP/1.1\n| Host: {host}\n|\n\nresponse w
 /// (rule, a response with a defect of that rule, the request's method).
 const DEFECTS: &[(&str, &[u8], &str)] = &[
     ("line-ends", b"HTTP/1.1 200 OK\nContent-Length: 5\n\nhello", "GET"),
-    ("reason", b"HTTP/1.1 200\r\nContent-Length: 5\r\n\r\nhello", "GET"),
+    ("reason", b"HTTP/1.1 200 \r\nContent-Length: 5\r\n\r\nhello", "GET"),
+    ("status-line", b"HTTP/1.1 200\r\nContent-Length: 5\r\n\r\nhello", "GET"),
     ("content-length", b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nhello", "GET"),
     ("extra-bytes", b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello\0\0\0\0", "GET"),
     ("version", b"HTTP/2.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", "GET"),
@@ -476,14 +477,16 @@ fn form_rules_both_ways() {
             "line-ends",
             "head uses bare LF line ends (RFC 9112 §2.2: a sender generates CRLF line ends)",
         ),
+        ("reason", "no reason phrase"),
         (
-            "reason",
+            "status-line",
             "no space after the status code (RFC 9112 §4: status-line = \
              HTTP-version SP status-code SP [ reason-phrase ])",
         ),
         (
             "content-length",
-            "Content-Length 3 but 2 more bytes (text: \"lo\") followed the body",
+            "Content-Length 3 but 2 more bytes (text: \"lo\") followed the body (RFC 9110 §8.6: \
+             Content-Length is the length of the content)",
         ),
         (
             "extra-bytes",
@@ -537,23 +540,23 @@ fn form_rules_both_ways() {
 
 #[test]
 fn form_grades_only_the_rules_it_names() {
-    let (_, no_reason, _) = DEFECTS[1];
+    let (_, no_space, _) = DEFECTS[2];
     assert_ran(
         form_run(
-            no_reason,
+            no_space,
             "GET",
-            "status 200\nform line-ends content-length",
+            "status 200\nform line-ends content-length reason",
         ),
         NonStrict,
         "line 9: no space after the status code (RFC 9112 §4: \
-         status-line = HTTP-version SP status-code SP [ reason-phrase ]) (form: reason)",
+         status-line = HTTP-version SP status-code SP [ reason-phrase ]) (form: status-line)",
     );
     assert_ran(
-        form_run(no_reason, "GET", "status 200\nform line-ends reason"),
+        form_run(no_space, "GET", "status 200\nform line-ends status-line"),
         Fail,
         "line 9: no space after the status code (RFC 9112 §4: \
-         status-line = HTTP-version SP status-code SP [ reason-phrase ]) (form: reason, the rule \
-         this case grades)",
+         status-line = HTTP-version SP status-code SP [ reason-phrase ]) (form: status-line, \
+         the rule this case grades)",
     );
 }
 
@@ -939,7 +942,7 @@ fn a_big_head_is_read_and_an_endless_one_is_named() {
     let steps = get_then("status 200").replace("within 2s", "within 5s");
     let r = run_full(&endless, Then::Hold, "", &steps, false);
     assert!(r.took < Duration::from_secs(3), "{:?}", r.took);
-    assert_ran((r.verdict, r.messages), Fail, "line 9: unreadable response: no end of the head after 65536 bytes: \"HTTP/1.1 200 OK\\r\\nX-Endless: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\"");
+    assert_ran((r.verdict, r.messages), Fail, "line 9: unreadable response: no end of the head within 65536 bytes: \"HTTP/1.1 200 OK\\r\\nX-Endless: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\"");
 }
 
 #[test]

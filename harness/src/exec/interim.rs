@@ -91,7 +91,7 @@ impl Run<'_> {
         let name = p.step.conn.clone();
         self.conn(p)?;
         let (deadline, case_bound) = self.bound(within);
-        self.settle(&name);
+        self.settle(&name, super::steps::Settle::Padding);
         let want = if codes.is_empty() {
             "an interim (1xx) response".to_string()
         } else {

@@ -67,6 +67,14 @@ const RULES: &[(&str, &str)] = &[
         "RFC 9110 §9.3.2 and §15: HEAD, 1xx, 204 and 304 responses have no content",
     ),
     (
+        "an unrequested response",
+        "RFC 9112 §9.3: a server sends one response to each request, in order",
+    ),
+    (
+        "more bytes",
+        "RFC 9110 §8.6: Content-Length is the length of the content",
+    ),
+    (
         "extra bytes",
         "RFC 9112 §6.3: the body ends where its framing says",
     ),
@@ -85,10 +93,17 @@ pub fn counts_for(tags: &[String], defect: &str) -> bool {
     !(tags.iter().any(|t| t == "rfc") && NOT_RFC.iter().any(|d| defect.starts_with(d)))
 }
 
-/// Defects that break a MUST NOT of the RFCs outright: in cases tagged `rfc` they fail the case
-/// instead of making it non-strict (content after a HEAD, 1xx, 204 or 304 response: RFC 9110
-/// §9.3.2 "the server MUST NOT send content in the response").
-const RFC_FAILS: &[&str] = &["after a response that has no body"];
+/// Defects that break a MUST of the RFCs outright: in cases tagged `rfc` they fail the case
+/// instead of making it non-strict: content after a HEAD, 1xx, 204 or 304 response (RFC 9110
+/// §9.3.2 "the server MUST NOT send content in the response"), a response nobody asked for,
+/// and more bytes than the Content-Length (both unreadable as the next message, RFC 9112 §6.3).
+/// (A status line without the space after its code is graded by the `response/status-line*`
+/// cases, `form status-line`.)
+const RFC_FAILS: &[&str] = &[
+    "after a response that has no body",
+    "an unrequested response",
+    "more bytes (",
+];
 
 /// Whether this defect fails (rather than makes non-strict) a case with these tags.
 pub fn fails_for(tags: &[String], defect: &str) -> bool {
@@ -138,6 +153,20 @@ mod tests {
             &["rfc".to_string()],
             "head uses bare LF line ends"
         ));
+    }
+
+    #[test]
+    fn bytes_nobody_asked_for_fail_rfc_cases_only() {
+        let rfc = ["rfc".to_string()];
+        let other = ["keepalive".to_string()];
+        for d in [
+            "an unrequested response followed it before anything more was sent (9 bytes: \"HTTP/1.1 \")",
+            "Content-Length 5 but 4 more bytes (text: \"tail\") followed the body",
+        ] {
+            assert!(fails_for(&rfc, d), "{d}");
+            assert!(!fails_for(&other, d), "{d}");
+        }
+        assert!(!fails_for(&rfc, "no space after the status code"));
     }
 
     #[test]

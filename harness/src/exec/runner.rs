@@ -8,9 +8,11 @@
 //! any form defect of a response read is `non-strict`; otherwise `pass`.
 //!
 //! Bytes that arrive after a framed response, before we send anything more on the connection,
-//! and that cannot be the start of another response (NULs, blank lines, a body sent after a
-//! `HEAD` response) are counted against that response ("4096 extra bytes (NUL) after the
-//! body"), never read as the next response nor as a failure of a later `closed` step.
+//! are that response's trailing bytes (`response/trailing.rs`): once every request sent has
+//! been answered, the case lets the last response settle for a fixed window before it sends
+//! again, closes, or ends, and judges what came (padding, a body after `HEAD`, a response nobody
+//! asked for, a request's body answered as a request) the same way every run. They are never
+//! read as the next response, nor as a failure of a later `closed` step.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -22,7 +24,9 @@ use crate::outcome::{CaseResult, Verdict};
 use super::conn::{describe_io, Conn, Recorder};
 use super::plan::{plan, step_name, Act, Planned};
 use super::requests::Requests;
-use super::response::{excerpt, Framing, Response};
+use super::response::trailing::Trailing;
+use super::response::{Framing, Response};
+use super::steps::Settle;
 use super::RunOptions;
 
 /// How long a probe request (`open ... for D`) may take to be answered.
@@ -82,6 +86,8 @@ pub(super) struct ConnState {
     pub(super) prev_response: Option<usize>,
     /// Whether we wrote since that response.
     pub(super) sent_since_response: bool,
+    /// When that response was complete: it settles [`super::response::trailing::SETTLE`] later.
+    pub(super) answered_at: Option<std::time::Instant>,
     /// A write that failed because the server closed or reset, not yet explained by a later
     /// step (a `closed` step, or a response read anyway).
     pub(super) send_error: Option<String>,
@@ -99,46 +105,28 @@ pub(super) struct ResponseRecord {
     pub(super) defects: Vec<Defect>,
     /// The form rules this case grades on this response (`form RULE`): their defects fail it.
     pub(super) strict_rules: Vec<FormRule>,
-    pub(super) extra: usize,
-    pub(super) extra_nul: usize,
-    pub(super) extra_text: usize,
-    pub(super) extra_sample: Vec<u8>,
+    /// What arrived after it before anything more was sent.
+    pub(super) trailing: Trailing,
+    /// Its request carried a body (so text after it is that body, answered as a request).
+    pub(super) after_body: bool,
 }
 
 impl ResponseRecord {
+    /// Its defects of form, those of its trailing bytes included.
     pub(super) fn all_defects(&self) -> Vec<Defect> {
         let mut d = self.defects.clone();
-        if self.extra > 0 {
-            let kind = if self.extra_text > 0 {
-                format!("text: \"{}\"", excerpt(&self.extra_sample, 40))
-            } else if self.extra_nul == self.extra {
-                "NUL".into()
-            } else if self.extra_nul == 0 {
-                "whitespace".into()
-            } else {
-                "NUL and whitespace".into()
-            };
-            let n = self.extra;
-            d.push(match self.framing {
-                Framing::NoBody if self.extra_text > 0 => Defect::new(
-                    FormRule::NoBody,
-                    format!("{n} bytes ({kind}) after a response that has no body"),
-                ),
-                Framing::NoBody => Defect::new(
-                    FormRule::ExtraBytes,
-                    format!("{n} bytes ({kind}) after a response that has no body"),
-                ),
-                Framing::ContentLength(len) if self.extra_text > 0 => Defect::new(
-                    FormRule::ContentLength,
-                    format!("Content-Length {len} but {n} more bytes ({kind}) followed the body"),
-                ),
-                _ => Defect::new(
-                    FormRule::ExtraBytes,
-                    format!("{n} extra bytes ({kind}) after the body"),
-                ),
-            });
+        if !self.after_body {
+            d.extend(self.trailing.defect(self.framing));
         }
         d
+    }
+
+    /// The failure of a request body answered as a request, if that is what followed it.
+    pub(super) fn body_answered(&self) -> Option<String> {
+        self.after_body
+            .then(|| self.trailing.body_answered())
+            .flatten()
+            .map(|why| format!("line {}: {why}", self.line))
     }
 }
 
@@ -304,6 +292,7 @@ impl<'a> Run<'a> {
                     finals: 0,
                     prev_response: None,
                     sent_since_response: false,
+                    answered_at: None,
                     send_error: None,
                     closed_at_line: None,
                     discard_seen: 0,
@@ -333,8 +322,8 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// After the last step: bytes already waiting after a response are counted against it; a
-    /// write that failed and was never explained is a failure.
+    /// After the last step: each connection's last response settles and its trailing bytes are
+    /// judged; a write that failed and was never explained is a failure.
     pub(super) fn wrap_up(&mut self) {
         let names: Vec<String> = self.conns.keys().cloned().collect();
         for name in names {
@@ -342,7 +331,7 @@ impl<'a> Run<'a> {
             if cs.closed_at_line.is_none() {
                 cs.conn.read_ready(&mut self.rec);
             }
-            self.settle(&name);
+            self.settle(&name, Settle::Full);
             let cs = self.conns.get_mut(&name).unwrap();
             if let Some(e) = cs.send_error.take() {
                 let line = e
@@ -377,6 +366,13 @@ impl<'a> Run<'a> {
             });
         }
         for r in &self.responses {
+            if let Some(text) = r.body_answered() {
+                reasons.push(Reason {
+                    line: r.line,
+                    strict: true,
+                    text,
+                });
+            }
             let label = if r.probe { " (probe)" } else { "" };
             let tags = &self.case.tags;
             for d in r

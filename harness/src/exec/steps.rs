@@ -8,51 +8,73 @@ use super::check::{evaluate, trim_padding, Expect, ExpectKind};
 use super::conn::{describe_io, End, Read1};
 use super::interim::wants_interim;
 use super::plan::{Act, Planned};
+use super::response::trailing::SETTLE;
 use super::response::{
-    could_be_status_line, describe_incomplete, excerpt, parse_response, read_what_arrived, Framing,
-    Parsed, Response,
+    could_be_status_line, describe_incomplete, excerpt, is_junk, parse_response, read_what_arrived,
+    Framing, Parsed, Response,
 };
 use super::runner::{fmt_dur, fmt_elapsed, Got, Halt, Reason, ResponseRecord, Run, PROBE_TIMEOUT};
 use crate::form::{Defect, FormRule};
 
+/// How much of what waits after the last response [`Run::settle`] takes as its trailing bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Settle {
+    /// Before a send, a close or the end of the case: once every request sent was answered,
+    /// wait until the last response has settled ([`SETTLE`]), then take everything.
+    Full,
+    /// Before reading or watching the connection: take, without waiting, only what cannot be
+    /// the start of another response (padding before the next pipelined answer).
+    Padding,
+}
+
 impl Run<'_> {
-    /// Counts bytes waiting after the last response, and not the start of another, against it.
-    pub(super) fn settle(&mut self, name: &str) {
-        let Some(cs) = self.conns.get_mut(name) else {
+    /// Counts bytes waiting after the last response against it, as `mode` says.
+    pub(super) fn settle(&mut self, name: &str, mode: Settle) {
+        let Some(cs) = self.conns.get(name) else {
             return;
         };
-        let Some(prev) = cs.prev_response else { return };
-        if cs.sent_since_response || cs.conn.buf.is_empty() {
+        if cs.prev_response.is_none() || cs.sent_since_response || cs.conn.closed_by_us() {
             return;
         }
+        let all_answered = cs.requests.count() <= cs.finals;
+        let everything = mode == Settle::Full && all_answered;
+        if everything {
+            self.wait_to_settle(name);
+        }
+        let cs = self.conns.get_mut(name).unwrap();
+        let Some(prev) = cs.prev_response else { return };
         let buf = &cs.conn.buf;
-        let lead = buf
-            .iter()
-            .take_while(|&&b| matches!(b, 0 | b' ' | b'\t' | b'\r' | b'\n'))
-            .count();
-        let take = if could_be_status_line(buf) {
-            lead
-        } else {
+        let take = if everything || !could_be_status_line(buf) {
             buf.len()
+        } else {
+            buf.iter().take_while(|&&b| is_junk(b)).count()
         };
         if take == 0 {
             return;
         }
         let r = &mut self.responses[prev];
-        let bytes = &buf[..take];
+        r.trailing.add(&buf[..take]);
         if take == buf.len() {
             // Bytes beyond the cap were read and thrown away: they followed these.
-            r.extra += cs.conn.discarded - cs.discard_seen;
+            r.trailing.add_unseen(cs.conn.discarded - cs.discard_seen);
             cs.discard_seen = cs.conn.discarded;
         }
-        r.extra += take;
-        r.extra_nul += bytes.iter().filter(|&&b| b == 0).count();
-        r.extra_text += take - lead.min(take);
-        if r.extra_sample.len() < 64 {
-            let more = (64 - r.extra_sample.len()).min(take);
-            r.extra_sample.extend_from_slice(&bytes[..more]);
-        }
+        r.after_body = everything && cs.requests.last_had_body();
         cs.conn.consume(take);
+    }
+
+    /// Reads what arrives until the last response on `name` has settled (or the server closes,
+    /// or the case's time is up).
+    fn wait_to_settle(&mut self, name: &str) {
+        let cs = &self.conns[name];
+        let Some(at) = cs.answered_at else { return };
+        if cs.conn.ended.is_some() {
+            return;
+        }
+        let until = (at + SETTLE).min(self.deadline);
+        if Instant::now() < until {
+            let _ = self.wait(name, until);
+        }
     }
 
     pub(super) fn step(&mut self, p: &Planned) -> Result<(), Halt> {
@@ -88,6 +110,8 @@ impl Run<'_> {
                 self.conn(p)?;
                 let cs = self.conns.get_mut(&p.step.conn).unwrap();
                 cs.conn.read_ready(&mut self.rec);
+                self.settle(&p.step.conn, Settle::Full);
+                let cs = self.conns.get_mut(&p.step.conn).unwrap();
                 cs.conn.close(&mut self.rec);
                 cs.closed_at_line = Some(line);
                 Ok(())
@@ -113,7 +137,7 @@ impl Run<'_> {
         self.conn(p)?;
         let cs = self.conns.get_mut(&name).unwrap();
         cs.conn.read_ready(&mut self.rec);
-        self.settle(&name);
+        self.settle(&name, Settle::Full);
         let cs = self.conns.get_mut(&name).unwrap();
         cs.sent_since_response = true;
         if let Some(prior) = &cs.send_error {
@@ -242,16 +266,15 @@ impl Run<'_> {
             framing: r.framing,
             defects: r.defects.clone(),
             strict_rules: Vec::new(),
-            extra: 0,
-            extra_nul: 0,
-            extra_text: 0,
-            extra_sample: Vec::new(),
+            trailing: Default::default(),
+            after_body: false,
         });
         let cs = self.conns.get_mut(name).unwrap();
         if !r.is_interim() {
             cs.finals += 1;
         }
         cs.prev_response = Some(idx);
+        cs.answered_at = Some(Instant::now());
         cs.sent_since_response = false;
         cs.send_error = None;
     }
@@ -266,7 +289,7 @@ impl Run<'_> {
         let name = p.step.conn.clone();
         self.conn(p)?;
         let (deadline, case_bound) = self.bound(within);
-        self.settle(&name);
+        self.settle(&name, Settle::Padding);
         let got = self.read_final(&name, line, deadline, wants_interim(checks));
         if matches!(&got, Got::Failed(why) if self.closed_instead(&name, line, why, checks)) {
             return Ok(());
@@ -362,7 +385,7 @@ impl Run<'_> {
         let first = self
             .wait(&name, deadline)
             .map_err(|e| self.fail(line, format!("line {line}: read error: {e}")))?;
-        self.settle(&name);
+        self.settle(&name, Settle::Padding);
         let cs = self.conns.get_mut(&name).unwrap();
         if !cs.conn.buf.is_empty() {
             let when = match first {
@@ -402,7 +425,7 @@ impl Run<'_> {
         let (deadline, case_bound) = self.bound(Some(within));
         self.wait(&name, deadline)
             .map_err(|e| self.fail(line, format!("line {line}: read error: {e}")))?;
-        self.settle(&name);
+        self.settle(&name, Settle::Padding);
         let cs = self.conns.get_mut(&name).unwrap();
         let fate = match cs.conn.ended {
             Some((e, at)) if at < t0 => {
@@ -464,7 +487,7 @@ impl Run<'_> {
         let (deadline, case_bound) = self.bound(Some(for_));
         self.wait(&name, deadline)
             .map_err(|e| self.fail(line, format!("line {line}: read error: {e}")))?;
-        self.settle(&name);
+        self.settle(&name, Settle::Padding);
         let cs = self.conns.get_mut(&name).unwrap();
         let sent_first = if cs.conn.buf.is_empty() {
             String::new()

@@ -199,212 +199,181 @@ fn needs_whole_body(kind: &ExpectKind) -> bool {
 
 /// Evaluates one check: `Ok`, or the miss as `line N: expected ..., got ...`.
 pub fn evaluate(e: &Expect, r: &Response) -> Result<(), String> {
-    let miss = |text: String| Err(format!("line {}: {text}", e.line));
-    if let Some(missing) = &r.unfinished {
-        if needs_whole_body(&e.kind) {
-            return miss(format!(
-                "the body cannot be checked: it never ended ({missing})"
-            ));
-        }
-    }
-    let partial = || match &r.unfinished {
-        Some(_) => " of what arrived before the body stopped",
-        None => "",
-    };
-    let values =
-        |name: &str| -> Vec<String> { r.header_values(name).map(|v| v.to_string()).collect() };
-    let got_header = |name: &str| {
-        let v = values(name);
-        if v.is_empty() {
-            "there is none".to_string()
-        } else {
-            format!(
-                "got {}",
-                v.iter().map(|v| quote(v)).collect::<Vec<_>>().join(", ")
-            )
-        }
-    };
-    match &e.kind {
-        // About the absence of a response (see `exec/interim.rs`): met by any response read.
-        ExpectKind::OrClosed => Ok(()),
-        ExpectKind::Version(v) if &r.version == v => Ok(()),
-        ExpectKind::Version(v) => miss(format!(
-            "expected version {}, got {} ({})",
-            quote(v),
-            quote(&r.version),
-            quote(&r.status_line)
+    let miss = match &e.kind {
+        kind if r.unfinished.is_some() && needs_whole_body(kind) => Some(format!(
+            "the body cannot be checked: it never ended ({})",
+            r.unfinished.as_deref().unwrap_or_default()
         )),
-        ExpectKind::Status(codes) => {
-            if codes.contains(&r.code) {
-                return Ok(());
-            }
-            let want = codes
-                .iter()
-                .map(|c| c.to_string())
-                .collect::<Vec<_>>()
-                .join(" or ");
-            miss(format!(
-                "expected status {want}, got {} ({})",
-                r.code,
-                quote(&r.status_line)
-            ))
-        }
-        ExpectKind::StatusLine(s) => {
-            if &r.status_line == s {
-                return Ok(());
-            }
-            miss(format!(
-                "expected status line {}, got {}",
+        // About the absence of a response (see `exec/interim.rs`): met by any response read.
+        ExpectKind::OrClosed => None,
+        // Judged once the response's defects are all known (`runner::finish`).
+        ExpectKind::Form(_) => None,
+        ExpectKind::Version(_)
+        | ExpectKind::Status(_)
+        | ExpectKind::StatusLine(_)
+        | ExpectKind::Reason(_) => status_miss(&e.kind, r),
+        ExpectKind::HeaderPresent(_)
+        | ExpectKind::HeaderEquals(..)
+        | ExpectKind::HeaderContains(..)
+        | ExpectKind::HeaderMatches(..)
+        | ExpectKind::NoHeader(_)
+        | ExpectKind::MediaType(..)
+        | ExpectKind::ContentLength => header_miss(&e.kind, r),
+        _ => body_miss(&e.kind, r),
+    };
+    match miss {
+        None => Ok(()),
+        Some(text) => Err(format!("line {}: {text}", e.line)),
+    }
+}
+
+/// The miss of a check on the status line, if it missed.
+fn status_miss(kind: &ExpectKind, r: &Response) -> Option<String> {
+    let line = quote(&r.status_line);
+    match kind {
+        ExpectKind::Version(v) => (&r.version != v).then(|| {
+            format!(
+                "expected version {}, got {} ({line})",
+                quote(v),
+                quote(&r.version)
+            )
+        }),
+        ExpectKind::Status(codes) => (!codes.contains(&r.code)).then(|| {
+            let want: Vec<String> = codes.iter().map(|c| c.to_string()).collect();
+            format!("expected status {}, got {} ({line})", want.join(" or "), r.code)
+        }),
+        ExpectKind::StatusLine(s) => (&r.status_line != s)
+            .then(|| format!("expected status line {}, got {line}", quote(s))),
+        ExpectKind::Reason(s) => (!r.reason.trim().eq_ignore_ascii_case(s.trim())).then(|| {
+            format!(
+                "expected reason {}, got {} ({line})",
                 quote(s),
-                quote(&r.status_line)
-            ))
-        }
-        ExpectKind::Reason(s) => {
-            if r.reason.trim().eq_ignore_ascii_case(s.trim()) {
-                return Ok(());
-            }
-            miss(format!(
-                "expected reason {}, got {} ({})",
-                quote(s),
-                quote(&r.reason),
-                quote(&r.status_line)
-            ))
-        }
-        ExpectKind::HeaderPresent(name) => {
-            if r.header(name).is_some() {
-                return Ok(());
-            }
-            miss(format!("expected header {name}, but there is none"))
-        }
+                quote(&r.reason)
+            )
+        }),
+        _ => unreachable!("not a status check"),
+    }
+}
+
+/// The values of a header, and what a miss says was got: `got "a", "b"` or `there is none`.
+fn header_values(r: &Response, name: &str) -> (Vec<String>, String) {
+    let values: Vec<String> = r.header_values(name).map(str::to_string).collect();
+    let got = if values.is_empty() {
+        "there is none".to_string()
+    } else {
+        let quoted: Vec<String> = values.iter().map(|v| quote(v)).collect();
+        format!("got {}", quoted.join(", "))
+    };
+    (values, got)
+}
+
+/// The miss of a check on the header fields, if it missed.
+fn header_miss(kind: &ExpectKind, r: &Response) -> Option<String> {
+    match kind {
+        ExpectKind::HeaderPresent(name) => r
+            .header(name)
+            .is_none()
+            .then(|| format!("expected header {name}, but there is none")),
         ExpectKind::HeaderEquals(name, want) => {
-            if values(name).iter().any(|v| v.trim() == want.trim()) {
-                return Ok(());
-            }
-            miss(format!(
-                "expected header {name}: {want}, {}",
-                got_header(name)
-            ))
+            let (v, got) = header_values(r, name);
+            (!v.iter().any(|v| v.trim() == want.trim()))
+                .then(|| format!("expected header {name}: {want}, {got}"))
         }
         ExpectKind::HeaderContains(name, want) => {
-            if values(name)
-                .iter()
-                .any(|v| contains_ci(v.as_bytes(), want.as_bytes()))
-            {
-                return Ok(());
-            }
-            miss(format!(
-                "expected header {name} to contain {} (case-insensitive), {}",
-                quote(want),
-                got_header(name)
-            ))
+            let (v, got) = header_values(r, name);
+            (!v.iter().any(|v| contains_ci(v.as_bytes(), want.as_bytes()))).then(|| {
+                format!(
+                    "expected header {name} to contain {} (case-insensitive), {got}",
+                    quote(want)
+                )
+            })
         }
         ExpectKind::HeaderMatches(name, re) => {
-            if values(name).iter().any(|v| re.is_match(v.as_bytes())) {
-                return Ok(());
-            }
-            miss(format!(
-                "expected header {name} to match /{}/, {}",
-                re.as_str(),
-                got_header(name)
-            ))
+            let (v, got) = header_values(r, name);
+            (!v.iter().any(|v| re.is_match(v.as_bytes())))
+                .then(|| format!("expected header {name} to match /{}/, {got}", re.as_str()))
         }
         ExpectKind::NoHeader(name) => {
-            let v = values(name);
-            if v.is_empty() {
-                return Ok(());
-            }
-            miss(format!(
-                "expected no header {name}, got {name}: {}",
-                quote(&v[0])
-            ))
+            let (v, _) = header_values(r, name);
+            v.first()
+                .map(|first| format!("expected no header {name}, got {name}: {}", quote(first)))
         }
-        ExpectKind::BodyIs(want) => compare_body("the expected body", want, &r.body).or_else(miss),
-        ExpectKind::BodyFile(path, want) => compare_body(path, want, &r.body).or_else(miss),
-        ExpectKind::BodyEmpty => {
-            if r.body.is_empty() {
-                return Ok(());
-            }
-            miss(format!(
-                "expected an empty body, got {} bytes: \"{}\"",
-                r.body.len(),
-                excerpt(&r.body, 80)
-            ))
-        }
-        ExpectKind::BodyContains(s) => {
-            if contains_ci(&r.body, s.as_bytes()) {
-                return Ok(());
-            }
-            miss(format!(
-                "expected the body to contain {} (case-insensitive); it does not ({} bytes{}: \"{}\")",
+        ExpectKind::MediaType(ext, want) => media_type_miss(r, ext, want),
+        ExpectKind::ContentLength => content_length_miss(r),
+        _ => unreachable!("not a header check"),
+    }
+}
+
+/// `content-type .EXT`: the media type ws.conf maps, compared without parameters.
+fn media_type_miss(r: &Response, ext: &str, want: &str) -> Option<String> {
+    let media = |v: &str| {
+        v.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    };
+    let (v, got) = header_values(r, "content-type");
+    (!v.iter().any(|v| media(v) == media(want)))
+        .then(|| format!("expected Content-Type {want} (what ws.conf maps {ext} to), {got}"))
+}
+
+/// `content-length`: a Content-Length that is a number and the body's length.
+fn content_length_miss(r: &Response) -> Option<String> {
+    let (v, _) = header_values(r, "content-length");
+    let Some(first) = v.first() else {
+        return Some("expected a Content-Length header, but there is none".into());
+    };
+    match first.trim().parse::<u64>().ok() {
+        None => Some(format!(
+            "expected a Content-Length header with a number, got {}",
+            quote(first)
+        )),
+        // No body by the rules (HEAD, 204, 304): a number is all that can be checked.
+        Some(_) if r.framing == Framing::NoBody => None,
+        Some(n) if n == r.body.len() as u64 => None,
+        Some(n) => Some(format!(
+            "Content-Length says {n} but the body has {} bytes",
+            r.body.len()
+        )),
+    }
+}
+
+/// The miss of a check on the body, if it missed.
+fn body_miss(kind: &ExpectKind, r: &Response) -> Option<String> {
+    let partial = if r.unfinished.is_some() {
+        " of what arrived before the body stopped"
+    } else {
+        ""
+    };
+    let what = |n: usize| format!("{} bytes{partial}: \"{}\"", r.body.len(), excerpt(&r.body, n));
+    match kind {
+        ExpectKind::BodyIs(want) => compare_body("the expected body", want, &r.body).err(),
+        ExpectKind::BodyFile(path, want) => compare_body(path, want, &r.body).err(),
+        ExpectKind::BodyEmpty => (!r.body.is_empty())
+            .then(|| format!("expected an empty body, got {}", what(80))),
+        ExpectKind::BodyContains(s) => (!contains_ci(&r.body, s.as_bytes())).then(|| {
+            format!(
+                "expected the body to contain {} (case-insensitive); it does not ({})",
                 quote(s),
-                r.body.len(),
-                partial(),
-                excerpt(&r.body, 120)
-            ))
-        }
-        ExpectKind::BodyMatches(re) => {
-            if re.is_match(&r.body) {
-                return Ok(());
-            }
-            miss(format!(
-                "expected the body to match /{}/; it does not ({} bytes{}: \"{}\")",
+                what(120)
+            )
+        }),
+        ExpectKind::BodyMatches(re) => (!re.is_match(&r.body)).then(|| {
+            format!(
+                "expected the body to match /{}/; it does not ({})",
                 re.as_str(),
-                r.body.len(),
-                partial(),
-                excerpt(&r.body, 120)
-            ))
-        }
-        ExpectKind::MediaType(ext, want) => {
-            let media = |v: &str| {
-                v.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase()
-            };
-            if values("content-type")
-                .iter()
-                .any(|v| media(v) == media(want))
-            {
-                return Ok(());
-            }
-            miss(format!(
-                "expected Content-Type {want} (what ws.conf maps {ext} to), {}",
-                got_header("content-type")
-            ))
-        }
-        ExpectKind::BodyLacks(s) => {
-            if !contains_ci(&r.body, s.as_bytes()) {
-                return Ok(());
-            }
-            miss(format!(
-                "expected the body not to contain {} (case-insensitive), but it does ({} bytes: \"{}\")",
+                what(120)
+            )
+        }),
+        ExpectKind::BodyLacks(s) => contains_ci(&r.body, s.as_bytes()).then(|| {
+            format!(
+                "expected the body not to contain {} (case-insensitive), but it does ({})",
                 quote(s),
-                r.body.len(),
-                excerpt(&r.body, 120)
-            ))
-        }
-        ExpectKind::Form(_) => Ok(()),
-        ExpectKind::ContentLength => {
-            let v = values("content-length");
-            let Some(first) = v.first() else {
-                return miss("expected a Content-Length header, but there is none".into());
-            };
-            let n: Option<u64> = first.trim().parse().ok();
-            match n {
-                None => miss(format!(
-                    "expected a Content-Length header with a number, got {}",
-                    quote(first)
-                )),
-                // No body by the rules (HEAD, 204, 304): a number is all that can be checked.
-                Some(_) if r.framing == Framing::NoBody => Ok(()),
-                Some(n) if n == r.body.len() as u64 => Ok(()),
-                Some(n) => miss(format!(
-                    "Content-Length says {n} but the body has {} bytes",
-                    r.body.len()
-                )),
-            }
-        }
+                what(120)
+            )
+        }),
+        _ => unreachable!("not a body check"),
     }
 }
 

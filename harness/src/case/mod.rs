@@ -10,6 +10,7 @@ pub mod model;
 mod parser;
 mod steps;
 mod template;
+pub mod timing;
 
 pub use diagnostic::Diagnostic;
 pub use discover::{discover, load, LoadError};

@@ -56,6 +56,11 @@ pub fn run(a: CheckArgs) -> anyhow::Result<i32> {
                 }
                 return Ok(EXIT_ERROR);
             }
+            for c in &cases {
+                for w in case::timing::near_the_timer(c) {
+                    eprintln!("warning: {w}");
+                }
+            }
             let rules = match crate::rules::RuleBook::for_cases(&cases) {
                 Ok(rules) => rules,
                 Err(diags) => {

@@ -72,6 +72,9 @@ pub fn run(a: GradeArgs) -> anyhow::Result<i32> {
         jobs: a.jobs as usize,
     };
 
+    if let Some(w) = super::run::timer_warning(&cases, &spec.settings) {
+        eprintln!("warning: {w}");
+    }
     a.how.apply_ports()?;
     let plans: Vec<_> = subs
         .iter()

@@ -61,7 +61,12 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
     let color = a.color.enabled(to_stdout && stdout_is_terminal());
     let live_on_stdout = a.format == Format::Pretty && to_stdout;
 
-    let report = run_with_progress(&server, &cases, &settings, live_on_stdout, color);
+    let timer = timer_warning(&cases, &settings);
+    if let Some(w) = &timer {
+        eprintln!("warning: {w}");
+    }
+    let mut report = run_with_progress(&server, &cases, &settings, live_on_stdout, color);
+    report.notes.extend(timer);
 
     let opts = ReportOptions {
         color,
@@ -123,21 +128,8 @@ pub fn server_under_test(
 pub const MAX_RESPONSE_BYTES: usize = 2 << 20;
 
 pub fn settings(t: &Tuning, jobs: usize, rules: RuleBook) -> anyhow::Result<Settings> {
-    let vars = t.var_map();
-    if let Some(k) = vars["keepalive"]
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|k| *k < MIN_KEEPALIVE)
-    {
-        eprintln!(
-            "warning: keepalive {k}s is within 1s of the cases' 2s response windows, so a server \
-             that answers only when its keep-alive timer fires could pass one run and fail the \
-             next; use --var keepalive={MIN_KEEPALIVE} or more"
-        );
-    }
     Ok(Settings {
-        vars,
+        vars: t.var_map(),
         www: t.www.clone(),
         strict: t.strict,
         lenient: !t.strict_form,
@@ -150,9 +142,23 @@ pub fn settings(t: &Tuning, jobs: usize, rules: RuleBook) -> anyhow::Result<Sett
     })
 }
 
-/// The smallest KeepaliveTime that keeps every 2s response window at least 1s clear of the
-/// server's keep-alive timer (see cases/README.md, "Timing").
-pub const MIN_KEEPALIVE: f64 = 3.0;
+/// A warning when some of the cases wait for a time within a second of the KeepaliveTime they
+/// run with: a server that answers or closes only when its timer fires would pass one run and
+/// fail the next (see `case::timing`).
+pub fn timer_warning(cases: &[Case], settings: &Settings) -> Option<String> {
+    let near = crate::case::timing::near_the_timer_at(cases, &settings.vars);
+    let (id, line, secs) = near.first()?;
+    let k = &settings.vars["keepalive"];
+    Some(format!(
+        "{} waiting window{} of the cases end{} within 1s of the KeepaliveTime {k}s (e.g. {id}, line \
+         {line}: {secs}s): a server that answers or closes only when its keep-alive timer fires \
+         could pass one run and fail the next; run it with a KeepaliveTime at least 1s away from \
+         every window (--var keepalive=N; the assignment corpus is written for 3 or more)",
+        near.len(),
+        if near.len() == 1 { "" } else { "s" },
+        if near.len() == 1 { "s" } else { "" },
+    ))
+}
 
 /// Runs the cases, showing progress: per-case lines on stdout when the pretty report goes there,
 /// else a transient status on stderr when that is a terminal.

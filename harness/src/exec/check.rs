@@ -240,10 +240,15 @@ fn status_miss(kind: &ExpectKind, r: &Response) -> Option<String> {
         }),
         ExpectKind::Status(codes) => (!codes.contains(&r.code)).then(|| {
             let want: Vec<String> = codes.iter().map(|c| c.to_string()).collect();
-            format!("expected status {}, got {} ({line})", want.join(" or "), r.code)
+            format!(
+                "expected status {}, got {} ({line})",
+                want.join(" or "),
+                r.code
+            )
         }),
-        ExpectKind::StatusLine(s) => (&r.status_line != s)
-            .then(|| format!("expected status line {}, got {line}", quote(s))),
+        ExpectKind::StatusLine(s) => {
+            (&r.status_line != s).then(|| format!("expected status line {}, got {line}", quote(s)))
+        }
         ExpectKind::Reason(s) => (!r.reason.trim().eq_ignore_ascii_case(s.trim())).then(|| {
             format!(
                 "expected reason {}, got {} ({line})",
@@ -346,12 +351,19 @@ fn body_miss(kind: &ExpectKind, r: &Response) -> Option<String> {
     } else {
         ""
     };
-    let what = |n: usize| format!("{} bytes{partial}: \"{}\"", r.body.len(), excerpt(&r.body, n));
+    let what = |n: usize| {
+        format!(
+            "{} bytes{partial}: \"{}\"",
+            r.body.len(),
+            excerpt(&r.body, n)
+        )
+    };
     match kind {
         ExpectKind::BodyIs(want) => compare_body("the expected body", want, &r.body).err(),
         ExpectKind::BodyFile(path, want) => compare_body(path, want, &r.body).err(),
-        ExpectKind::BodyEmpty => (!r.body.is_empty())
-            .then(|| format!("expected an empty body, got {}", what(80))),
+        ExpectKind::BodyEmpty => {
+            (!r.body.is_empty()).then(|| format!("expected an empty body, got {}", what(80)))
+        }
         ExpectKind::BodyContains(s) => (!contains_ci(&r.body, s.as_bytes())).then(|| {
             format!(
                 "expected the body to contain {} (case-insensitive); it does not ({})",

@@ -313,15 +313,35 @@ fn run_with_reruns(
         .collect();
     for (k, mut r) in alone.into_iter().enumerate() {
         let i = order[k];
+        let first = &results[i];
+        if let Some(note) = crash_count(first, &r) {
+            r.messages.push(note);
+        }
         if matches!(r.verdict, Verdict::Pass | Verdict::NonStrict) {
-            let first = results[i].messages.first().cloned().unwrap_or_default();
-            r.messages
-                .push(alone_note(&first, settings.jobs, &crashers));
+            let why = first.messages.first().cloned().unwrap_or_default();
+            r.messages.push(alone_note(&why, settings.jobs, &crashers));
         }
         on_done(i, &r);
         results[i] = r;
     }
     results
+}
+
+/// "the server crashed in 1 of 2 runs of this case (...)", when it died in either run of a
+/// case that was run twice (beside others, then alone). The second verdict stands; this says
+/// why the same server may get another verdict in another grading.
+fn crash_count(first: &CaseResult, alone: &CaseResult) -> Option<String> {
+    let died: Vec<&CaseResult> = [first, alone]
+        .into_iter()
+        .filter(|r| died_during(r))
+        .collect();
+    let how = died.first()?.messages.first()?;
+    let how = how.lines().next().unwrap_or(how);
+    Some(format!(
+        "the server crashed in {} of 2 runs of this case (\"{how}\"); the verdict is that of \
+         the run alone, so a server that crashes at random may get another verdict in another run",
+        died.len()
+    ))
 }
 
 /// Whether the server died while this case ran (the start module's "server died" failures).

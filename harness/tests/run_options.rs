@@ -1,7 +1,8 @@
 //! Run-level guarantees, through the `harness` binary as a user runs it: every case of the
 //! corpus is run and only the documented ones skip; `--strict` turns a missed `level: should`
 //! case from a warning into a failure; `--jobs N` really runs cases at once; `grade --build` and `--rubric` work
-//! end to end; a case that fails beside others and passes alone says so.
+//! end to end; a case that fails beside others and passes alone says so, and a case during which
+//! the server crashed says in how many of its runs.
 
 mod common;
 
@@ -300,5 +301,57 @@ fn a_case_that_fails_beside_others_and_passes_alone_says_so() {
     assert_eq!(keeps["verdict"], "pass", "{keeps}");
     assert_eq!(keeps["messages"].as_array().unwrap().len(), 0, "{keeps}");
     assert_eq!(out.status.code(), Some(0));
+    assert_eq!(leftovers(MARKER, &m), vec![]);
+}
+
+#[test]
+fn a_crash_in_one_run_of_a_case_is_said_whatever_the_verdict() {
+    let m = marker("crash-once");
+    let flag = tempfile::tempdir().unwrap();
+    let once = flag.path().join("crashed");
+    let get = |path: &str| {
+        format!(
+            "title: GET {path}\ntimeout: 10s\n\nsend\n| GET {path} HTTP/1.1\n| Host: {{host}}\n\
+             | Connection: close\n|\n\nresponse within 2s\nstatus 200\n"
+        )
+    };
+    let (racy, calm) = (get("/index.html?racy"), get("/index.html"));
+    let dir = case_dir(&[("racy.case", &racy), ("calm.case", &calm)]);
+    let mini = repo_root().join("harness/tests/fixtures/start/mini_server.py");
+    let out = harness(&m)
+        .arg("run")
+        .arg(dir.path())
+        .args(["--format", "json", "--jobs", "2"])
+        .arg("--start")
+        .arg(format!(
+            "python3 {} --crash-path /index.html?racy --crash-once {}",
+            mini.display(),
+            once.display()
+        ))
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let racy = v["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "racy")
+        .unwrap()
+        .clone();
+    assert_eq!(racy["verdict"], "pass", "the run alone stands: {racy}");
+    let messages: Vec<&str> = racy["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    assert!(
+        messages[0].starts_with(
+            "the server crashed in 1 of 2 runs of this case (\"server died during this case \
+             (exit status 3)"
+        ),
+        "{messages:?}"
+    );
     assert_eq!(leftovers(MARKER, &m), vec![]);
 }

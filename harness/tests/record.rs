@@ -427,6 +427,24 @@ fn a_closing_server_gives_closed_and_a_keep_alive_one_gives_open() {
 }
 
 #[test]
+fn a_response_to_head_has_no_body_to_check() {
+    let reference = Reference::start();
+    let t = reference.target();
+    let text = recorded(&t, b"HEAD /css/style.css HTTP/1.0\n\n", &["--wait", "4"]);
+    let len = std::fs::metadata(www().join("css/style.css"))
+        .unwrap()
+        .len();
+    assert!(
+        text.contains(&format!("header Content-Length: {len}\n")),
+        "{text}"
+    );
+    assert!(!text.contains("body"), "{text}");
+    assert!(text.contains("\nclosed within 2s\n"), "{text}");
+    let (_dir, path) = case_file(&text);
+    assert_passes(&path, &t);
+}
+
+#[test]
 fn a_server_that_closes_without_answering_is_recorded_as_closed() {
     let server = TestServer::new(Vec::new(), false);
     let text = recorded(&server.target(), b"BREW /pot HTTP/1.1\n\n", &[]);

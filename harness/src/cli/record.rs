@@ -28,9 +28,10 @@ pub struct RecordArgs {
     /// it is).
     #[arg(long, value_enum, value_name = "MODE", default_value = "crlf")]
     pub line_ends: LineEnds,
-    /// The site: a body equal to one of its files is checked with `body file PATH`.
-    #[arg(long, value_name = "DIR", default_value = "www")]
-    pub www: PathBuf,
+    /// The site: a body equal to one of its files is checked with `body file PATH` [default:
+    /// www, when there is one]
+    #[arg(long, value_name = "DIR")]
+    pub www: Option<PathBuf>,
     /// The case's title (default: the request line and the status).
     #[arg(long, value_name = "TEXT")]
     pub title: Option<String>,
@@ -58,10 +59,10 @@ pub fn run(a: RecordArgs) -> anyhow::Result<i32> {
     if let Some(t) = &a.title {
         check_title(t)?;
     }
-    let www_given = a.www != PathBuf::from("www");
-    if !a.www.is_dir() {
-        if www_given {
-            bail!("--www {}: no such folder", a.www.display());
+    let www = a.www.clone().unwrap_or_else(|| PathBuf::from("www"));
+    if !www.is_dir() {
+        if a.www.is_some() {
+            bail!("--www {}: no such folder", www.display());
         }
         eprintln!(
             "note: no site folder `www` here: bodies are written out, not matched with files \
@@ -84,7 +85,7 @@ pub fn run(a: RecordArgs) -> anyhow::Result<i32> {
         connect_timeout: secs(a.connect_timeout),
     };
     let meta = record::meta(a.title, a.points, tags(&a.tags)?);
-    let recorded = record::record(&request, &settings, &a.www, &meta)?;
+    let recorded = record::record(&request, &settings, &www, &meta)?;
     for w in &recorded.warnings {
         eprintln!("warning: {w}");
     }

@@ -31,7 +31,7 @@ fn named_by(www: &Path, target: &[u8]) -> Vec<PathBuf> {
     };
     let path = t.split(['?', '#']).next().unwrap_or("");
     let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
-    if parts.iter().any(|p| *p == "..") {
+    if parts.contains(&"..") {
         return Vec::new();
     }
     let file = parts.iter().fold(www.to_path_buf(), |acc, p| acc.join(p));

@@ -243,7 +243,7 @@ fn checks(out: &mut String, r: &Response, body_file: Option<&str>, warnings: &mu
     let _ = writeln!(out, "status {}", r.code);
     for name in HEADERS {
         match r.header(name) {
-            Some(v) if v.is_empty() => {
+            Some("") => {
                 let _ = writeln!(out, "header {name}:");
             }
             Some(v) => {

@@ -23,9 +23,7 @@ pub struct RecordArgs {
     /// The file holding the request; `-` or nothing: stdin.
     #[arg(value_name = "FILE")]
     pub input: Option<PathBuf>,
-    /// How the input's line ends are sent: `crlf` (typed text: every line end sent as CRLF, as
-    /// telnet does), `lf` (typed text: every line end sent as a bare LF), `raw` (every byte as
-    /// it is).
+    /// How the input's line ends are sent.
     #[arg(long, value_enum, value_name = "MODE", default_value = "crlf")]
     pub line_ends: LineEnds,
     /// The site: a body equal to one of its files is checked with `body file PATH` [default:

@@ -170,7 +170,8 @@ fn watch(conn: &mut Conn, rec: &mut Recorder, s: &Settings) -> Fate {
     loop {
         if could_be_status_line(&conn.buf) {
             return Fate::Unknown(format!(
-                "more came after the response: \"{}\"",
+                "more came after the response (the answer to a second request? record one \
+                 request at a time): \"{}\"",
                 excerpt(&conn.buf, 60)
             ));
         }

@@ -13,6 +13,7 @@
 //! - [`declared`]: what the server's ws.conf declares (types, methods, DirectoryIndex), which
 //!   cases follow.
 //! - [`diff`]: comparing two servers case by case.
+//! - [`record`]: `harness record`: a case written from what a server answered.
 //! - [`cli`]: the command line.
 
 pub mod case;
@@ -23,6 +24,7 @@ pub mod exec;
 pub mod form;
 pub mod grade;
 pub mod outcome;
+pub mod record;
 pub mod report;
 pub mod rules;
 pub mod start;

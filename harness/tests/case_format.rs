@@ -313,6 +313,10 @@ fn readme_examples_parse() {
         "expected complete examples in cases/README.md"
     );
     for block in blocks {
+        // A shell session (`harness record`'s example) is no case.
+        if block.starts_with("console\n") {
+            continue;
+        }
         // Fragments (the connections and probe examples) get a title to make a whole case.
         let src = if block.contains("title:") {
             block.to_string()

@@ -7,6 +7,7 @@ mod diff;
 mod grade;
 mod list;
 mod load;
+mod record;
 mod run;
 
 use std::collections::BTreeMap;
@@ -52,6 +53,8 @@ enum Command {
     Grade(grade::GradeArgs),
     /// Run the same cases at two servers and show where their responses differ.
     Diff(diff::DiffArgs),
+    /// Send one request to a server and print a .case that expects what came back.
+    Record(record::RecordArgs),
 }
 
 /// Parses the command line and runs the command; returns the exit code.
@@ -63,6 +66,7 @@ pub fn main() -> i32 {
         Command::List(a) => list::run(a),
         Command::Grade(a) => grade::run(a),
         Command::Diff(a) => diff::run(a),
+        Command::Record(a) => record::run(a),
     };
     // Nothing the harness started outlives it.
     crate::start::process::sweep();

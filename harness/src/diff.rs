@@ -389,6 +389,7 @@ mod tests {
             tags: vec![],
             spec: None,
             rule: None,
+            hint: None,
             verdict: Verdict::Pass,
             points: 1.0,
             max_points: 1.0,

@@ -57,6 +57,10 @@ pub struct CaseResult {
     /// The rule of the assignment the case belongs to (`rule:`), graded whole.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
+    /// What a student should change when the case does not pass (`hint:`), in the handout's
+    /// terms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
     pub verdict: Verdict,
     pub points: f64,
     pub max_points: f64,

@@ -24,6 +24,7 @@ fn case(id: &str, title: &str, verdict: Verdict, max: f64, lenient: bool) -> Cas
         tags: vec!["basic".to_string()],
         spec: None,
         rule: None,
+        hint: None,
         verdict,
         points: verdict.points(max, lenient),
         max_points: max,

@@ -34,6 +34,7 @@ fn result(id: &str, verdict: Verdict) -> CaseResult {
         tags: vec![],
         spec: None,
         rule: None,
+        hint: None,
         verdict,
         points: verdict.points(1.0, false),
         max_points: 1.0,

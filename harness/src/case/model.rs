@@ -29,6 +29,8 @@ pub struct Case {
     pub spec: Option<String>,
     /// The rule of the assignment it belongs to (`rule:`): the cases of a rule are graded whole.
     pub rule: Option<String>,
+    /// What a student should change when the case fails (`hint:`), in the handout's terms.
+    pub hint: Option<String>,
     /// The whole case's time limit; it may use variables (`{keepalive}s + 10s`).
     pub timeout: DurationExpr,
     pub level: Level,

@@ -15,7 +15,7 @@ use super::model::*;
 use super::steps::{self, ParsedCheck, ParsedStep};
 
 const METADATA: &[&str] = &[
-    "title", "points", "tags", "spec", "timeout", "level", "config", "requires", "rule",
+    "title", "points", "tags", "spec", "timeout", "level", "config", "requires", "rule", "hint",
 ];
 const STEPS: &[&str] = &[
     "connect",
@@ -106,6 +106,7 @@ struct Meta {
     config: Option<String>,
     requires: Vec<Requirement>,
     rule: Option<String>,
+    hint: Option<String>,
 }
 
 /// What a check line would attach to.
@@ -306,19 +307,7 @@ impl<'a> Parser<'a> {
                 let name = STEPS.iter().find(|s| **s == name).expect("a step");
                 self.step(n, name, name_span, &mut cur);
             }
-            "no" => match cur.word() {
-                Some((_, "response")) => self.step(n, "no response", 0..cur.pos, &mut cur),
-                Some((_, "header")) => self.check(n, false, "no header", 0..cur.pos, &mut cur),
-                Some((_, "body")) => self.check(n, false, "no body", 0..cur.pos, &mut cur),
-                _ => {
-                    self.discard_block(n);
-                    self.error(
-                        n,
-                        Fault::new(0..cur.pos, "expected `no response`, `no header` or `no body`")
-                            .help("usage: `no response [@c] for D`, `no header NAME` or `no body contains \"TEXT\"`"),
-                    )
-                }
-            },
+            "no" => self.negated(n, &mut cur),
             "or" => match cur.word() {
                 Some((_, "closed")) => self.check(n, false, "or closed", 0..cur.pos, &mut cur),
                 _ => self.error(
@@ -327,48 +316,7 @@ impl<'a> Parser<'a> {
                         .help("usage: `or closed` under a `response`: a close instead of an answer is allowed"),
                 ),
             },
-            "non-strict" => {
-                let Some((start, word)) = cur.word() else {
-                    let fault = Fault::new(cur.here(), "`non-strict` must be followed by a check")
-                        .help(format!("expected one of: {}", CHECKS.join(", ")));
-                    return self.error(n, fault);
-                };
-                let negated = cur.peek_word().map(|w| w.1);
-                let check = if word == "no" && matches!(negated, Some("header" | "body")) {
-                    cur.word();
-                    if negated == Some("header") {
-                        "no header"
-                    } else {
-                        "no body"
-                    }
-                } else if word == "form" {
-                    let fault = Fault::new(
-                        start..start + word.len(),
-                        "`form` cannot be non-strict",
-                    )
-                    .help(
-                        "a form defect is already non-strict; `form RULE` makes it fail this case",
-                    );
-                    return self.error(n, fault);
-                } else {
-                    match CHECKS.iter().find(|c| **c == word) {
-                        Some(c) => *c,
-                        None => {
-                            let mut help = format!("expected one of: {}", CHECKS.join(", "));
-                            if let Some(s) = did_you_mean(word, CHECKS) {
-                                help.push_str(&format!(" (did you mean `{s}`?)"));
-                            }
-                            let fault = Fault::new(
-                                start..start + word.len(),
-                                format!("`non-strict` must be followed by a check, found `{word}`"),
-                            );
-                            self.discard_block(n);
-                            return self.error(n, fault.help(help));
-                        }
-                    }
-                };
-                self.check(n, true, check, start..cur.pos, &mut cur);
-            }
+            "non-strict" => self.non_strict(n, &mut cur),
             _ => match CHECKS.iter().find(|c| **c == name) {
                 Some(check) => self.check(n, false, check, name_span, &mut cur),
                 None => {
@@ -379,6 +327,62 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// `no response`, `no header`, `no body`: the word after `no` says which.
+    fn negated(&mut self, n: usize, cur: &mut Cursor<'a>) {
+        match cur.word() {
+            Some((_, "response")) => self.step(n, "no response", 0..cur.pos, cur),
+            Some((_, "header")) => self.check(n, false, "no header", 0..cur.pos, cur),
+            Some((_, "body")) => self.check(n, false, "no body", 0..cur.pos, cur),
+            _ => {
+                self.discard_block(n);
+                self.error(
+                    n,
+                    Fault::new(0..cur.pos, "expected `no response`, `no header` or `no body`")
+                        .help("usage: `no response [@c] for D`, `no header NAME` or `no body contains \"TEXT\"`"),
+                )
+            }
+        }
+    }
+
+    /// `non-strict CHECK ...`: any check but `form`, whose miss makes the case non-strict.
+    fn non_strict(&mut self, n: usize, cur: &mut Cursor<'a>) {
+        let Some((start, word)) = cur.word() else {
+            let fault = Fault::new(cur.here(), "`non-strict` must be followed by a check")
+                .help(format!("expected one of: {}", CHECKS.join(", ")));
+            return self.error(n, fault);
+        };
+        let negated = cur.peek_word().map(|w| w.1);
+        let check = if word == "no" && matches!(negated, Some("header" | "body")) {
+            cur.word();
+            if negated == Some("header") {
+                "no header"
+            } else {
+                "no body"
+            }
+        } else if word == "form" {
+            let fault = Fault::new(start..start + word.len(), "`form` cannot be non-strict")
+                .help("a form defect is already non-strict; `form RULE` makes it fail this case");
+            return self.error(n, fault);
+        } else {
+            match CHECKS.iter().find(|c| **c == word) {
+                Some(c) => *c,
+                None => {
+                    let mut help = format!("expected one of: {}", CHECKS.join(", "));
+                    if let Some(s) = did_you_mean(word, CHECKS) {
+                        help.push_str(&format!(" (did you mean `{s}`?)"));
+                    }
+                    let fault = Fault::new(
+                        start..start + word.len(),
+                        format!("`non-strict` must be followed by a check, found `{word}`"),
+                    );
+                    self.discard_block(n);
+                    return self.error(n, fault.help(help));
+                }
+            }
+        };
+        self.check(n, true, check, start..cur.pos, cur);
+    }
+
     fn metadata(
         &mut self,
         n: usize,
@@ -386,30 +390,10 @@ impl<'a> Parser<'a> {
         name_span: std::ops::Range<usize>,
         mut cur: Cursor<'a>,
     ) {
-        let Some(&field) = METADATA.iter().find(|m| **m == name) else {
-            let mut help = format!("metadata fields are: {}", METADATA.join(", "));
-            if let Some(s) = did_you_mean(name, METADATA) {
-                help.push_str(&format!(" (did you mean `{s}`?)"));
-            } else if DIRECTIVES.contains(&name) {
-                help = format!("`{name}` is a step or a check: write it without `:`");
-            }
-            return self.error(
-                n,
-                Fault::new(name_span, format!("unknown metadata field `{name}`")).help(help),
-            );
+        let field = match self.metadata_field(n, name, name_span) {
+            Some(field) => field,
+            None => return,
         };
-        if let Some(first) = self.first_step {
-            let fault = Fault::new(name_span, "metadata must come before the first step").help(
-                format!("move `{field}:` above line {first}, the first step"),
-            );
-            return self.error(n, fault);
-        }
-        if let Some(first) = self.seen.get(field) {
-            let fault = Fault::new(name_span, format!("duplicate `{field}:`"))
-                .help(format!("`{field}:` is already set on line {first}"));
-            return self.error(n, fault);
-        }
-        self.seen.insert(field, n);
         cur.skip_spaces();
         let value_start = cur.pos;
         let value = cur.rest();
@@ -419,72 +403,7 @@ impl<'a> Parser<'a> {
                 Fault::new(cur.here(), format!("`{field}:` needs a value")).help(meta_help(field)),
             );
         }
-        let span = value_start..value_start + value.len();
-        let result = match field {
-            "title" => {
-                self.meta.title = Some(value.to_string());
-                Ok(())
-            }
-            "spec" => {
-                self.meta.spec = Some(value.to_string());
-                Ok(())
-            }
-            "points" => match parse_decimal(value) {
-                Some(p) => {
-                    self.meta.points = Some(p);
-                    Ok(())
-                }
-                None => Err(Fault::new(
-                    span,
-                    format!("expected a non-negative number, found `{value}`"),
-                )),
-            },
-            "tags" => self.tags(value, value_start),
-            "requires" => self.requires(value, value_start),
-            "timeout" => self.timeout(&mut cur),
-            "level" => {
-                let level = match value {
-                    "must" => Some(Level::Must),
-                    "should" => Some(Level::Should),
-                    "may" => Some(Level::May),
-                    _ => None,
-                };
-                self.meta.level = level;
-                match level {
-                    Some(_) => Ok(()),
-                    None => Err(Fault::new(
-                        span,
-                        format!("expected `must`, `should` or `may`, found `{value}`"),
-                    )),
-                }
-            }
-            "rule" => {
-                if value
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                {
-                    self.meta.rule = Some(value.to_string());
-                    Ok(())
-                } else {
-                    Err(Fault::new(span, format!("invalid rule name `{value}`")))
-                }
-            }
-            "config" => {
-                if value
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
-                {
-                    self.meta.config = Some(value.to_string());
-                    Ok(())
-                } else {
-                    Err(Fault::new(
-                        span,
-                        format!("invalid configuration name `{value}`"),
-                    ))
-                }
-            }
-            _ => unreachable!("all metadata fields are handled"),
-        };
+        let result = self.field_value(field, value, value_start, &mut cur);
         if let Err(f) = result {
             let f = if f.help.is_none() {
                 f.help(meta_help(field))
@@ -493,6 +412,81 @@ impl<'a> Parser<'a> {
             };
             self.error(n, f);
         }
+    }
+
+    /// Reads the value of `field:` (it starts at byte `start` of the line) into the metadata.
+    fn field_value(
+        &mut self,
+        field: &str,
+        value: &str,
+        start: usize,
+        cur: &mut Cursor<'a>,
+    ) -> Result<(), Fault> {
+        let span = start..start + value.len();
+        let invalid = |what: String| Err(Fault::new(span.clone(), what));
+        let text = Some(value.to_string());
+        match field {
+            "title" => self.meta.title = text,
+            "spec" => self.meta.spec = text,
+            "hint" => self.meta.hint = text,
+            "points" => match parse_decimal(value) {
+                Some(p) => self.meta.points = Some(p),
+                None => return invalid(format!("expected a non-negative number, found `{value}`")),
+            },
+            "tags" => return self.tags(value, start),
+            "requires" => return self.requires(value, start),
+            "timeout" => return self.timeout(cur),
+            "level" => match parse_level(value) {
+                Some(level) => self.meta.level = Some(level),
+                None => {
+                    return invalid(format!(
+                        "expected `must`, `should` or `may`, found `{value}`"
+                    ))
+                }
+            },
+            "rule" if valid_rule(value) => self.meta.rule = text,
+            "rule" => return invalid(format!("invalid rule name `{value}`")),
+            "config" if valid_config(value) => self.meta.config = text,
+            "config" => return invalid(format!("invalid configuration name `{value}`")),
+            _ => unreachable!("all metadata fields are handled"),
+        }
+        Ok(())
+    }
+
+    /// The metadata field `name` names, if it is one, it comes before the steps and it is not
+    /// set yet; else the fault is reported and `None` returned.
+    fn metadata_field(
+        &mut self,
+        n: usize,
+        name: &str,
+        name_span: std::ops::Range<usize>,
+    ) -> Option<&'static str> {
+        let Some(&field) = METADATA.iter().find(|m| **m == name) else {
+            let mut help = format!("metadata fields are: {}", METADATA.join(", "));
+            if let Some(s) = did_you_mean(name, METADATA) {
+                help.push_str(&format!(" (did you mean `{s}`?)"));
+            } else if DIRECTIVES.contains(&name) {
+                help = format!("`{name}` is a step or a check: write it without `:`");
+            }
+            let fault = Fault::new(name_span, format!("unknown metadata field `{name}`"));
+            self.error(n, fault.help(help));
+            return None;
+        };
+        if let Some(first) = self.first_step {
+            let fault = Fault::new(name_span, "metadata must come before the first step").help(
+                format!("move `{field}:` above line {first}, the first step"),
+            );
+            self.error(n, fault);
+            return None;
+        }
+        if let Some(first) = self.seen.get(field) {
+            let fault = Fault::new(name_span, format!("duplicate `{field}:`"))
+                .help(format!("`{field}:` is already set on line {first}"));
+            self.error(n, fault);
+            return None;
+        }
+        self.seen.insert(field, n);
+        Some(field)
     }
 
     fn tags(&mut self, value: &str, start: usize) -> Result<(), Fault> {
@@ -618,8 +612,31 @@ fn meta_help(field: &str) -> &'static str {
         "level" => "`level: must` (a miss fails), `level: should` (a miss is non-strict; fails with --strict) or `level: may` (informational: a miss is skip)",
         "config" => "a configuration name such as `default` or `broken`",
         "rule" => "a rule name of lower-case words joined by `-`, e.g. `rule: keep-alive`",
+        "hint" => "one or two sentences telling a student what to change, e.g. `hint: Check the URL before looking for the file: a path that does not start with / gets 400 Invalid URL.`",
         _ => "",
     }
+}
+
+fn parse_level(value: &str) -> Option<Level> {
+    match value {
+        "must" => Some(Level::Must),
+        "should" => Some(Level::Should),
+        "may" => Some(Level::May),
+        _ => None,
+    }
+}
+
+/// Lower-case words joined by `-`.
+fn valid_rule(value: &str) -> bool {
+    value
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+fn valid_config(value: &str) -> bool {
+    value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
 }
 
 /// `12` or `0.5`: digits with an optional fraction, nothing else.
@@ -727,6 +744,7 @@ impl<'a> Parser<'a> {
             tags: meta.tags,
             spec: meta.spec,
             rule: meta.rule,
+            hint: meta.hint,
             timeout: meta
                 .timeout
                 .unwrap_or_else(|| DurationExpr::from_duration(DEFAULT_TIMEOUT)),

@@ -46,10 +46,31 @@ pub fn unknown_variables(cases: &[case::Case], vars: &[(String, String)]) -> Vec
     out
 }
 
+/// `FILE: no hint: ...` for every graded case without a `hint:`. A case is graded, and so
+/// read by students who must learn from its report what to change, when a `rules.txt` in its
+/// folder or a folder above it declares the rules it is graded by (`cases/assignment`).
+pub fn missing_hints(cases: &[case::Case]) -> Vec<String> {
+    cases
+        .iter()
+        .filter(|c| c.hint.is_none())
+        .filter_map(|c| {
+            let rules = crate::rules::book::rules_file_for(&c.path)?;
+            Some(format!(
+                "{}: no `hint:`: a case graded by {} needs one, one or two sentences telling a \
+                 student what to change, e.g. `hint: Check the URL before looking for the file: \
+                 a path that does not start with / gets 400 Invalid URL.`",
+                c.path.display(),
+                rules.display()
+            ))
+        })
+        .collect()
+}
+
 pub fn run(a: CheckArgs) -> anyhow::Result<i32> {
     match case::load(&a.paths) {
         Ok(cases) => {
-            let unknown = unknown_variables(&cases, &a.vars);
+            let mut unknown = unknown_variables(&cases, &a.vars);
+            unknown.extend(missing_hints(&cases));
             if !unknown.is_empty() {
                 for u in &unknown {
                     eprintln!("error: {u}");

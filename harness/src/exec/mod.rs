@@ -84,6 +84,7 @@ pub fn not_run(case: &Case, verdict: Verdict, message: &str) -> CaseResult {
         tags: case.tags.clone(),
         spec: case.spec.clone(),
         rule: case.rule.clone(),
+        hint: case.hint.clone(),
         verdict,
         points: 0.0,
         max_points: case.points,

@@ -422,6 +422,7 @@ impl<'a> Run<'a> {
             tags: case.tags.clone(),
             spec: case.spec.clone(),
             rule: case.rule.clone(),
+            hint: case.hint.clone(),
             verdict,
             points: verdict.points(case.points, self.opts.lenient),
             max_points: case.points,

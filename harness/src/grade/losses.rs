@@ -164,6 +164,7 @@ mod tests {
             tags: vec![],
             spec: None,
             rule: None,
+            hint: None,
             verdict,
             points: if verdict == Verdict::Pass { max } else { 0.0 },
             max_points: max,

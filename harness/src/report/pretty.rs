@@ -339,6 +339,7 @@ mod tests {
             tags: vec![],
             spec: None,
             rule: None,
+            hint: None,
             verdict: Verdict::Error,
             points: 0.0,
             max_points: 1.0,

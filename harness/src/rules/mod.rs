@@ -231,6 +231,7 @@ mod tests {
             tags: vec![],
             spec: None,
             rule: rule.map(str::to_string),
+            hint: None,
             verdict,
             points: if earns(verdict, true) { max } else { 0.0 },
             max_points: max,

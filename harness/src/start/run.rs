@@ -486,6 +486,7 @@ mod tests {
             timeout: crate::case::DurationExpr::from_duration(Duration::from_secs(1)),
             requires: vec![],
             rule: None,
+            hint: None,
             level: crate::case::Level::Must,
             config: config.into(),
             steps: vec![],

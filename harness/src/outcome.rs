@@ -137,8 +137,9 @@ impl Transcript {
     }
 }
 
-/// Bytes as readable text: printable ASCII as is, `\r`, `\n`, `\t`, `\0`, `\\`, `\"`, `\{`, `\}`, and `\xNN`
-/// for the rest. The same escapes a `.case` file uses, so a transcript can be pasted into one.
+/// Bytes as readable text: printable ASCII as is (braces too), `\r`, `\n`, `\t`, `\0`, `\\`,
+/// `\"`, and `\xNN` for the rest: the escapes of a `.case` file's quoted strings, but for braces,
+/// which a reader of a transcript wants to see as they came (in a `.case` file, write them `\{`).
 pub fn escape_bytes(data: &[u8]) -> String {
     let mut s = String::with_capacity(data.len());
     for &b in data {
@@ -149,8 +150,6 @@ pub fn escape_bytes(data: &[u8]) -> String {
             0 => s.push_str("\\0"),
             b'\\' => s.push_str("\\\\"),
             b'"' => s.push_str("\\\""),
-            b'{' => s.push_str("\\{"),
-            b'}' => s.push_str("\\}"),
             0x20..=0x7e => s.push(b as char),
             _ => s.push_str(&format!("\\x{b:02x}")),
         }
@@ -172,9 +171,18 @@ pub struct RunReport {
     pub rules: Vec<RuleResult>,
     pub cases: Vec<CaseResult>,
     /// What happened around the cases: how a started server got its ws.conf, restarts after
-    /// deaths. Shown before the summary.
+    /// deaths. Shown after the results, folded.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The ws.conf the cases' expectations follow (`requires:`, `content-type .EXT`), as a
+    /// reader should know it: `--ws-conf FILE`, `./ws.conf`, or each started server's own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ws_conf: Option<String>,
+    /// The port a reader replays a case at, when the run's own is gone (a server the harness
+    /// started on a temporary port: the one its own ws.conf listens on). Reproducers name it in
+    /// place of their `PORT` placeholder.
+    #[serde(skip)]
+    pub replay_port: Option<u16>,
 }
 
 impl RunReport {
@@ -202,6 +210,8 @@ impl RunReport {
             rules,
             cases,
             notes: Vec::new(),
+            ws_conf: None,
+            replay_port: None,
         }
     }
 

@@ -115,6 +115,7 @@ fn case(timeout: Duration, steps: Vec<StepKind>) -> Case {
         config: "default".into(),
         requires: vec![],
         rule: None,
+        hint: None,
         steps: steps
             .into_iter()
             .enumerate()

@@ -35,6 +35,9 @@ fn case(id: &str, title: &str, verdict: Verdict, max: f64, lenient: bool) -> Cas
     }
 }
 
+/// The hint of the failed case, with characters every format must escape.
+const HINT: &str = "Close the socket once idle for KeepaliveTime: <not> never & not \"early\"";
+
 const HOSTILE_MESSAGE: &str =
     "expected status 400, got 200 <script>alert(1)</script> & \x1b[31mred\x01 (line 14)";
 
@@ -107,6 +110,7 @@ fn sample(lenient: bool) -> RunReport {
     ];
     fail.reproducer =
         Some("printf 'GET / HTTP/1.1\\r\\n\\r\\n' | nc 127.0.0.1 8080 # <&>".to_string());
+    fail.hint = Some(HINT.to_string());
 
     let mut error = case(
         "extra/var",
@@ -843,4 +847,157 @@ fn every_format_writes_an_empty_run() {
     );
     assert!(render(Format::Tap, &empty, opts(false, false)).starts_with("TAP version 14\n1..0\n"));
     roxmltree::Document::parse(&render(Format::Junit, &empty, opts(false, false))).unwrap();
+}
+
+// ---------------------------------------------------------------- hints and points
+
+#[test]
+fn the_hint_of_a_failed_case_is_in_every_format() {
+    let r = sample(false);
+    let tap = render(Format::Tap, &r, opts(false, false));
+    let fail = tap_points(&tap)[2].1.clone().unwrap();
+    assert_eq!(fail["hint"].as_str(), Some(HINT));
+    let junit = render(Format::Junit, &r, opts(false, false));
+    let doc = roxmltree::Document::parse(&junit).unwrap();
+    let failure = doc
+        .descendants()
+        .find(|n| n.has_tag_name("failure") && n.attribute("type") == Some("fail"))
+        .unwrap();
+    assert!(failure.text().unwrap().contains(&format!("hint: {HINT}")));
+    let v: serde_json::Value =
+        serde_json::from_str(&render(Format::Gradescope, &r, opts(false, false))).unwrap();
+    let output = v["tests"][2]["output"].as_str().unwrap();
+    assert!(output.contains(&format!("hint: {HINT}")), "{output}");
+    let json: serde_json::Value =
+        serde_json::from_str(&render(Format::Json, &r, opts(false, false))).unwrap();
+    assert_eq!(json["cases"][2]["hint"].as_str(), Some(HINT));
+    assert!(json["cases"][0].get("hint").is_none(), "no hint, no field");
+    let pretty = render(Format::Pretty, &r, opts(false, false));
+    assert!(pretty.contains(&format!("hint:   {HINT}")), "{pretty}");
+    let html = render(Format::Html, &r, opts(false, false));
+    assert!(html.contains(
+        "<b>Hint</b> Close the socket once idle for KeepaliveTime: &lt;not&gt; never &amp; not &quot;early&quot;"
+    ));
+}
+
+/// A rule of two cases, one failed and one non-strict: the non-strict case earns nothing.
+fn a_lost_rule() -> RunReport {
+    use harness::rules::{RuleBook, RuleDef, Scope};
+    let mut grt = case("errors/grt", "GRT: 400", Verdict::Fail, 3.0, true);
+    grt.rule = Some("bad-request".into());
+    grt.messages = vec!["x.case:9: expected status 400, got 501".into()];
+    let mut url = case(
+        "errors/url",
+        "a URL without /: 400",
+        Verdict::NonStrict,
+        3.0,
+        true,
+    );
+    url.rule = Some("bad-request".into());
+    url.messages = vec!["x.case:12: head uses bare LF line ends (form: line-ends)".into()];
+    let book = RuleBook {
+        rules: vec![RuleDef {
+            name: "bad-request".into(),
+            scope: Scope::Handout,
+            points: 10.0,
+            counted: true,
+            asks: "400 for a bad request".into(),
+            declared: true,
+        }],
+    };
+    let mut cases = vec![grt, url];
+    let rules = harness::rules::score(&mut cases, &book, true, true);
+    RunReport::new("t:1".into(), Duration::ZERO, cases, rules)
+}
+
+#[test]
+fn a_case_line_and_its_details_show_the_same_points_and_say_why_once() {
+    let r = a_lost_rule();
+    assert_eq!((r.cases[1].points, r.cases[1].max_points), (0.0, 5.0));
+    let pretty = render(Format::Pretty, &r, opts(true, false));
+    let line = pretty.lines().nth(1).unwrap();
+    assert!(
+        line.starts_with("NON-STRICT") && line.contains(" 0/5 "),
+        "{line}"
+    );
+    assert!(
+        line.contains("— earns nothing: its rule `bad-request` is broken by errors/grt"),
+        "{line}"
+    );
+    assert!(!pretty.contains("earns its points"), "{pretty}");
+    assert_eq!(pretty.matches("earns nothing").count(), 1, "once: {pretty}");
+    assert!(pretty.contains("score 0 / 10"));
+
+    let html = render(Format::Html, &r, opts(true, false));
+    let row = &html[html.find("id=\"case-2\"").unwrap()..];
+    let row = &row[..row.find("</details>").unwrap()];
+    assert!(row.contains("<span class=\"pts\">0 / 5</span>"), "{row}");
+    assert!(!html.contains("earns its points"), "{html}");
+    assert_eq!(row.matches("earns nothing").count(), 1, "{row}");
+
+    let tap = render(Format::Tap, &r, opts(true, false));
+    let url = tap_points(&tap)[1].1.clone().unwrap();
+    assert_eq!(url["points"].as_f64(), Some(0.0));
+    assert!(url["points_note"]
+        .as_str()
+        .unwrap()
+        .starts_with("earns nothing"));
+}
+
+#[test]
+fn the_lost_points_come_first_by_rule_with_what_the_handout_asks() {
+    let r = a_lost_rule();
+    let pretty = render(Format::Pretty, &r, opts(true, false));
+    let lost = pretty
+        .find("Points lost: 10 of 10")
+        .expect("a lost section");
+    let rule = pretty.find("LOST bad-request  −10").unwrap();
+    let asks = pretty
+        .find("the handout asks: 400 for a bad request")
+        .unwrap();
+    let check = pretty.find("expected status 400, got 501").unwrap();
+    assert!(lost < rule && rule < asks && asks < check, "{pretty}");
+    let html = render(Format::Html, &r, opts(true, false));
+    let lost = html.find("<section class=\"losses\">").unwrap();
+    let every = html.find("<section class=\"all\">").unwrap();
+    assert!(lost < every);
+    assert!(html.contains("<b>The handout asks:</b> 400 for a bad request"));
+}
+
+#[test]
+fn every_report_names_the_ws_conf_it_followed() {
+    let mut r = sample(true);
+    r.ws_conf = Some("students/alice/ws.conf (--ws-conf)".into());
+    for f in [
+        Format::Pretty,
+        Format::Tap,
+        Format::Junit,
+        Format::Gradescope,
+        Format::Html,
+        Format::Json,
+    ] {
+        let out = render(f, &r, opts(true, false));
+        assert!(
+            out.contains("students/alice/ws.conf (--ws-conf)"),
+            "{f:?}: {out}"
+        );
+    }
+}
+
+#[test]
+fn the_html_report_reads_on_a_phone_and_folds_the_setup_notes() {
+    let mut r = sample(true);
+    r.notes = vec!["server started for config `default` on port 4000\n  ws.conf: line 5".into()];
+    let html = render(Format::Html, &r, opts(true, false));
+    assert!(
+        html.contains("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
+    );
+    assert!(html.contains("@media (max-width: 700px)"));
+    let setup = html
+        .find("<details class=\"setup\">")
+        .expect("setup notes folded");
+    assert!(
+        html.find("<section class=\"all\">").unwrap() < setup,
+        "after the results"
+    );
 }

@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -18,9 +18,13 @@ use crate::case::Case;
 use crate::outcome::{CaseResult, RunReport};
 use crate::report::{self, Format, Progress, ReportOptions};
 use crate::rules::{RuleBook, RuleStatus};
+use crate::start::ConfigMode;
 use crate::target::{run_at, ServerUnderTest, Settings};
 
 #[derive(Debug, Args)]
+#[command(
+    override_usage = "harness run [PATHS]... --target HOST:PORT [OPTIONS]\n       harness run [PATHS]... --start CMD [--dir FOLDER] [OPTIONS]"
+)]
 pub struct RunArgs {
     #[command(flatten)]
     pub sel: Selection,
@@ -65,8 +69,15 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
     if let Some(w) = &timer {
         eprintln!("warning: {w}");
     }
+    let followed = WsConfFollowed::of(&server, &a.start, &a.tuning);
+    if let Some(w) = &followed.warning {
+        eprintln!("warning: {w}");
+    }
     let mut report = run_with_progress(&server, &cases, &settings, live_on_stdout, color);
     report.notes.extend(timer);
+    report.notes.extend(followed.warning);
+    report.ws_conf = Some(followed.what);
+    report.replay_port = followed.replay_port;
 
     let opts = ReportOptions {
         color,
@@ -98,6 +109,131 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
         return Ok(rules_exit_code(&report));
     }
     Ok(report.exit_code(settings.lenient))
+}
+
+/// The ws.conf a run's expectations follow (`requires:`, `content-type .EXT`, the default
+/// KeepaliveTime), said in every report; and the port a reader replays a case at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WsConfFollowed {
+    /// What it is, for the reports: `--ws-conf FILE`, `./ws.conf`, each started server's own.
+    pub what: String,
+    /// Said on stderr and in the report when the file was not given (`--target` without
+    /// `--ws-conf`): which one was taken, and how to give the right one.
+    pub warning: Option<String>,
+    /// The port the submission's own ws.conf listens on (with `--start`), for reproducers.
+    pub replay_port: Option<u16>,
+}
+
+impl WsConfFollowed {
+    pub fn of(server: &ServerUnderTest, start: &StartArgs, tuning: &Tuning) -> WsConfFollowed {
+        match server {
+            ServerUnderTest::Address(t) => target_ws_conf(&t.to_string(), tuning),
+            ServerUnderTest::Start(_) => {
+                let own = start.dir.join("ws.conf");
+                started_ws_conf(
+                    &own,
+                    &start.dir.display().to_string(),
+                    start.how.config_mode,
+                )
+            }
+        }
+    }
+}
+
+/// With `--target`: `--ws-conf`, else `./ws.conf` (said so, since it is the file of the folder
+/// the harness runs in, the bundled reference server's when that is this repository), else
+/// none (also said).
+fn target_ws_conf(target: &str, tuning: &Tuning) -> WsConfFollowed {
+    if let Some(p) = &tuning.ws_conf {
+        return WsConfFollowed {
+            what: format!("{} (--ws-conf)", p.display()),
+            warning: None,
+            replay_port: None,
+        };
+    }
+    let how = format!(
+        "if the server at {target} runs with another ws.conf (a student's), give that file with \
+         --ws-conf PATH/ws.conf, or let the harness start the server from its folder with \
+         --start CMD --dir FOLDER"
+    );
+    let here = Path::new("ws.conf");
+    if here.is_file() {
+        let whose = if Path::new("server/Cargo.toml").is_file() && Path::new("harness").is_dir() {
+            ", the bundled reference server's file"
+        } else {
+            ""
+        };
+        return WsConfFollowed {
+            what: format!("./ws.conf{whose} (no --ws-conf given)"),
+            warning: Some(format!(
+                "--target without --ws-conf: the cases follow ./ws.conf{whose} (its content \
+                 types, RequestMethodSupport, DirectoryIndex, KeepaliveTime); {how}"
+            )),
+            replay_port: None,
+        };
+    }
+    WsConfFollowed {
+        what: "no ws.conf (none given, none in this folder): the handout's defaults".to_string(),
+        warning: Some(format!(
+            "--target without --ws-conf, and no ./ws.conf: the cases follow the handout's \
+             defaults (GET only, no declared types, so the type cases skip); {how}"
+        )),
+        replay_port: None,
+    }
+}
+
+/// With `--start`: the submission's own ws.conf patched for each start, or one generated.
+pub fn started_ws_conf(own: &Path, folder: &str, mode: ConfigMode) -> WsConfFollowed {
+    let text = std::fs::read_to_string(own).ok();
+    match (mode, &text) {
+        (ConfigMode::Generate, _) | (ConfigMode::Auto, None) => WsConfFollowed {
+            what: format!(
+                "the ws.conf the harness generated for each start (the handout's canonical file{})",
+                if text.is_none() {
+                    format!("; {folder} has no ws.conf")
+                } else {
+                    String::new()
+                }
+            ),
+            warning: None,
+            replay_port: None,
+        },
+        _ => WsConfFollowed {
+            what: format!(
+                "the submission's own ws.conf ({}), its port, DocumentRoot and KeepaliveTime \
+                 patched for each start",
+                own.display()
+            ),
+            warning: None,
+            replay_port: text.as_deref().and_then(listen_port),
+        },
+    }
+}
+
+/// The port a ws.conf listens on, in any spelling the patcher knows (`Listen 8888`, `port=80`,
+/// `Listen 127.0.0.1:8888`): where its two patches with different ports first differ.
+pub fn listen_port(text: &str) -> Option<u16> {
+    let root = Path::new("/");
+    let one = crate::start::wsconf::patch(text, 1, root, 1);
+    let two = crate::start::wsconf::patch(text, 2, root, 1);
+    let (a, b) = one
+        .changes
+        .iter()
+        .zip(&two.changes)
+        .find(|(a, b)| a.after != b.after && !a.before.is_empty())?;
+    let at = a
+        .after
+        .bytes()
+        .zip(b.after.bytes())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let digits: String = a
+        .before
+        .get(at..)?
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok().filter(|p| *p != 0)
 }
 
 /// With `--rule`: 0 when every rule run holds (or could not be graded here), else 1.
@@ -227,4 +363,21 @@ pub fn run_with_progress(
     );
     report.notes = notes.into_inner().unwrap_or_else(|e| e.into_inner());
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_port_of_a_ws_conf_is_read_in_its_spellings() {
+        assert_eq!(
+            listen_port("# port\nListen 8888\nDocumentRoot www\n"),
+            Some(8888)
+        );
+        assert_eq!(listen_port("Listen 127.0.0.1:8123\n"), Some(8123));
+        assert_eq!(listen_port("port=\"8080\"\n"), Some(8080));
+        assert_eq!(listen_port("Listen\n8000\n"), Some(8000));
+        assert_eq!(listen_port("DocumentRoot www\n"), None);
+    }
 }

@@ -5,7 +5,7 @@
 //! {"score": total, "execution_time": seconds, "output": summary, "output_format": "text",
 //!  "test_output_format": "text",
 //!  "tests": [{"name": title, "number": id, "score", "max_score", "status": "passed"|"failed",
-//!             "output": messages + transcript + reproducer, "tags", "visibility"}]}
+//!             "output": messages + hint + transcript + reproducer, "tags", "visibility"}]}
 //! ```
 //!
 //! Choices:
@@ -22,7 +22,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::{counts_as_passed, details_text, fmt_points, tap, Cap, Counts, ReportOptions};
+use super::{counts_as_passed, details_text, explain, fmt_points, Cap, Counts, ReportOptions};
 use crate::outcome::{CaseResult, RunReport, Verdict};
 
 #[derive(Serialize)]
@@ -84,7 +84,7 @@ pub fn write_gradescope_with(
                     v if counts_as_passed(v, opts.lenient) => Some("passed"),
                     _ => Some("failed"),
                 },
-                output: details_text(c, opts.lenient, Cap::FILE),
+                output: details_text(report, c, opts.lenient, Cap::FILE),
                 tags: c.tags.clone(),
                 visibility: visibility(c),
             }
@@ -104,12 +104,9 @@ pub fn write_gradescope_with(
 fn summary(report: &RunReport, opts: &ReportOptions) -> String {
     let n = Counts::of(&report.cases);
     let mut s = String::new();
-    if tap::unreachable(report) {
+    if explain::unreachable(report) {
         s.push_str("The harness could not connect to your server, so no case could run.\n");
-        if let Some(m) = report.cases.iter().find_map(|c| c.messages.first()) {
-            s.push_str(&format!("{m}\n"));
-        }
-        s.push('\n');
+        s.push_str(&format!("{}\n\n", explain::unreachable_line(report)));
     }
     s.push_str(&format!(
         "Score {} / {}.\n{} passed, {} non-strict, {} failed, {} {}, {} skipped ({} {}, {:.1}s).\n",
@@ -125,6 +122,22 @@ fn summary(report: &RunReport, opts: &ReportOptions) -> String {
         if n.total() == 1 { "case" } else { "cases" },
         report.duration.as_secs_f64()
     ));
+    if let Some(ws) = &report.ws_conf {
+        s.push_str(&format!("Expectations follow {ws}.\n"));
+    }
+    let lost = super::student::view(report, opts.lenient);
+    if !lost.lost.is_empty() {
+        s.push_str("\nPoints lost, biggest first (each test's output says what to change):\n");
+        for l in &lost.lost {
+            let ids: Vec<&str> = l.cases.iter().map(|c| c.id.as_str()).collect();
+            s.push_str(&format!(
+                "  -{}  {}: {}\n",
+                fmt_points(l.cost),
+                l.name(),
+                ids.join(", ")
+            ));
+        }
+    }
     if n.non_strict > 0 {
         s.push_str(if opts.lenient {
             "Non-strict cases (right in substance, wrong in form) were given full points.\n"

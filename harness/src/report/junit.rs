@@ -3,9 +3,10 @@
 //! ```text
 //! <testsuites name="harness" tests failures errors skipped time>
 //!   <testsuite name="TARGET" tests failures errors skipped time>
-//!     <properties>target, score, max_score, lenient</properties>
+//!     <properties>target, score, max_score, lenient, ws_conf</properties>
 //!     <testcase name="id: title" classname="harness.<first segment of id>" time>
 //!       <failure message type="fail|non-strict">details</failure>   fail; non-strict unless lenient
+//!                                     (message: the failed check, never a note on form)
 //!       <error message type="error">details</error>                 the harness could not run it
 //!       <skipped message/>                                          skip
 //!       <system-out>transcript</system-out>
@@ -19,6 +20,7 @@
 use std::io::{self, Write};
 
 use super::escape::{xml_attr, xml_text};
+use super::explain::{primary_message, skip_reason};
 use super::{capped_transcript, case_name, details_text, fmt_points, Cap, Counts, ReportOptions};
 use crate::outcome::{CaseResult, RunReport, Verdict};
 
@@ -67,6 +69,7 @@ pub fn write_junit(
         ("score", fmt_points(report.score)),
         ("max_score", fmt_points(report.max_score)),
         ("lenient", opts.lenient.to_string()),
+        ("ws_conf", report.ws_conf.clone().unwrap_or_default()),
     ] {
         writeln!(
             out,
@@ -76,13 +79,18 @@ pub fn write_junit(
     }
     writeln!(out, "    </properties>")?;
     for c in &report.cases {
-        write_case(c, opts, out)?;
+        write_case(report, c, opts, out)?;
     }
     writeln!(out, "  </testsuite>")?;
     writeln!(out, "</testsuites>")
 }
 
-fn write_case(c: &CaseResult, opts: &ReportOptions, out: &mut dyn Write) -> io::Result<()> {
+fn write_case(
+    report: &RunReport,
+    c: &CaseResult,
+    opts: &ReportOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     write!(
         out,
         r#"    <testcase name="{}" classname="{}" time="{}""#,
@@ -90,8 +98,12 @@ fn write_case(c: &CaseResult, opts: &ReportOptions, out: &mut dyn Write) -> io::
         xml_attr(&classname(&c.id)),
         secs(c.duration)
     )?;
-    let message = c.messages.first().map(String::as_str).unwrap_or("");
-    let details = || xml_text(&details_text(c, opts.lenient, Cap::FILE));
+    // The failed check, never a note on form; for a skip, why it was not run.
+    let message = match skip_reason(c) {
+        Some(why) => why,
+        None => primary_message(c).unwrap_or("").to_string(),
+    };
+    let details = || xml_text(&details_text(report, c, opts.lenient, Cap::FILE));
     let element = match c.verdict {
         Verdict::Pass => None,
         Verdict::NonStrict if opts.lenient => None,
@@ -99,7 +111,7 @@ fn write_case(c: &CaseResult, opts: &ReportOptions, out: &mut dyn Write) -> io::
         Verdict::Error => Some("error"),
         Verdict::Skip => {
             writeln!(out, ">")?;
-            writeln!(out, r#"      <skipped message="{}"/>"#, xml_attr(message))?;
+            writeln!(out, r#"      <skipped message="{}"/>"#, xml_attr(&message))?;
             return writeln!(out, "    </testcase>");
         }
     };
@@ -112,7 +124,7 @@ fn write_case(c: &CaseResult, opts: &ReportOptions, out: &mut dyn Write) -> io::
         writeln!(
             out,
             r#"      <{element} message="{}" type="{}">{}</{element}>"#,
-            xml_attr(message),
+            xml_attr(&message),
             c.verdict.as_str(),
             details()
         )?;

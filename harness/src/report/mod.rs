@@ -21,12 +21,14 @@ use std::io::{self, Write};
 use crate::outcome::{CaseResult, RunReport, Verdict};
 
 pub mod escape;
+pub mod explain;
 pub mod gradescope;
 pub mod html;
 pub mod json;
 pub mod junit;
 pub mod pretty;
 pub mod progress;
+pub mod student;
 pub mod tap;
 
 pub use gradescope::{write_gradescope, write_gradescope_failure, write_gradescope_with};
@@ -230,13 +232,14 @@ pub fn cap_text(text: &str, cap: Cap) -> String {
 }
 
 /// Plain-text details of one case, for formats that carry a text blob per case (JUnit,
-/// Gradescope): the verdict and messages, the transcript (capped) and the reproducer.
-pub fn details_text(c: &CaseResult, lenient: bool, cap: Cap) -> String {
+/// Gradescope): the verdict and points (and why, when the verdict does not say it), the
+/// messages (the failed check first), the hint, the transcript (capped) and a replay line.
+pub fn details_text(report: &RunReport, c: &CaseResult, lenient: bool, cap: Cap) -> String {
     let mut s = String::new();
     let what = match c.verdict {
         Verdict::Pass => "passed".to_string(),
-        Verdict::NonStrict if lenient => "non-strict (counted as passed: lenient)".to_string(),
-        Verdict::NonStrict => "non-strict (counted as failed; passes with --lenient)".to_string(),
+        Verdict::NonStrict if lenient => "non-strict (counted as passed)".to_string(),
+        Verdict::NonStrict => "non-strict (counted as failed: --strict-form)".to_string(),
         Verdict::Fail => "failed".to_string(),
         Verdict::Error => "error: the harness could not run this case".to_string(),
         Verdict::Skip => "skipped".to_string(),
@@ -247,11 +250,22 @@ pub fn details_text(c: &CaseResult, lenient: bool, cap: Cap) -> String {
         fmt_points(c.points),
         fmt_points(c.max_points)
     ));
+    if let Some(note) = explain::points_note(report, c, lenient) {
+        s.push_str(&format!("({note})\n"));
+    }
     if let Some(spec) = &c.spec {
         s.push_str(&format!("spec: {spec}\n"));
     }
-    for m in &c.messages {
-        s.push_str(&format!("- {}\n", m.replace('\n', "\n  ")));
+    match explain::skip_reason(c) {
+        Some(why) => s.push_str(&format!("- {why}\n")),
+        None => {
+            for m in explain::ordered_messages(c) {
+                s.push_str(&format!("- {}\n", m.replace('\n', "\n  ")));
+            }
+        }
+    }
+    if let Some(hint) = c.hint.as_ref().filter(|_| c.verdict != Verdict::Pass) {
+        s.push_str(&format!("\nhint: {hint}\n"));
     }
     if !c.transcript.events.is_empty() {
         s.push_str("\ntranscript:\n");
@@ -261,7 +275,7 @@ pub fn details_text(c: &CaseResult, lenient: bool, cap: Cap) -> String {
             s.push('\n');
         }
     }
-    if let Some(r) = &c.reproducer {
+    if let Some(r) = explain::reproducer(report, c) {
         s.push_str(&format!("\nreproduce:\n  {r}\n"));
     }
     s

@@ -1,23 +1,31 @@
-//! The pretty format, for people at a terminal.
+//! The pretty format, for people at a terminal, and for a student most of all.
 //!
-//! One line per case (verdict, points, id, title), then for every case that neither passed nor
-//! was skipped: its messages (expected versus got), its transcript (capped, with a note of what
-//! was cut) and a reproducer. Then the summary, whose last line is always, uncoloured,
+//! One line per case (verdict, the points it earns after its rule is graded, id, title, and
+//! why its points are what they are when the verdict does not say it). Then the points lost,
+//! grouped by rule, biggest first: what the handout asks, and for each case that lost it the
+//! failed check, what the server sent back (short), the case's hint and a line that replays
+//! it; then the rules beyond the handout that were broken, apart, with what each would cost;
+//! then what held; then the setup notes (a started server's ws.conf patches and ports),
+//! folded to one line each. The summary names the ws.conf the expectations followed; its last
+//! line is always, uncoloured,
 //!
 //! ```text
 //! summary: P passed, F failed, S skipped
 //! ```
 //!
 //! the closing line CI tools read: P counts `pass` (and `non-strict` when lenient), F counts
-//! `fail`, `error` and (unless lenient) `non-strict`. The lines before it give the full breakdown
-//! and the score. Colours (pass green, non-strict yellow, fail red, error magenta, skip dim) only
-//! when [`ReportOptions::color`] says so.
+//! `fail`, `error` and (unless lenient) `non-strict`. A run that never reached its target
+//! (nothing listening) is one line saying so, then the summary. Colours (pass green,
+//! non-strict yellow, fail red, error magenta, skip dim) only when [`ReportOptions::color`]
+//! says so.
 
 use std::io::{self, Write};
 
 use anstyle::{AnsiColor, Style};
 
 use super::escape::{controls, one_line};
+use super::explain::{self, points_note, points_text, skip_reason};
+use super::student::{self, Loss};
 use super::{capped_transcript, fmt_points, Cap, Counts, ReportOptions};
 use crate::outcome::{CaseResult, RunReport, Verdict};
 use crate::rules::{RuleResult, RuleStatus};
@@ -62,13 +70,33 @@ pub fn id_width<'a>(ids: impl IntoIterator<Item = &'a str>) -> usize {
 }
 
 /// The line of one case, without its line end: `PASS        2/2  id  title`, the id padded to
-/// `id_width` characters (see [`id_width`]).
-pub fn case_line(c: &CaseResult, color: bool, id_width: usize) -> String {
-    let points = if c.verdict == Verdict::Skip {
-        "-".to_string()
-    } else {
-        format!("{}/{}", fmt_points(c.points), fmt_points(c.max_points))
+/// `id_width` characters (see [`id_width`]), and why its points are what they are when the
+/// verdict does not say it (`— earns nothing: its rule ... is broken by ...`), or why it was
+/// skipped.
+pub fn case_line(
+    report: &RunReport,
+    c: &CaseResult,
+    opts: &ReportOptions,
+    id_width: usize,
+) -> String {
+    let why = match (skip_reason(c), points_note(report, c, opts.lenient)) {
+        (Some(skip), _) => format!("  ({})", one_line(&skip)),
+        (None, Some(note)) => format!("  — {}", one_line(&note)),
+        (None, None) => String::new(),
     };
+    line(c, &points_text(report, c), &why, opts.color, id_width)
+}
+
+/// The line of a case as it finishes, before its rule is graded: verdict, id and title, with
+/// no points (they are known once every case of its rule has run), or why it was skipped.
+pub fn progress_line(c: &CaseResult, color: bool, id_width: usize) -> String {
+    let why = skip_reason(c)
+        .map(|s| format!("  ({})", one_line(&s)))
+        .unwrap_or_default();
+    line(c, "", &why, color, id_width)
+}
+
+fn line(c: &CaseResult, points: &str, why: &str, color: bool, id_width: usize) -> String {
     let head = paint(
         color,
         verdict_style(c.verdict),
@@ -77,85 +105,222 @@ pub fn case_line(c: &CaseResult, color: bool, id_width: usize) -> String {
     let mut id = one_line(&c.id);
     let pad = id_width.saturating_sub(id.chars().count());
     let title = one_line(&c.title);
+    let points = if points.is_empty() {
+        String::new()
+    } else {
+        format!(" {points:>7}")
+    };
     if c.verdict == Verdict::Skip {
-        let why = c
-            .messages
-            .first()
-            .map(|m| format!("  ({})", one_line(m)))
-            .unwrap_or_default();
         id.push_str(&" ".repeat(pad));
-        let rest = format!(" {points:>7}  {id}  {title}{why}");
+        let rest = format!("{points}  {id}  {title}{why}");
         return format!("{head}{}", paint(color, Style::new().dimmed(), &rest));
     }
     format!(
-        "{head} {points:>7}  {}{}  {title}",
+        "{head}{points}  {}{}  {title}{}",
         paint(color, Style::new().bold(), &id),
-        " ".repeat(pad)
+        " ".repeat(pad),
+        paint(color, Style::new().dimmed(), why)
     )
 }
 
-/// The whole report: a line per case, then details and the summary.
+/// The whole report: a line per case, then the details and the summary.
 pub fn write_pretty(
     report: &RunReport,
     opts: &ReportOptions,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let width = id_width(report.cases.iter().map(|c| c.id.as_str()));
-    for c in &report.cases {
-        writeln!(out, "{}", case_line(c, opts.color, width))?;
+    if explain::nothing_ran(report).is_none() {
+        let width = id_width(report.cases.iter().map(|c| c.id.as_str()));
+        for c in &report.cases {
+            writeln!(out, "{}", case_line(report, c, opts, width))?;
+        }
     }
     write_pretty_details(report, opts, out)
 }
 
-/// Details of every case that neither passed nor was skipped, then the summary; for use after a
-/// [`super::Progress`] already printed the per-case lines.
+/// The details after the case lines (for use after a [`super::Progress`] printed them as the
+/// cases finished): the points lost by rule, the rules beyond the handout, what held, the setup
+/// notes, and the summary.
 pub fn write_pretty_details(
     report: &RunReport,
     opts: &ReportOptions,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    // Cases that could not run for one same reason (a server that never started) share one
-    // summary, not one copy per case.
-    let mut shared: Vec<(&str, Vec<&str>)> = Vec::new();
-    for c in report
-        .cases
-        .iter()
-        .filter(|c| !matches!(c.verdict, Verdict::Pass | Verdict::Skip))
-    {
-        if let Some(why) = not_run_reason(c) {
-            match shared.iter_mut().find(|(w, _)| *w == why) {
-                Some((_, ids)) => {
-                    ids.push(&c.id);
-                    continue;
-                }
-                None => shared.push((why, vec![&c.id])),
+    if let Some(why) = explain::nothing_ran(report) {
+        let error = paint(opts.color, verdict_style(Verdict::Error), "ERROR");
+        let why = controls(&why).replace('\n', "\n      ");
+        writeln!(out, "{error} no case could run: {why}")?;
+        write_setup(report, opts.color, out)?;
+        writeln!(out)?;
+        return write_summary(report, opts, out);
+    }
+    let view = student::view(report, opts.lenient);
+    let mut seen = Shared::default();
+    if !view.lost.is_empty() {
+        let total = report.max_score;
+        heading(
+            out,
+            opts.color,
+            &format!(
+                "Points lost: {} of {}, biggest first",
+                fmt_points(view.points_lost()),
+                fmt_points(total)
+            ),
+        )?;
+        for loss in &view.lost {
+            write_loss(report, loss, opts, false, &mut seen, out)?;
+        }
+    }
+    if !view.beyond.is_empty() {
+        heading(
+            out,
+            opts.color,
+            "Beyond the handout: no points, unless a rubric counts them",
+        )?;
+        for loss in &view.beyond {
+            write_loss(report, loss, opts, true, &mut seen, out)?;
+        }
+    }
+    write_held(&view, opts, out)?;
+    write_setup(report, opts.color, out)?;
+    writeln!(out)?;
+    write_summary(report, opts, out)
+}
+
+fn heading(out: &mut dyn Write, color: bool, text: &str) -> io::Result<()> {
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{}",
+        paint(color, Style::new().bold().underline(), text)
+    )
+}
+
+/// Error reasons already written in full, so that cases that could not run for one reason
+/// (a server that never started) say it once.
+#[derive(Default)]
+struct Shared<'a> {
+    reasons: Vec<(&'a str, &'a str)>,
+}
+
+/// One lost rule (or case of no rule): its cost, what the handout asks, then each case that
+/// lost it.
+fn write_loss<'a>(
+    report: &'a RunReport,
+    loss: &Loss<'a>,
+    opts: &ReportOptions,
+    beyond: bool,
+    seen: &mut Shared<'a>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let color = opts.color;
+    let cost = if beyond {
+        format!("would cost −{}", fmt_points(loss.cost))
+    } else {
+        format!("−{}", fmt_points(loss.cost))
+    };
+    let word = paint(
+        color,
+        verdict_style(Verdict::Fail),
+        if beyond { "BROKEN" } else { "LOST" },
+    );
+    writeln!(out)?;
+    match loss.rule {
+        Some(r) => {
+            writeln!(
+                out,
+                "{word} {}  {}",
+                paint(color, Style::new().bold(), &r.rule),
+                cost
+            )?;
+            if !r.asks.is_empty() {
+                writeln!(
+                    out,
+                    "   {} {}",
+                    dim(color, "the handout asks:"),
+                    one_line(&r.asks)
+                )?;
             }
         }
-        writeln!(out)?;
-        write_case_details(c, opts, out)?;
-    }
-    for (why, ids) in shared.iter().filter(|(_, ids)| ids.len() > 1) {
-        writeln!(out)?;
-        let more = ids.len() - 1;
-        writeln!(
-            out,
-            "{} {} more {} could not run for the same reason as {}: {}",
-            paint(opts.color, verdict_style(Verdict::Error), "──"),
-            more,
-            if more == 1 { "case" } else { "cases" },
-            one_line(ids[0]),
-            one_line(why.lines().next().unwrap_or(""))
-        )?;
-    }
-    if !report.notes.is_empty() {
-        writeln!(out)?;
-        for n in &report.notes {
-            writeln!(out, "note: {}", n.replace('\n', "\n  "))?;
+        None => {
+            // A case of no rule is its own cause: its line is the heading.
+            for c in &loss.cases {
+                write_case(report, c, opts, &format!("{word} {cost}"), seen, out)?;
+            }
+            return Ok(());
         }
     }
-    writeln!(out)?;
-    write_rules(report, opts.color, out)?;
-    write_summary(report, opts, out)
+    for c in &loss.cases {
+        let verdict = paint(color, verdict_style(c.verdict), label(c.verdict));
+        write_case(report, c, opts, &format!("   {verdict}"), seen, out)?;
+    }
+    Ok(())
+}
+
+fn dim(color: bool, text: &str) -> String {
+    paint(color, Style::new().dimmed(), text)
+}
+
+/// One case that lost points: the failed check first, then the notes, what the server did,
+/// the hint, the replay line and (when shown) the transcript.
+fn write_case<'a>(
+    report: &'a RunReport,
+    c: &'a CaseResult,
+    opts: &ReportOptions,
+    lead: &str,
+    seen: &mut Shared<'a>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let color = opts.color;
+    writeln!(
+        out,
+        "{lead} {}  {}",
+        paint(color, Style::new().bold(), &one_line(&c.id)),
+        one_line(&c.title)
+    )?;
+    if let Some(why) = not_run_reason(c) {
+        if let Some((_, first)) = seen.reasons.iter().find(|(w, _)| *w == why) {
+            return writeln!(
+                out,
+                "      could not run, for the same reason as {}",
+                one_line(first)
+            );
+        }
+        seen.reasons.push((why, &c.id));
+    }
+    let bullet = paint(color, verdict_style(c.verdict), "•");
+    let messages = explain::ordered_messages(c);
+    for m in &messages {
+        writeln!(
+            out,
+            "      {bullet} {}",
+            controls(m).replace('\n', "\n        ")
+        )?;
+    }
+    if messages.is_empty() {
+        writeln!(out, "      {bullet} (no message)")?;
+    }
+    if let Some(note) = points_note(report, c, opts.lenient) {
+        writeln!(out, "      {} {}", dim(color, "points:"), one_line(&note))?;
+    }
+    if let Some(x) = explain::last_exchange(c) {
+        writeln!(out, "      {} {}", dim(color, "sent:  "), controls(&x.sent))?;
+        writeln!(out, "      {} {}", dim(color, "got:   "), controls(&x.got))?;
+    }
+    if let Some(hint) = &c.hint {
+        let label = paint(color, AnsiColor::Cyan.on_default().bold(), "hint:  ");
+        writeln!(out, "      {label} {}", one_line(hint))?;
+    }
+    if let Some(r) = explain::reproducer(report, c) {
+        writeln!(out, "      {} {}", dim(color, "replay:"), one_line(&r))?;
+    }
+    if opts.show_transcripts && !c.transcript.events.is_empty() {
+        writeln!(out, "      {}", dim(color, "transcript:"))?;
+        for line in capped_transcript(c, Cap::TERMINAL).lines() {
+            writeln!(out, "        {}", controls(line))?;
+        }
+    }
+    Ok(())
 }
 
 /// The reason of an error case that never reached the server (no transcript), if that is what
@@ -166,112 +331,114 @@ fn not_run_reason(c: &CaseResult) -> Option<&str> {
         .flatten()
 }
 
-fn write_case_details(c: &CaseResult, opts: &ReportOptions, out: &mut dyn Write) -> io::Result<()> {
+/// What held: each counted rule on a line, the rules beyond the handout that held on one, the
+/// cases that earned their points with something noted, and the cases of no rule that passed.
+fn write_held(
+    view: &student::StudentView<'_>,
+    opts: &ReportOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let color = opts.color;
-    let rule = paint(
-        color,
-        verdict_style(c.verdict),
-        &format!("── {} ", label(c.verdict)),
-    );
-    let mut head = format!(
-        "{rule}{}  {}  ({}/{})",
-        paint(color, Style::new().bold(), &one_line(&c.id)),
-        one_line(&c.title),
-        fmt_points(c.points),
-        fmt_points(c.max_points)
-    );
-    if c.verdict == Verdict::NonStrict {
-        head.push_str(if opts.lenient {
-            "  earns its points: the rule held (--strict-form would count it failed)"
-        } else {
-            "  counted as failed and earns nothing (--strict-form)"
-        });
+    let any = !view.held.is_empty()
+        || !view.beyond_held.is_empty()
+        || !view.noted.is_empty()
+        || !view.passed.is_empty();
+    if !any {
+        return Ok(());
     }
-    writeln!(out, "{head}")?;
-    if let Some(spec) = &c.spec {
+    heading(out, color, "What held")?;
+    for r in &view.held {
+        let points = format!("{}/{}", fmt_points(r.points), fmt_points(r.max_points));
+        writeln!(out, "{}", rule_line(r, &points, color))?;
+    }
+    if !view.beyond_held.is_empty() {
+        let names: Vec<&str> = view.beyond_held.iter().map(|r| r.rule.as_str()).collect();
         writeln!(
             out,
-            "   {} {}",
-            paint(color, Style::new().dimmed(), "spec:"),
-            one_line(spec)
+            "{} beyond the handout: {}",
+            paint(color, verdict_style(Verdict::Pass), "HELD  "),
+            names.join(", ")
         )?;
     }
-    let bullet = paint(color, verdict_style(c.verdict), "•");
-    for m in &c.messages {
-        writeln!(out, "   {bullet} {}", controls(m).replace('\n', "\n     "))?;
-    }
-    if c.messages.is_empty() {
-        writeln!(out, "   {bullet} (no message)")?;
-    }
-    if opts.show_transcripts && !c.transcript.events.is_empty() {
+    if !view.passed.is_empty() {
+        let points: f64 = view.passed.iter().map(|c| c.points).sum();
         writeln!(
             out,
-            "   {}",
-            paint(color, Style::new().dimmed(), "transcript:")
+            "  {} {} of no rule passed, {} points",
+            view.passed.len(),
+            if view.passed.len() == 1 {
+                "case"
+            } else {
+                "cases"
+            },
+            fmt_points(points)
         )?;
-        for line in capped_transcript(c, Cap::TERMINAL).lines() {
-            writeln!(out, "     {}", controls(line))?;
-        }
     }
-    if let Some(r) = &c.reproducer {
-        writeln!(
-            out,
-            "   {}",
-            paint(color, Style::new().dimmed(), "reproduce:")
-        )?;
-        writeln!(out, "     {}", one_line(r))?;
-    }
-    Ok(())
-}
-
-/// The rules, held or lost: those that count, then those beyond the handout with what each
-/// would cost.
-fn write_rules(report: &RunReport, color: bool, out: &mut dyn Write) -> io::Result<()> {
-    let (counted, beyond): (Vec<&RuleResult>, Vec<&RuleResult>) =
-        report.rules.iter().partition(|r| r.counted);
-    if !counted.is_empty() {
-        writeln!(out, "rules:")?;
-        for r in &counted {
-            let points = format!("{}/{}", fmt_points(r.points), fmt_points(r.max_points));
-            writeln!(out, "  {}", rule_line(r, &points, color))?;
-        }
-    }
-    if !beyond.is_empty() {
-        writeln!(
-            out,
-            "beyond the handout (no points; what each would cost if a rubric counted it):"
-        )?;
-        for r in &beyond {
-            let cost = match r.status {
-                RuleStatus::Lost => format!("-{}", fmt_points(r.cost())),
-                _ => String::new(),
+    if !view.noted.is_empty() {
+        writeln!(out, "{}", dim(color, "earned their points, with notes:"))?;
+        for c in &view.noted {
+            let first = explain::ordered_messages(c)
+                .first()
+                .map(|m| one_line(m))
+                .unwrap_or_default();
+            let more = explain::ordered_messages(c).len().saturating_sub(1);
+            let more = if more > 0 {
+                format!(" (+{more} more)")
+            } else {
+                String::new()
             };
-            writeln!(out, "  {}", rule_line(r, &cost, color))?;
+            writeln!(
+                out,
+                "  {} {}: {first}{more}",
+                paint(color, verdict_style(c.verdict), "~"),
+                one_line(&c.id)
+            )?;
         }
-    }
-    if !report.rules.is_empty() {
-        writeln!(out)?;
     }
     Ok(())
 }
 
-/// `HELD   get               10/10`, `LOST   keep-alive         0/10  broken by a, b`.
+/// `HELD   get               10/10`, `N/A    server-error       0/0  (not graded: ...)`.
 fn rule_line(r: &RuleResult, points: &str, color: bool) -> String {
     let (word, style) = match r.status {
         RuleStatus::Held => ("HELD", verdict_style(Verdict::Pass)),
         RuleStatus::Lost => ("LOST", verdict_style(Verdict::Fail)),
         RuleStatus::NotGraded => ("N/A", verdict_style(Verdict::Skip)),
     };
-    let why = match (r.status, &r.note) {
-        (RuleStatus::Lost, _) => format!("  broken by {}", r.broken_by.join(", ")),
-        (_, Some(note)) => format!("  ({})", one_line(note)),
-        _ => String::new(),
+    let why = match &r.note {
+        Some(note) => format!("  ({})", one_line(note)),
+        None => String::new(),
     };
     format!(
-        "{} {:<16} {points:>7}{why}",
+        "{} {points:>7}  {}{why}",
         paint(color, style, &format!("{word:<6}")),
         r.rule
     )
+}
+
+/// The run's setup notes (how a started server got its ws.conf, its ports, restarts), folded
+/// to their first line: the whole of each went to stderr as it happened, and is in the html
+/// and json reports.
+fn write_setup(report: &RunReport, color: bool, out: &mut dyn Write) -> io::Result<()> {
+    if report.notes.is_empty() {
+        return Ok(());
+    }
+    heading(out, color, "Setup")?;
+    for n in &report.notes {
+        let mut lines = n.lines();
+        let first = lines.next().unwrap_or("");
+        let more = lines.count();
+        let more = if more > 0 {
+            dim(
+                color,
+                &format!(" (+{more} lines: in --format html or json)"),
+            )
+        } else {
+            String::new()
+        };
+        writeln!(out, "  {}{more}", one_line(first))?;
+    }
+    Ok(())
 }
 
 fn write_summary(report: &RunReport, opts: &ReportOptions, out: &mut dyn Write) -> io::Result<()> {
@@ -285,6 +452,12 @@ fn write_summary(report: &RunReport, opts: &ReportOptions, out: &mut dyn Write) 
             text
         }
     };
+    if let Some(ws) = &report.ws_conf {
+        writeln!(out, "expectations follow {}", one_line(ws))?;
+    }
+    if let Some(legend) = explain::port_legend(report) {
+        writeln!(out, "{legend}")?;
+    }
     let errors = if n.error == 1 { "error" } else { "errors" };
     writeln!(
         out,
@@ -372,12 +545,27 @@ mod tests {
         let mut out = Vec::new();
         write_pretty(&report, &opts, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
-        assert_eq!(text.matches(why).count(), 2, "{text}");
-        assert!(
-            text.contains("2 more cases could not run for the same reason as a"),
+        assert_eq!(text.matches(why).count(), 1, "{text}");
+        assert_eq!(
+            text.matches("could not run, for the same reason as a")
+                .count(),
+            2,
             "{text}"
         );
         assert!(text.contains("• other"), "{text}");
         assert!(text.contains("(4 cases in"), "{text}");
+
+        // Every case for one reason: the reason once, then the summary.
+        let all = RunReport::new(
+            "t".into(),
+            Duration::from_secs(1),
+            (0..50).map(|i| error(&format!("c{i}"), why)).collect(),
+            vec![],
+        );
+        let mut out = Vec::new();
+        write_pretty(&all, &opts, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.matches(why).count(), 1, "{text}");
+        assert!(text.lines().count() <= 6, "{text}");
     }
 }

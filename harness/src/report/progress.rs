@@ -12,6 +12,11 @@
 //! It is drawn as `\r` + clear-line + text with no line end, so nothing of it stays on screen;
 //! it is cut to the terminal width (`COLUMNS`, else 80) so that it never wraps. Output errors are
 //! ignored: progress is a courtesy, the report is written afterwards anyway.
+//!
+//! Lines show no points: a case's points are known once its whole rule has run, and the report
+//! after the lines gives them. Until some case reaches the server, lines are held back: when
+//! nothing listens at the target, every case fails to connect, and the report says so in one
+//! line instead of a line per case.
 
 use std::io::Write;
 use std::sync::{Mutex, MutexGuard};
@@ -20,8 +25,9 @@ use std::time::Instant;
 use anstyle::Style;
 
 use super::escape::one_line;
-use super::pretty::{case_line, id_width, paint};
-use crate::outcome::CaseResult;
+use super::explain::is_connect_error;
+use super::pretty::{id_width, paint, progress_line};
+use crate::outcome::{CaseResult, Verdict};
 
 const CLEAR: &str = "\r\x1b[2K";
 
@@ -43,6 +49,10 @@ struct Inner {
     color: bool,
     interactive: bool,
     status_shown: bool,
+    /// Some case that ran got past connecting: lines flow from then on.
+    reached: bool,
+    /// Some case could not connect.
+    refused: bool,
     created: Instant,
     out: Box<dyn Write + Send>,
 }
@@ -68,6 +78,8 @@ impl Progress {
                 color,
                 interactive,
                 status_shown: false,
+                reached: false,
+                refused: false,
                 created: Instant::now(),
                 out,
             }),
@@ -96,8 +108,15 @@ impl Progress {
             return;
         }
         p.finished[index] = true;
-        p.pending[index] = Some(case_line(result, p.color, p.id_width));
-        p.flush_in_order();
+        p.pending[index] = Some(progress_line(result, p.color, p.id_width));
+        if is_connect_error(result) {
+            p.refused = true;
+        } else if result.verdict != Verdict::Skip {
+            p.reached = true;
+        }
+        if p.reached {
+            p.flush_in_order();
+        }
         if p.interactive && p.next < p.ids.len() {
             p.draw_status();
         }
@@ -114,11 +133,16 @@ impl Progress {
     }
 
     /// Clears the status line and prints any results still held back (in input order, when an
-    /// earlier case never finished, e.g. after an interrupt).
+    /// earlier case never finished, e.g. after an interrupt), unless no case reached the server
+    /// and some could not connect: the report then says so in one line.
     pub fn finish(&self) {
         let mut p = self.lock();
         p.clear_status();
         let n = p.ids.len();
+        if !p.reached && p.refused {
+            p.next = n;
+            return;
+        }
         for i in p.next..n {
             if let Some(line) = p.pending[i].take() {
                 let _ = writeln!(p.out, "{line}");

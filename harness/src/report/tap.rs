@@ -19,10 +19,14 @@
 //! - `non-strict` is `not ok` (severity `non-strict`) unless the run is lenient, when it is `ok`
 //!   with its diagnostics still attached; the same rule as the pretty summary and JUnit. It is
 //!   not a `# TODO`: a TODO hides the failure from TAP consumers, and it is not work to do later.
-//! - `error` is `not ok` with severity `error`; `skip` is `ok ... # SKIP reason` (first message).
+//! - `error` is `not ok` with severity `error`; `skip` is `ok ... # SKIP reason` (why it was
+//!   not run).
+//! - A comment after the plan names the ws.conf the expectations follow.
 //! - Every case that did not pass gets a YAML block, indented two spaces between `---` and
-//!   `...`: message, severity, verdict, points, messages, spec, reproducer and the transcript as
-//!   a literal block scalar (capped like the other file formats). Strings are double-quoted.
+//!   `...`: message (the failed check, never a note on form), severity, verdict, points, why
+//!   the points are what they are, messages (the failed checks first), hint, spec, reproducer
+//!   and the transcript as a literal block scalar (capped like the other file formats).
+//!   Strings are double-quoted.
 //! - `Bail out! cannot reach TARGET` right after the plan when every case that was not skipped is
 //!   an error because the target could not be connected to ([`unreachable`]).
 //! - In descriptions `\` and `#` are escaped as `\\` and `\#`, as TAP 14 requires.
@@ -30,41 +34,19 @@
 use std::io::{self, Write};
 
 use super::escape::controls;
+use super::explain::{ordered_messages, points_note, reproducer, skip_reason};
 use super::{capped_transcript, case_name, fmt_points, Cap, ReportOptions};
 use crate::outcome::{CaseResult, RunReport, Verdict};
 
-/// Whether the run never reached the target: some case was run, and every case that was not
-/// skipped is an error whose first message says the connection could not be made (it starts
-/// with "could not connect", "cannot connect", "failed to connect" or "connect", or mentions
-/// "connection refused").
-pub fn unreachable(report: &RunReport) -> bool {
-    let run: Vec<&CaseResult> = report
-        .cases
-        .iter()
-        .filter(|c| c.verdict != Verdict::Skip)
-        .collect();
-    !run.is_empty()
-        && run.iter().all(|c| {
-            c.verdict == Verdict::Error
-                && c.messages.first().is_some_and(|m| {
-                    let m = m.to_ascii_lowercase();
-                    [
-                        "could not connect",
-                        "cannot connect",
-                        "failed to connect",
-                        "connect",
-                    ]
-                    .iter()
-                    .any(|p| m.starts_with(p))
-                        || m.contains("connection refused")
-                })
-        })
-}
+pub use super::explain::unreachable;
 
 /// Writes the report as TAP 14.
 pub fn write_tap(report: &RunReport, opts: &ReportOptions, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "TAP version 14")?;
     writeln!(out, "1..{}", report.cases.len())?;
+    if let Some(ws) = &report.ws_conf {
+        writeln!(out, "# expectations follow {}", flat(ws))?;
+    }
     if unreachable(report) {
         let why = report
             .cases
@@ -81,20 +63,18 @@ pub fn write_tap(report: &RunReport, opts: &ReportOptions, out: &mut dyn Write) 
         match c.verdict {
             Verdict::Pass => writeln!(out, "ok {n} - {desc}")?,
             Verdict::Skip => {
-                let why = c
-                    .messages
-                    .first()
-                    .map(|m| format!(" {}", description(m)))
+                let why = skip_reason(c)
+                    .map(|m| format!(" {}", description(&m)))
                     .unwrap_or_default();
                 writeln!(out, "ok {n} - {desc} # SKIP{why}")?
             }
             Verdict::NonStrict if opts.lenient => {
                 writeln!(out, "ok {n} - {desc}")?;
-                write_yaml(c, out)?;
+                write_yaml(report, c, opts, out)?;
             }
             Verdict::NonStrict | Verdict::Fail | Verdict::Error => {
                 writeln!(out, "not ok {n} - {desc}")?;
-                write_yaml(c, out)?;
+                write_yaml(report, c, opts, out)?;
             }
         }
     }
@@ -113,9 +93,15 @@ fn description(s: &str) -> String {
     flat(s).replace('\\', "\\\\").replace('#', "\\#")
 }
 
-fn write_yaml(c: &CaseResult, out: &mut dyn Write) -> io::Result<()> {
+fn write_yaml(
+    report: &RunReport,
+    c: &CaseResult,
+    opts: &ReportOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     writeln!(out, "  ---")?;
-    if let Some(m) = c.messages.first() {
+    let messages = ordered_messages(c);
+    if let Some(m) = messages.first() {
         writeln!(out, "  message: {}", yaml_quote(m))?;
     }
     writeln!(out, "  severity: {}", c.verdict.as_str())?;
@@ -124,17 +110,23 @@ fn write_yaml(c: &CaseResult, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "  points: {}", fmt_points(c.points))?;
     writeln!(out, "  max_points: {}", fmt_points(c.max_points))?;
     writeln!(out, "  duration_ms: {}", c.duration.as_millis())?;
-    if !c.messages.is_empty() {
+    if let Some(note) = points_note(report, c, opts.lenient) {
+        writeln!(out, "  points_note: {}", yaml_quote(&note))?;
+    }
+    if !messages.is_empty() {
         writeln!(out, "  messages:")?;
-        for m in &c.messages {
+        for m in &messages {
             writeln!(out, "    - {}", yaml_quote(m))?;
         }
+    }
+    if let Some(hint) = &c.hint {
+        writeln!(out, "  hint: {}", yaml_quote(hint))?;
     }
     if let Some(spec) = &c.spec {
         writeln!(out, "  spec: {}", yaml_quote(spec))?;
     }
-    if let Some(r) = &c.reproducer {
-        writeln!(out, "  reproducer: {}", yaml_quote(r))?;
+    if let Some(r) = reproducer(report, c) {
+        writeln!(out, "  reproducer: {}", yaml_quote(&r))?;
     }
     if !c.transcript.events.is_empty() {
         writeln!(out, "  transcript: |")?;

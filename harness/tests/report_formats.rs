@@ -958,8 +958,8 @@ fn the_lost_points_come_first_by_rule_with_what_the_handout_asks() {
     let check = pretty.find("expected status 400, got 501").unwrap();
     assert!(lost < rule && rule < asks && asks < check, "{pretty}");
     let html = render(Format::Html, &r, opts(true, false));
-    let lost = html.find("<section class=\"losses\">").unwrap();
-    let every = html.find("<section class=\"all\">").unwrap();
+    let lost = html.find("<section class=\"losses\" id=\"lost\">").unwrap();
+    let every = html.find("<section class=\"all\" id=\"cases\">").unwrap();
     assert!(lost < every);
     assert!(html.contains("<b>The handout asks:</b> 400 for a bad request"));
 }
@@ -994,10 +994,10 @@ fn the_html_report_reads_on_a_phone_and_folds_the_setup_notes() {
     );
     assert!(html.contains("@media (max-width: 700px)"));
     let setup = html
-        .find("<details class=\"setup\">")
+        .find("<details class=\"setup\" id=\"setup\">")
         .expect("setup notes folded");
     assert!(
-        html.find("<section class=\"all\">").unwrap() < setup,
+        html.find("<section class=\"all\" id=\"cases\">").unwrap() < setup,
         "after the results"
     );
 }

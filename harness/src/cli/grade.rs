@@ -9,11 +9,20 @@ use clap::Args;
 
 use super::load::Loaded;
 use super::{run::settings, Selection, StartOptions, Tuning, EXIT_ERROR};
+use crate::grade::losses::losses;
 use crate::grade::{self, ClassSpec, Graded};
 use crate::outcome::Verdict;
 use crate::report::fmt_points;
 
 #[derive(Debug, Args)]
+// Each submission's own ws.conf is read: --ws-conf (for --target) means nothing here.
+#[command(
+    mut_arg("ws_conf", |a| a.hide(true)),
+    mut_arg("vars", |a| a.help(
+        "Define a variable for the cases: `--var keepalive=4` is the KeepaliveTime each \
+         submission's ws.conf is patched to (default: ./ws.conf's, else 10)"
+    ))
+)]
 pub struct GradeArgs {
     /// The folder of submissions: each subfolder is one submission.
     #[arg(value_name = "SUBMISSIONS")]
@@ -98,8 +107,11 @@ pub fn run(a: GradeArgs) -> anyhow::Result<i32> {
     }
 
     let bar = Bar::new(subs.len(), std::io::stderr().is_terminal());
-    let graded = grade::grade_class(&subs, &spec, &cases, &|g| bar.done(g));
+    let mut graded = grade::grade_class(&subs, &spec, &cases, &|g| bar.done(g));
     bar.finish();
+    for (g, (_, dir)) in graded.iter_mut().zip(&subs) {
+        name_the_ws_conf(g, dir, &a);
+    }
     let lenient = !a.tuning.strict_form;
     grade::write_outputs(&a.out, &cases, &graded, &visibility, lenient)?;
     let mut out = std::io::stdout().lock();
@@ -128,6 +140,20 @@ pub fn run(a: GradeArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+/// Says in a submission's reports which ws.conf its expectations followed (its own, patched, or
+/// one generated), and replays its cases at the port its own ws.conf listens on.
+fn name_the_ws_conf(g: &mut Graded, dir: &std::path::Path, a: &GradeArgs) {
+    let plan = grade::detect::detect(dir, a.start.as_deref(), a.build.as_deref());
+    let own = plan.config.as_ref().map(|c| dir.join(c));
+    let followed = super::run::started_ws_conf(
+        &own.unwrap_or_else(|| dir.join("ws.conf")),
+        &dir.display().to_string(),
+        a.how.config_mode,
+    );
+    g.report.ws_conf = Some(followed.what);
+    g.report.replay_port = followed.replay_port;
+}
+
 fn print_summary(out: &mut dyn Write, graded: &[Graded], lenient: bool) -> std::io::Result<()> {
     let width = graded
         .iter()
@@ -142,9 +168,10 @@ fn print_summary(out: &mut dyn Write, graded: &[Graded], lenient: bool) -> std::
     )?;
     for g in graded {
         let r = &g.report;
-        let note = match g.zero_reason() {
-            Some(r) => first_line(&note_text(&r)),
-            None => first_line(&g.notes()),
+        // Every reason, whole: the first on the row, the others under it.
+        let notes = match g.zero_reason() {
+            Some(r) => vec![first_line(&note_text(&r))],
+            None => losses(&g.report).iter().map(|l| l.to_string()).collect(),
         };
         writeln!(
             out,
@@ -155,8 +182,11 @@ fn print_summary(out: &mut dyn Write, graded: &[Graded], lenient: bool) -> std::
             r.count(Verdict::NonStrict),
             r.count(Verdict::Fail),
             r.count(Verdict::Error),
-            note
+            notes.first().map_or("", String::as_str)
         )?;
+        for more in notes.iter().skip(1) {
+            writeln!(out, "{:width$}  {more}", "", width = width + 36)?;
+        }
     }
     let non_strict: usize = graded
         .iter()
@@ -196,12 +226,7 @@ fn note_text(reason: &str) -> String {
 }
 
 fn first_line(s: &str) -> String {
-    let l = s.lines().next().unwrap_or("");
-    if l.chars().count() > 140 {
-        format!("{}…", &l[..l.floor_char_boundary(139)])
-    } else {
-        l.to_string()
-    }
+    s.lines().next().unwrap_or("").to_string()
 }
 
 /// A progress bar on stderr (a line per submission when stderr is not a terminal).

@@ -57,11 +57,11 @@ pub struct Graded {
 }
 
 impl Graded {
-    /// The two or three biggest reasons it lost points, on one line (empty for full marks).
+    /// Every reason it lost points, biggest first, whole, on one line (empty for full marks).
     pub fn notes(&self) -> String {
         match self.zero_reason() {
             Some(why) => why.lines().next().unwrap_or("").to_string(),
-            None => losses::summary(&self.report, 3),
+            None => losses::summary(&self.report),
         }
     }
 

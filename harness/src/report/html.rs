@@ -173,7 +173,7 @@ fn write_losses(
     if !view.lost.is_empty() {
         writeln!(
             out,
-            "<section class=\"losses\">\n<h2>Points lost: {} of {}</h2>",
+            "<section class=\"losses\" id=\"lost\">\n<h2>Points lost: {} of {}</h2>",
             fmt_points(view.points_lost()),
             fmt_points(report.max_score)
         )?;
@@ -185,7 +185,7 @@ fn write_losses(
     if !view.beyond.is_empty() {
         writeln!(
             out,
-            "<section class=\"losses beyond\">\n<h2>Beyond the handout</h2>\n<p class=\"meta\">\
+            "<section class=\"losses beyond\" id=\"beyond\">\n<h2>Beyond the handout</h2>\n<p class=\"meta\">\
              These rules are not the handout's: they earn no points unless a rubric counts them. \
              Each says what it would cost.</p>"
         )?;
@@ -215,11 +215,12 @@ fn write_loss(
         html(loss.name())
     )?;
     if let Some(r) = loss.rule.filter(|r| !r.asks.is_empty()) {
-        writeln!(
-            out,
-            "<p class=\"asks\"><b>The handout asks:</b> {}</p>",
-            html(&r.asks)
-        )?;
+        let who = if beyond {
+            "The rule asks"
+        } else {
+            "The handout asks"
+        };
+        writeln!(out, "<p class=\"asks\"><b>{who}:</b> {}</p>", html(&r.asks))?;
     }
     let mut said: Vec<(&str, &str)> = Vec::new();
     for c in &loss.cases {
@@ -276,7 +277,7 @@ fn write_evidence<'a>(
         )?;
     }
     if let Some(hint) = &c.hint {
-        writeln!(out, "<p class=\"hint\"><b>Hint</b> {}</p>", html(hint))?;
+        writeln!(out, "<p class=\"hint\"><b>Hint</b> {}</p>", with_code(hint))?;
     }
     if let Some(r) = explain::reproducer(report, c) {
         writeln!(out, "<pre class=\"repro\">{}</pre>", html(&r))?;
@@ -302,7 +303,7 @@ fn write_held(view: &student::StudentView<'_>, out: &mut dyn Write) -> io::Resul
     }
     writeln!(
         out,
-        "<section class=\"held\">\n<h2>What held</h2>\n<ul class=\"rules\">"
+        "<section class=\"held\" id=\"held\">\n<h2>What held</h2>\n<ul class=\"rules\">"
     )?;
     for r in &view.held {
         let (word, class) = match r.status {
@@ -342,7 +343,10 @@ fn write_all_cases(
     opts: &ReportOptions,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    writeln!(out, "<section class=\"all\">\n<h2>Every case</h2>")?;
+    writeln!(
+        out,
+        "<section class=\"all\" id=\"cases\">\n<h2>Every case</h2>"
+    )?;
     writeln!(out, "<div class=\"tools\"></div>")?;
     writeln!(out, "<div class=\"cases\">")?;
     writeln!(
@@ -363,7 +367,7 @@ fn write_setup(report: &RunReport, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(
         out,
-        "<details class=\"setup\"><summary>Setup: {} {} (ws.conf, ports, restarts)</summary>",
+        "<details class=\"setup\" id=\"setup\"><summary>Setup: {} {} (ws.conf, ports, restarts)</summary>",
         report.notes.len(),
         if report.notes.len() == 1 {
             "note"
@@ -390,11 +394,18 @@ fn write_case(
         "beyond" => "beyond".to_string(),
         _ => format!("{} / {}", fmt_points(c.points), fmt_points(c.max_points)),
     };
+    // Why the points are what they are, on the row itself, when the verdict does not say it
+    // (a pass that earns nothing because its rule is lost).
+    let note = explain::points_note(report, c, opts.lenient);
+    let why = note
+        .as_deref()
+        .map(|n| format!("<span class=\"why\">{}</span>", html(n)))
+        .unwrap_or_default();
     writeln!(out, "<details class=\"case {v}\" id=\"case-{n}\">")?;
     writeln!(
         out,
         "<summary class=\"row\"><span class=\"n\">{n}</span><span><span class=\"id\">{}</span> \
-         <span class=\"title\">{}</span></span><span class=\"verdict v-{v}\">{v}</span>\
+         <span class=\"title\">{}</span>{why}</span><span class=\"verdict v-{v}\">{v}</span>\
          <span class=\"pts\">{points}</span><span class=\"dur\">{}</span></summary>",
         html(&c.id),
         html(&c.title),
@@ -402,9 +413,6 @@ fn write_case(
     )?;
     writeln!(out, "<div class=\"body\">")?;
     let mut meta = Vec::new();
-    if let Some(note) = explain::points_note(report, c, opts.lenient) {
-        meta.push(html(&note));
-    }
     if let Some(spec) = &c.spec {
         meta.push(format!("spec: {}", html(spec)));
     }
@@ -422,7 +430,7 @@ fn write_case(
     write_case_messages(c, out)?;
     if c.verdict != Verdict::Pass {
         if let Some(hint) = &c.hint {
-            writeln!(out, "<p class=\"hint\"><b>Hint</b> {}</p>", html(hint))?;
+            writeln!(out, "<p class=\"hint\"><b>Hint</b> {}</p>", with_code(hint))?;
         }
     }
     if !c.transcript.events.is_empty() {
@@ -463,6 +471,23 @@ fn write_case_messages(c: &CaseResult, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "<li>{}</li>", html(m))?;
     }
     writeln!(out, "</ul>")
+}
+
+/// Text with its `backquoted` parts as `<code>`, the rest escaped (a hint's literal bytes).
+fn with_code(text: &str) -> String {
+    if !text.matches('`').count().is_multiple_of(2) {
+        return html(text);
+    }
+    text.split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("<code>{}</code>", html(part))
+            } else {
+                html(part)
+            }
+        })
+        .collect()
 }
 
 /// The transcript as lines with a class each (sent, recv, note, event, cut). Each line of

@@ -234,12 +234,12 @@ fn write_loss<'a>(
                 cost
             )?;
             if !r.asks.is_empty() {
-                writeln!(
-                    out,
-                    "   {} {}",
-                    dim(color, "the handout asks:"),
-                    one_line(&r.asks)
-                )?;
+                let who = if beyond {
+                    "the rule asks:"
+                } else {
+                    "the handout asks:"
+                };
+                writeln!(out, "   {} {}", dim(color, who), one_line(&r.asks))?;
             }
         }
         None => {

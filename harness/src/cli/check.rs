@@ -66,6 +66,19 @@ pub fn missing_hints(cases: &[case::Case]) -> Vec<String> {
         .collect()
 }
 
+/// A case-loading error as the user reads it: `error: ...` (diagnostics of invalid files carry
+/// their own), and for a path that does not exist, what to give instead.
+pub fn load_error(e: &case::LoadError) -> String {
+    match e {
+        case::LoadError::Invalid(_) => e.to_string(),
+        case::LoadError::NotFound(_) => format!(
+            "error: {e}: give case files or folders of them (the assignment corpus is \
+             cases/assignment, found from the repository's root)"
+        ),
+        _ => format!("error: {e}"),
+    }
+}
+
 pub fn run(a: CheckArgs) -> anyhow::Result<i32> {
     match case::load(&a.paths) {
         Ok(cases) => {
@@ -114,7 +127,7 @@ pub fn run(a: CheckArgs) -> anyhow::Result<i32> {
             Ok(0)
         }
         Err(e) => {
-            eprintln!("{e}");
+            eprintln!("{}", load_error(&e));
             Ok(EXIT_ERROR)
         }
     }

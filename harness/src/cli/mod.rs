@@ -127,7 +127,7 @@ impl Selection {
             }
             Ok(c) => Some(c),
             Err(e) => {
-                eprintln!("{e}");
+                eprintln!("{}", check::load_error(&e));
                 None
             }
         }

@@ -431,7 +431,10 @@ fn write_setup(report: &RunReport, color: bool, out: &mut dyn Write) -> io::Resu
         let more = if more > 0 {
             dim(
                 color,
-                &format!(" (+{more} lines: in --format html or json)"),
+                &format!(
+                    " (+{more} {}: in --format html or json)",
+                    if more == 1 { "line" } else { "lines" }
+                ),
             )
         } else {
             String::new()

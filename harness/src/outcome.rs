@@ -94,7 +94,7 @@ pub struct Event {
 #[serde(tag = "event", rename_all = "kebab-case")]
 pub enum EventKind {
     Connect,
-    /// Bytes written; serialized escaped (see [`escape_bytes`]).
+    /// Bytes written; serialized escaped (see [`show_bytes`]).
     Sent {
         #[serde(serialize_with = "as_escaped")]
         data: Vec<u8>,
@@ -120,8 +120,8 @@ impl Transcript {
         for e in &self.events {
             let what = match &e.kind {
                 EventKind::Connect => "connected".to_string(),
-                EventKind::Sent { data } => format!("> \"{}\"", escape_bytes(data)),
-                EventKind::Received { data } => format!("< \"{}\"", escape_bytes(data)),
+                EventKind::Sent { data } => format!("> \"{}\"", show_bytes(data)),
+                EventKind::Received { data } => format!("< \"{}\"", show_bytes(data)),
                 EventKind::Fin => "closed by server (FIN)".to_string(),
                 EventKind::Reset => "reset by server (RST)".to_string(),
                 EventKind::Note { text } => format!("# {text}"),
@@ -137,13 +137,25 @@ impl Transcript {
     }
 }
 
-/// Bytes as readable text: printable ASCII as is (braces too), `\r`, `\n`, `\t`, `\0`, `\\`,
-/// `\"`, and `\xNN` for the rest: the escapes of a `.case` file's quoted strings, but for braces,
-/// which a reader of a transcript wants to see as they came (in a `.case` file, write them `\{`).
+/// Bytes as a `.case` file writes them: printable ASCII as is, `\r`, `\n`, `\t`, `\0`, `\\`,
+/// `\"`, `\{`, `\}`, and `\xNN` for the rest, so that the text pasted into a `send` block sends
+/// the same bytes.
 pub fn escape_bytes(data: &[u8]) -> String {
+    escape(data, true)
+}
+
+/// Bytes as a reader sees them in a transcript: as [`escape_bytes`], but braces as they came
+/// (`{"a":1}`, not `\{"a":1\}`).
+pub fn show_bytes(data: &[u8]) -> String {
+    escape(data, false)
+}
+
+fn escape(data: &[u8], braces: bool) -> String {
     let mut s = String::with_capacity(data.len());
     for &b in data {
         match b {
+            b'{' if braces => s.push_str("\\{"),
+            b'}' if braces => s.push_str("\\}"),
             b'\r' => s.push_str("\\r"),
             b'\n' => s.push_str("\\n"),
             b'\t' => s.push_str("\\t"),
@@ -238,5 +250,27 @@ fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error
 }
 
 fn as_escaped<S: serde::Serializer>(d: &[u8], s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&escape_bytes(d))
+    s.serialize_str(&show_bytes(d))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transcripts_show_braces_as_they_came_and_case_files_escape_them() {
+        let data = b"{\"a\":1}\r\n";
+        assert_eq!(show_bytes(data), "{\\\"a\\\":1}\\r\\n");
+        assert_eq!(escape_bytes(data), "\\{\\\"a\\\":1\\}\\r\\n");
+        let t = Transcript {
+            events: vec![Event {
+                at: Duration::ZERO,
+                conn: "main".into(),
+                kind: EventKind::Received {
+                    data: data.to_vec(),
+                },
+            }],
+        };
+        assert_eq!(t.to_text(), "+0.000s @main < \"{\\\"a\\\":1}\\r\\n\"\n");
+    }
 }

@@ -258,7 +258,7 @@ pub fn last_exchange(c: &CaseResult) -> Option<Exchange> {
 
 /// Bytes escaped as in a transcript, in quotes, cut after [`SHORT`] characters.
 fn quoted_short(data: &[u8]) -> String {
-    let text = crate::outcome::escape_bytes(data);
+    let text = crate::outcome::show_bytes(data);
     if text.chars().count() > SHORT {
         let cut: String = text.chars().take(SHORT).collect();
         format!("\"{cut}\"… ({} bytes)", data.len())

@@ -12,7 +12,8 @@
 //!
 //! `verdict` is one of `pass`, `non-strict`, `fail`, `error`, `skip`. `passed` and `failed` in
 //! `counts` follow the same rule as the pretty summary (non-strict counts as failed unless
-//! lenient). Transcript data is escaped as in `.case` files (`\r\n`, `\x00`), never cut.
+//! lenient). Transcript data is escaped as in `.case` files (`\r\n`, `\x00`), but braces as they
+//! came, never cut.
 //! `messages` put the failed checks before the notes on form; `points_note` says why a case's
 //! points are what they are when its verdict does not; `replay` is `reproducer` as a bash line
 //! with the real port. Optional fields are left out when empty.

@@ -706,6 +706,10 @@ fn html_index_lists_submissions_with_errors() {
     assert!(page.contains("server did not start: &lt;cargo build failed&gt;"));
     assert!(page.contains("7 / 10") && page.contains("70%"));
     assert!(page.find("alice").unwrap() < page.find("bob").unwrap());
+    assert!(page.contains("2 submissions"));
+    let mut one = Vec::new();
+    write_html_index("x", &entries[..1], &mut one).unwrap();
+    assert!(String::from_utf8(one).unwrap().contains(">1 submission ·"));
 }
 
 // ---------------------------------------------------------------- pretty

@@ -177,3 +177,69 @@ fn a_target_where_nothing_listens_is_one_line_then_the_summary() {
     assert!(stderr.contains("--target without --ws-conf"), "{stderr}");
     assert!(stderr.contains("--ws-conf PATH/ws.conf"), "{stderr}");
 }
+
+#[test]
+fn check_reports_a_graded_case_without_a_hint() {
+    let rules = "get handout 10 GET serves a file\n";
+    let case = |hint: &str| {
+        format!(
+            "title: GET /\nrule: get\n{hint}\nsend\n| GET / HTTP/1.1\n|\n\nresponse within 2s\nstatus 200\n"
+        )
+    };
+    let with = common::case_dir(&[
+        ("rules.txt", rules),
+        ("a.case", &case("hint: Serve the file.\n")),
+    ]);
+    let out = harness_marked(&marker("hint-ok"))
+        .arg("check")
+        .arg(with.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let without = common::case_dir(&[("rules.txt", rules), ("a.case", &case(""))]);
+    let out = harness_marked(&marker("hint-missing"))
+        .arg("check")
+        .arg(without.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.starts_with("error: ") && err.contains("a.case: no `hint:`"),
+        "{err}"
+    );
+    // Cases no rules.txt grades may go without.
+    let loose = common::case_dir(&[("a.case", &case(""))]);
+    let out = harness_marked(&marker("hint-loose"))
+        .arg("check")
+        .arg(loose.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}
+
+#[test]
+fn the_command_line_says_what_it_takes() {
+    let help = |args: &[&str]| {
+        let out = harness_marked(&marker("help")).args(args).output().unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let run = help(&["run", "--help"]);
+    assert!(run.contains("harness run [PATHS]... --start CMD"), "{run}");
+    assert!(run.contains("--target HOST:PORT"), "{run}");
+    let grade = help(&["grade", "--help"]);
+    assert!(
+        !grade.contains("--ws-conf"),
+        "grade reads each submission's own: {grade}"
+    );
+    let out = harness_marked(&marker("missing"))
+        .args(["run", "no/such/cases", "--target", "127.0.0.1:1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.starts_with("error: no/such/cases does not exist"),
+        "{err}"
+    );
+}

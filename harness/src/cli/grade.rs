@@ -100,7 +100,8 @@ pub fn run(a: GradeArgs) -> anyhow::Result<i32> {
     }
     if plans.iter().all(|(_, p)| !p.can_start()) {
         eprintln!(
-            "error: no submission can be started: none has a START file or anything the harness              knows how to build and start (see `harness grade --plan {}`); pass --start 'CMD'",
+            "error: no submission can be started: none has a START file or anything the harness \
+             knows how to build and start (see `harness grade --plan {}`); pass --start 'CMD'",
             a.submissions.display()
         );
         return Ok(EXIT_ERROR);
@@ -122,22 +123,27 @@ pub fn run(a: GradeArgs) -> anyhow::Result<i32> {
         a.out.join("gradebook.csv").display(),
         a.out.join("index.html").display()
     )?;
+    Ok(exit_code(&graded))
+}
+
+/// 0 when every submission was graded, else 1, said on stderr.
+fn exit_code(graded: &[Graded]) -> i32 {
     let failed = graded
         .iter()
         .filter(|g| g.error.is_some() || g.zero_reason().is_some())
         .count();
-    if failed > 0 {
-        eprintln!(
-            "{} could not be built, started or graded (see the NOTE column)",
-            if failed == 1 {
-                "1 submission".to_string()
-            } else {
-                format!("{failed} submissions")
-            }
-        );
-        return Ok(1);
+    if failed == 0 {
+        return 0;
     }
-    Ok(0)
+    eprintln!(
+        "{} could not be built, started or graded (see the NOTE column)",
+        if failed == 1 {
+            "1 submission".to_string()
+        } else {
+            format!("{failed} submissions")
+        }
+    );
+    1
 }
 
 /// Says in a submission's reports which ws.conf its expectations followed (its own, patched, or

@@ -7,8 +7,9 @@ use crate::outcome::Verdict;
 
 use super::Graded;
 
-/// Writes `submission,score,max_score,notes,<case id>...`; `notes` holds the biggest reasons the
-/// submission lost points; a case cell holds the points earned, empty where it was skipped.
+/// Writes `submission,score,max_score,notes,<case id>...`; `notes` holds every reason the
+/// submission lost points, whole, biggest first (`losses::summary`); a case cell holds the
+/// points earned, empty where it was skipped.
 pub fn write_csv(cases: &[Case], graded: &[Graded], out: &mut dyn Write) -> std::io::Result<()> {
     let mut header = vec![
         "submission".to_string(),

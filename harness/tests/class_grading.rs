@@ -1,12 +1,15 @@
 //! The fixture class of `tests/class/`: twelve small student servers with the habits of real
 //! submissions, graded by `harness grade` and held to the hand grades of
-//! `tests/class/hand_grades.json` (issue 7):
+//! `tests/class/hand_grades.json`, a teacher's grade per rule of the handout with a reason each:
 //!
-//! - the harness ranks the class as the hand grades do: Spearman >= 0.9;
-//! - every point lost is lost for a reason the hand grade gives: the cases a submission loses
-//!   points on are among the cases listed with its reasons;
-//! - three runs give the same verdicts;
-//! - no submission worth 4/10 or more by hand scores under 30/100.
+//! - every handout rule is held or lost as the hand grade says, for every submission, in every
+//!   run; every rule beyond the handout too (those cost nothing, but their verdicts must be true);
+//! - every submission is graded out of 100, and the harness ranks the class as the hand grades
+//!   do: Spearman >= 0.95;
+//! - every case that failed is explained by a reason of the hand grade: it is among the cases
+//!   listed with a lost rule (handout or beyond);
+//! - three runs give the same verdicts, but where a report says the server crashed;
+//! - no submission worth 40/100 or more by hand scores under 30/100.
 //!
 //! The submissions are graded as they are, with no START or BUILD file and no other option than
 //! the keep-alive time: the harness finds how to build (make, gcc) and start each one.
@@ -25,7 +28,7 @@ use serde_json::Value;
 use common::repo_root;
 
 const RUNS: usize = 3;
-const MIN_SPEARMAN: f64 = 0.9;
+const MIN_SPEARMAN: f64 = 0.95;
 /// A submission graded at least this fraction by hand ...
 const FAIR_HAND: f64 = 0.4;
 /// ... scores at least this fraction of the harness's maximum (issue 7: 4/10 → 30/100).
@@ -33,23 +36,46 @@ const FAIR_FLOOR: f64 = 0.3;
 /// One grading of the whole class (about 65 s measured on 2 loaded cores at `--jobs 4`).
 const GRADE_TIMEOUT: Duration = Duration::from_secs(180);
 
+/// A teacher's verdict on one rule: points (10 or 0 for a handout rule; for a rule beyond the
+/// handout, 10 when it holds), the reason, and for a lost rule the cases it may cost.
+#[derive(Debug, Clone)]
+struct RuleGrade {
+    held: bool,
+    reason: String,
+    cases: Vec<String>,
+}
+
 /// One submission's hand grade.
 struct Hand {
     score: f64,
     scale: f64,
-    /// (rule, reason, cases), cases being ids or folders (ending in `/`).
-    lost: Vec<(String, String, Vec<String>)>,
+    /// Every handout rule.
+    rules: BTreeMap<String, RuleGrade>,
+    /// The rules beyond the handout the teacher saw broken (any other holds).
+    beyond: BTreeMap<String, RuleGrade>,
 }
 
 impl Hand {
-    /// The reason the hand grade gives for losing `case`, if any.
+    /// The lost rule (handout or beyond) whose cases include `case`, if any.
     fn reason_for(&self, case: &str) -> Option<&str> {
-        self.lost.iter().find_map(|(rule, _, cases)| {
-            cases
-                .iter()
-                .any(|c| c == case || (c.ends_with('/') && case.starts_with(c.as_str())))
-                .then_some(rule.as_str())
-        })
+        self.rules
+            .iter()
+            .chain(&self.beyond)
+            .filter(|(_, g)| !g.held)
+            .find_map(|(rule, g)| {
+                g.cases
+                    .iter()
+                    .any(|c| c == case || (c.ends_with('/') && case.starts_with(c.as_str())))
+                    .then_some(rule.as_str())
+            })
+    }
+
+    /// Whether the teacher holds `rule` (a rule beyond the handout not noted holds).
+    fn holds(&self, rule: &str) -> bool {
+        self.rules
+            .get(rule)
+            .or_else(|| self.beyond.get(rule))
+            .is_none_or(|g| g.held)
     }
 }
 
@@ -60,6 +86,15 @@ struct CaseResult {
     points: f64,
     max_points: f64,
     message: String,
+    /// Every message, to see whether one says the server crashed.
+    all: String,
+}
+
+/// One rule of one run: its status (`held`, `lost`, `not-graded`) and the cases that broke it.
+#[derive(Debug, Clone, PartialEq)]
+struct RuleOutcome {
+    status: String,
+    broken_by: Vec<String>,
 }
 
 /// One submission in one run.
@@ -67,10 +102,11 @@ struct Graded {
     score: f64,
     max_score: f64,
     cases: BTreeMap<String, CaseResult>,
+    rules: BTreeMap<String, RuleOutcome>,
 }
 
 impl Graded {
-    /// The score as a fraction of the maximum (which skipped cases may lower).
+    /// The score as a fraction of the maximum.
     fn fraction(&self) -> f64 {
         self.score / self.max_score.max(f64::MIN_POSITIVE)
     }
@@ -78,6 +114,31 @@ impl Graded {
 
 fn class_dir() -> PathBuf {
     repo_root().join("harness/tests/class")
+}
+
+fn rule_grades(v: &Value, name: &str, held: impl Fn(&Value) -> bool) -> BTreeMap<String, RuleGrade> {
+    let Some(map) = v.as_object() else {
+        return BTreeMap::new();
+    };
+    map.iter()
+        .map(|(rule, g)| {
+            let cases = g["cases"].as_array().map_or(Vec::new(), |c| {
+                c.iter().map(|c| c.as_str().unwrap().to_string()).collect()
+            });
+            let reason = g["reason"]
+                .as_str()
+                .unwrap_or_else(|| panic!("hand_grades.json: {name} {rule}: reason"))
+                .to_string();
+            (
+                rule.clone(),
+                RuleGrade {
+                    held: held(g),
+                    reason,
+                    cases,
+                },
+            )
+        })
+        .collect()
 }
 
 fn load_hand_grades() -> BTreeMap<String, Hand> {
@@ -91,30 +152,22 @@ fn load_hand_grades() -> BTreeMap<String, Hand> {
         .expect("hand_grades.json: submissions");
     subs.iter()
         .map(|(name, s)| {
-            let lost = s["lost"]
-                .as_array()
-                .unwrap_or_else(|| panic!("hand_grades.json: {name}: lost"))
-                .iter()
-                .map(|l| {
-                    let cases = l["cases"].as_array().expect("cases");
-                    (
-                        l["rule"].as_str().expect("rule").to_string(),
-                        l["reason"].as_str().expect("reason").to_string(),
-                        cases
-                            .iter()
-                            .map(|c| c.as_str().unwrap().to_string())
-                            .collect(),
-                    )
-                })
-                .collect();
             let hand = Hand {
                 score: s["hand"].as_f64().expect("hand"),
                 scale,
-                lost,
+                rules: rule_grades(&s["rules"], name, |g| g["points"].as_f64() != Some(0.0)),
+                beyond: rule_grades(&s["beyond"], name, |g| g["held"].as_bool().unwrap_or(true)),
             };
             (name.clone(), hand)
         })
         .collect()
+}
+
+/// The handout's rules, as the hand grades name them.
+fn handout_rules() -> Vec<String> {
+    let path = class_dir().join("hand_grades.json");
+    let v: Value = serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap();
+    v["rules"].as_object().unwrap().keys().cloned().collect()
 }
 
 /// Waits for `child` until `timeout`; kills it (SIGTERM, then SIGKILL) if it is still running.
@@ -200,19 +253,41 @@ fn parse_report(v: &Value) -> Graded {
         .expect("report.json: cases")
         .iter()
         .map(|c| {
+            let messages: Vec<&str> = c["messages"]
+                .as_array()
+                .map_or(Vec::new(), |m| m.iter().filter_map(|m| m.as_str()).collect());
             let r = CaseResult {
                 verdict: c["verdict"].as_str().unwrap().to_string(),
                 points: c["points"].as_f64().unwrap(),
                 max_points: c["max_points"].as_f64().unwrap(),
-                message: c["messages"][0].as_str().unwrap_or("").to_string(),
+                message: messages.first().copied().unwrap_or("").to_string(),
+                all: messages.join("\n"),
             };
             (c["id"].as_str().unwrap().to_string(), r)
+        })
+        .collect();
+    let rules = v["rules"]
+        .as_array()
+        .expect("report.json: rules")
+        .iter()
+        .map(|r| {
+            let outcome = RuleOutcome {
+                status: r["status"].as_str().unwrap().to_string(),
+                broken_by: r["broken_by"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| c.as_str().unwrap().to_string())
+                    .collect(),
+            };
+            (r["rule"].as_str().unwrap().to_string(), outcome)
         })
         .collect();
     Graded {
         score: v["score"].as_f64().unwrap(),
         max_score: v["max_score"].as_f64().unwrap(),
         cases,
+        rules,
     }
 }
 
@@ -317,6 +392,14 @@ fn verdict_changes(graded: &[&Graded]) -> Vec<String> {
         if verdicts.iter().all(|v| *v == verdicts[0]) {
             continue;
         }
+        // A flip the report explains: the server crashed during the case in some run.
+        let crashed = results
+            .iter()
+            .flatten()
+            .any(|c| c.all.contains("server died") || c.all.contains("the server crashed in"));
+        if crashed {
+            continue;
+        }
         let odd = results
             .iter()
             .enumerate()
@@ -355,9 +438,48 @@ fn list_some(items: &[String]) -> String {
 /// reason it gives, a score under the floor, and verdicts that changed between runs.
 fn differences(name: &str, hand: &Hand, runs: &[BTreeMap<String, Graded>]) -> Vec<String> {
     let graded: Vec<&Graded> = runs.iter().map(|r| &r[name]).collect();
-    let mut out = floor_problems(hand, &graded);
+    let mut out = rule_mismatches(hand, &graded);
+    out.extend(graded.iter().enumerate().filter(|(_, g)| g.max_score != 100.0).map(|(i, g)| {
+        format!("run {}: graded out of {}, not 100", i + 1, g.max_score)
+    }));
+    out.extend(floor_problems(hand, &graded));
     out.extend(unexplained_losses(hand, &graded));
     out.extend(verdict_changes(&graded));
+    out
+}
+
+/// The rules the harness holds or loses otherwise than the hand grade, one line each (per run
+/// where they differ): a handout rule costs points; a rule beyond the handout costs none but
+/// must be judged truly too.
+fn rule_mismatches(hand: &Hand, graded: &[&Graded]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, g) in graded.iter().enumerate() {
+        for (rule, outcome) in &g.rules {
+            let harness_holds = outcome.status != "lost";
+            if harness_holds == hand.holds(rule) {
+                continue;
+            }
+            let why = hand
+                .rules
+                .get(rule)
+                .or_else(|| hand.beyond.get(rule))
+                .map_or("no note (beyond the handout: held)".to_string(), |g| {
+                    g.reason.clone()
+                });
+            let got = if harness_holds {
+                "the harness holds it".to_string()
+            } else {
+                let first = outcome.broken_by.first().map(String::as_str).unwrap_or("");
+                let message = g.cases.get(first).map_or(String::new(), cause);
+                format!("the harness loses it by {} ({message})", outcome.broken_by.join(", "))
+            };
+            out.push(format!(
+                "run {}: rule {rule}: by hand {} ({why}); {got}",
+                i + 1,
+                if hand.holds(rule) { "held" } else { "lost" }
+            ));
+        }
+    }
     out
 }
 
@@ -462,6 +584,8 @@ fn spearman_of_known_rankings() {
 #[test]
 fn hand_grades_are_consistent() {
     let hand = load_hand_grades();
+    let rules = handout_rules();
+    assert_eq!(rules.len(), 10, "the handout's ten requirements");
     let folders: Vec<String> = fs::read_dir(class_dir())
         .unwrap()
         .map(|e| e.unwrap())
@@ -472,16 +596,17 @@ fn hand_grades_are_consistent() {
         assert!(hand.contains_key(f), "{f}: a submission with no hand grade");
     }
     for (name, h) in hand {
-        let rules: std::collections::BTreeSet<&str> =
-            h.lost.iter().map(|(r, _, _)| r.as_str()).collect();
-        assert_eq!(
-            h.score,
-            h.scale - rules.len() as f64,
-            "{name}: the hand score is one point per rule lost"
-        );
-        for (rule, reason, cases) in &h.lost {
-            assert!(!reason.is_empty() && !cases.is_empty(), "{name} {rule}");
-            for c in cases {
+        let keys: Vec<&String> = h.rules.keys().collect();
+        let mut want: Vec<&String> = rules.iter().collect();
+        want.sort();
+        assert_eq!(keys, want, "{name}: a grade for every handout rule");
+        let points = h.rules.values().filter(|g| g.held).count() as f64 * 10.0;
+        assert_eq!(h.score, points, "{name}: the hand score is 10 points per rule held");
+        assert_eq!(h.scale, 100.0);
+        for (rule, g) in h.rules.iter().chain(&h.beyond) {
+            assert!(!g.reason.is_empty(), "{name} {rule}: a reason");
+            assert!(g.held || !g.cases.is_empty(), "{name} {rule}: the cases it costs");
+            for c in &g.cases {
                 assert!(c.starts_with("assignment/"), "{name} {rule}: case id {c}");
             }
         }

@@ -3,6 +3,8 @@
 //! ```text
 //! {"target", "score", "max_score", "duration_ms", "lenient",
 //!  "counts": {"pass", "non-strict", "fail", "error", "skip", "total", "passed", "failed"},
+//!  "rules": [{"rule", "scope", "asks", "counted", "worth", "points", "max_points", "status",
+//!             "broken_by", "cases", "note"}],
 //!  "cases": [{"id", "title", "verdict", "points", "max_points", "duration_ms", "messages",
 //!             "transcript": [{"at_ms", "conn", "event", "data"|"text"}], "reproducer",
 //!             "tags", "spec"}]}
@@ -18,6 +20,7 @@ use serde::Serialize;
 
 use super::{Counts, ReportOptions};
 use crate::outcome::{CaseResult, Event, RunReport, Verdict};
+use crate::rules::RuleResult;
 
 #[derive(Serialize)]
 struct JsonReport<'a> {
@@ -29,6 +32,9 @@ struct JsonReport<'a> {
     counts: JsonCounts,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     notes: &'a [String],
+    /// Each rule held, lost or not graded (`status`: `held`, `lost`, `not-graded`).
+    #[serde(skip_serializing_if = "<[RuleResult]>::is_empty")]
+    rules: &'a [RuleResult],
     cases: Vec<JsonCase<'a>>,
 }
 
@@ -88,6 +94,7 @@ pub fn write_json(report: &RunReport, opts: &ReportOptions, out: &mut dyn Write)
         duration_ms: report.duration.as_millis() as u64,
         lenient: opts.lenient,
         notes: &report.notes,
+        rules: &report.rules,
         counts: JsonCounts {
             pass: n.pass,
             non_strict: n.non_strict,

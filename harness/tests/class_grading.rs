@@ -116,7 +116,11 @@ fn class_dir() -> PathBuf {
     repo_root().join("harness/tests/class")
 }
 
-fn rule_grades(v: &Value, name: &str, held: impl Fn(&Value) -> bool) -> BTreeMap<String, RuleGrade> {
+fn rule_grades(
+    v: &Value,
+    name: &str,
+    held: impl Fn(&Value) -> bool,
+) -> BTreeMap<String, RuleGrade> {
     let Some(map) = v.as_object() else {
         return BTreeMap::new();
     };
@@ -253,9 +257,9 @@ fn parse_report(v: &Value) -> Graded {
         .expect("report.json: cases")
         .iter()
         .map(|c| {
-            let messages: Vec<&str> = c["messages"]
-                .as_array()
-                .map_or(Vec::new(), |m| m.iter().filter_map(|m| m.as_str()).collect());
+            let messages: Vec<&str> = c["messages"].as_array().map_or(Vec::new(), |m| {
+                m.iter().filter_map(|m| m.as_str()).collect()
+            });
             let r = CaseResult {
                 verdict: c["verdict"].as_str().unwrap().to_string(),
                 points: c["points"].as_f64().unwrap(),
@@ -439,9 +443,13 @@ fn list_some(items: &[String]) -> String {
 fn differences(name: &str, hand: &Hand, runs: &[BTreeMap<String, Graded>]) -> Vec<String> {
     let graded: Vec<&Graded> = runs.iter().map(|r| &r[name]).collect();
     let mut out = rule_mismatches(hand, &graded);
-    out.extend(graded.iter().enumerate().filter(|(_, g)| g.max_score != 100.0).map(|(i, g)| {
-        format!("run {}: graded out of {}, not 100", i + 1, g.max_score)
-    }));
+    out.extend(
+        graded
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| g.max_score != 100.0)
+            .map(|(i, g)| format!("run {}: graded out of {}, not 100", i + 1, g.max_score)),
+    );
     out.extend(floor_problems(hand, &graded));
     out.extend(unexplained_losses(hand, &graded));
     out.extend(verdict_changes(&graded));
@@ -471,7 +479,10 @@ fn rule_mismatches(hand: &Hand, graded: &[&Graded]) -> Vec<String> {
             } else {
                 let first = outcome.broken_by.first().map(String::as_str).unwrap_or("");
                 let message = g.cases.get(first).map_or(String::new(), cause);
-                format!("the harness loses it by {} ({message})", outcome.broken_by.join(", "))
+                format!(
+                    "the harness loses it by {} ({message})",
+                    outcome.broken_by.join(", ")
+                )
             };
             out.push(format!(
                 "run {}: rule {rule}: by hand {} ({why}); {got}",
@@ -601,11 +612,17 @@ fn hand_grades_are_consistent() {
         want.sort();
         assert_eq!(keys, want, "{name}: a grade for every handout rule");
         let points = h.rules.values().filter(|g| g.held).count() as f64 * 10.0;
-        assert_eq!(h.score, points, "{name}: the hand score is 10 points per rule held");
+        assert_eq!(
+            h.score, points,
+            "{name}: the hand score is 10 points per rule held"
+        );
         assert_eq!(h.scale, 100.0);
         for (rule, g) in h.rules.iter().chain(&h.beyond) {
             assert!(!g.reason.is_empty(), "{name} {rule}: a reason");
-            assert!(g.held || !g.cases.is_empty(), "{name} {rule}: the cases it costs");
+            assert!(
+                g.held || !g.cases.is_empty(),
+                "{name} {rule}: the cases it costs"
+            );
             for c in &g.cases {
                 assert!(c.starts_with("assignment/"), "{name} {rule}: case id {c}");
             }

@@ -76,13 +76,15 @@ def version_of(name):
 
 
 def commit():
-    """The repository's commit the reference server was built from (`-dirty` with local edits)."""
-    try:
-        p = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"],
-                           capture_output=True, timeout=5)
-    except OSError:
-        return "?"
-    return p.stdout.decode().strip() or "?"
+    """The commit the reference server was built from, and whether server/ has local edits."""
+    def git(*args):
+        try:
+            p = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, timeout=5)
+        except OSError:
+            return ""
+        return p.stdout.decode().strip()
+    head = git("rev-parse", "--short", "HEAD") or "?"
+    return head + (" with local edits to server/" if git("status", "--porcelain", "--", "server") else "")
 
 
 def load_notes():

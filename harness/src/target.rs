@@ -251,7 +251,7 @@ fn run_with_reruns(
     // A concurrency case that ran beside others is run again alone only when the server died
     // while it ran: the crash may have come from another case beside it.
     let retryable = |i: usize, r: &CaseResult| {
-        r.verdict == Verdict::Fail
+        (r.verdict == Verdict::Fail || refused_beside_others(r))
             && (!cases[i].tags.iter().any(|t| t == CONCURRENCY_TAG) || died_during(r))
     };
     // Hold back the results that will be retried, so progress shows only final verdicts.
@@ -342,6 +342,16 @@ fn crash_count(first: &CaseResult, alone: &CaseResult) -> Option<String> {
          the run alone, so a server that crashes at random may get another verdict in another run",
         died.len()
     ))
+}
+
+/// Whether the case could not even connect (an `error`): a server that serves one connection at
+/// a time, held by a case beside it, leaves new connections waiting in its backlog until they
+/// time out. Alone, such a case may run.
+fn refused_beside_others(r: &CaseResult) -> bool {
+    r.verdict == Verdict::Error
+        && r.messages
+            .first()
+            .is_some_and(|m| m.starts_with("could not connect to "))
 }
 
 /// Whether the server died while this case ran (the start module's "server died" failures).
@@ -477,6 +487,23 @@ mod tests {
         let small = case("send\n| GET / HTTP/1.1\n|\n\nresponse\nstatus 200\n");
         assert_eq!(read_cap(&small, 2 << 20, www.path()), 2 << 20);
         assert_eq!(read_cap(&big, 2 << 20, www.path()), (6 << 20) + (64 << 10));
+    }
+
+    #[test]
+    fn a_case_that_could_not_connect_is_run_again_alone_but_not_one_that_could_not_start() {
+        let c = case("send\n| GET / HTTP/1.1\n|\n\nresponse\nstatus 200\n");
+        let refused = crate::exec::not_run(
+            &c,
+            Verdict::Error,
+            "could not connect to 127.0.0.1:9: timed out",
+        );
+        assert!(refused_beside_others(&refused));
+        let never = crate::exec::not_run(
+            &c,
+            Verdict::Error,
+            "the server could not be started: it did not listen",
+        );
+        assert!(!refused_beside_others(&never));
     }
 
     #[test]

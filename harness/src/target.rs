@@ -266,53 +266,17 @@ fn run_with_reruns(
         },
         on_note,
     );
-    // A server that sent nothing at all in the whole run would send nothing alone either.
-    let responsive = results.iter().any(received_anything);
-    let (mut died, mut others): (Vec<usize>, Vec<usize>) = (0..cases.len())
+    let retry: Vec<usize> = (0..cases.len())
         .filter(|&i| retryable(i, &results[i]))
-        .partition(|&i| died_during(&results[i]));
-    // Every case the server died during is run again (a neighbour may have crashed it); of the
-    // others the quickest first (they are the probe), and past the cap the first verdict
-    // stands: a server that fails most cases is not run twice.
-    let timeout = |i: usize| cases[i].timeout.eval(&settings.vars).unwrap_or_default();
-    others.sort_by_key(|&i| (timeout(i), i));
-    let keep = if responsive { MAX_RERUNS } else { 0 };
-    for &i in died.iter().skip(keep).chain(others.iter().skip(keep)) {
-        on_done(i, &results[i]);
-    }
-    died.truncate(keep);
-    others.truncate(keep);
-    if died.is_empty() && others.is_empty() {
-        return results;
-    }
-    let alone_settings = Settings {
-        jobs: 1,
-        ..settings.clone()
-    };
-    // The died first, then a first few of the others alone; when none of those passes, failing
-    // was not about running beside others, and the rest keep their first verdict.
-    let (first, rest) = others.split_at(others.len().min(RERUN_PROBE));
-    let mut order: Vec<usize> = died.iter().chain(first).copied().collect();
-    let mut alone = rerun(server, cases, &order, &alone_settings, on_note);
-    let helped = alone[died.len()..]
-        .iter()
-        .any(|r| matches!(r.verdict, Verdict::Pass | Verdict::NonStrict));
-    if helped {
-        alone.extend(rerun(server, cases, rest, &alone_settings, on_note));
-        order.extend_from_slice(rest);
-    } else {
-        for &i in rest {
-            on_done(i, &results[i]);
-        }
-    }
+        .collect();
+    let (order, alone) = run_alone(server, cases, settings, &results, retry, on_done, on_note);
     let crashers: Vec<&str> = order
         .iter()
         .zip(&alone)
         .filter(|(_, r)| died_during(r))
         .map(|(&i, _)| cases[i].id.as_str())
         .collect();
-    for (k, mut r) in alone.into_iter().enumerate() {
-        let i = order[k];
+    for (&i, mut r) in order.iter().zip(alone) {
         let first = &results[i];
         if let Some(note) = crash_count(first, &r) {
             r.messages.push(note);
@@ -325,6 +289,56 @@ fn run_with_reruns(
         results[i] = r;
     }
     results
+}
+
+/// Runs again alone, one at a time, the cases of `retry` worth it: every one the server died
+/// during (a neighbour may have crashed it), and of the others the quickest first; when none of
+/// those first few ([`RERUN_PROBE`]) passes, failing was not about running beside others, and
+/// the rest keep their first verdict, as do all past [`MAX_RERUNS`] and, but those it died
+/// during, all of a server that sent nothing at all in the whole run. Returns the cases run again, and their new results,
+/// in the same order; `on_done` sees the others' first results.
+#[allow(clippy::too_many_arguments)]
+fn run_alone(
+    server: &ServerUnderTest,
+    cases: &[Case],
+    settings: &Settings,
+    first: &[CaseResult],
+    retry: Vec<usize>,
+    on_done: &(dyn Fn(usize, &CaseResult) + Sync),
+    on_note: &(dyn Fn(String) + Sync),
+) -> (Vec<usize>, Vec<CaseResult>) {
+    let responsive = first.iter().any(received_anything);
+    let (mut died, mut others): (Vec<usize>, Vec<usize>) =
+        retry.into_iter().partition(|&i| died_during(&first[i]));
+    let timeout = |i: usize| cases[i].timeout.eval(&settings.vars).unwrap_or_default();
+    others.sort_by_key(|&i| (timeout(i), i));
+    // A crash is no silence: the cases the server died during are run again even when nothing
+    // at all arrived in the whole run (a server that crashed during every case sent nothing).
+    let keep = if responsive { MAX_RERUNS } else { 0 };
+    for &i in died.iter().skip(MAX_RERUNS).chain(others.iter().skip(keep)) {
+        on_done(i, &first[i]);
+    }
+    died.truncate(MAX_RERUNS);
+    others.truncate(keep);
+    let alone_settings = Settings {
+        jobs: 1,
+        ..settings.clone()
+    };
+    let (probe, rest) = others.split_at(others.len().min(RERUN_PROBE));
+    let mut order: Vec<usize> = died.iter().chain(probe).copied().collect();
+    let mut alone = rerun(server, cases, &order, &alone_settings, on_note);
+    let helped = alone[died.len()..]
+        .iter()
+        .any(|r| matches!(r.verdict, Verdict::Pass | Verdict::NonStrict));
+    if helped {
+        alone.extend(rerun(server, cases, rest, &alone_settings, on_note));
+        order.extend_from_slice(rest);
+    } else {
+        for &i in rest {
+            on_done(i, &first[i]);
+        }
+    }
+    (order, alone)
 }
 
 /// "the server crashed in 1 of 2 runs of this case (...)", when it died in either run of a

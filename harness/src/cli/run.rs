@@ -100,10 +100,25 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
     Ok(report.exit_code(settings.lenient))
 }
 
-/// With `--rule`: 0 when every rule run holds (or could not be graded here), else 1.
+/// With `--rule`: 1 when a rule run is lost, else 2 when one could not be graded here (its
+/// cases need `--start`, say), else 0: every rule holds.
 fn rules_exit_code(report: &RunReport) -> i32 {
-    let lost = report.rules.iter().any(|r| r.status == RuleStatus::Lost);
-    i32::from(lost)
+    if report.rules.iter().any(|r| r.status == RuleStatus::Lost) {
+        return 1;
+    }
+    if let Some(r) = report
+        .rules
+        .iter()
+        .find(|r| r.status == RuleStatus::NotGraded)
+    {
+        eprintln!(
+            "error: rule {}: {}",
+            r.rule,
+            r.note.as_deref().unwrap_or("not graded: none of its cases could run")
+        );
+        return EXIT_ERROR;
+    }
+    0
 }
 
 /// The server from `--target` or `--start`.

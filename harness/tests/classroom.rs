@@ -571,7 +571,6 @@ fn setup_sh_says_what_is_missing() {
 /// command exits 2 (it could not do what it was asked), so that a grader step never awards a
 /// rule it did not test. A rule held beside it changes nothing.
 #[test]
-#[ignore = "needs harness/src/cli/run.rs rules_exit_code to give 2 for a rule not graded (see the i19c report)"]
 fn a_rule_that_needs_start_is_not_graded_with_target() {
     let server = server::Server::start(server::ServerOptions {
         config: repo_root().join("ws.conf"),

@@ -106,9 +106,15 @@ def mini_httpd(d, port, www, repo):
             "-u", "root", "-l", str(d / "access.log"), "-T", "utf-8"]
 
 
-def python(d, port, www, repo):
-    return ["python3", "-m", "http.server", str(port), "--bind", "127.0.0.1",
-            "--directory", str(www)]
+def python_as(protocol):
+    """python's http.server (ThreadingHTTPServer, SimpleHTTPRequestHandler) answering as
+    `protocol`: its `protocol_version`, which decides everything about its connections. As
+    HTTP/1.0 (the default) it closes after every response; as HTTP/1.1 it keeps the connection
+    open and reads the next request from it, bodies it never read included."""
+    def python(d, port, www, repo):
+        return ["python3", "-m", "http.server", str(port), "--bind", "127.0.0.1",
+                "--directory", str(www), "--protocol", protocol]
+    return python
 
 
 def reference(d, port, www, repo):
@@ -127,15 +133,23 @@ def reference(d, port, www, repo):
     return [str(server), "--config", str(d / "ws.conf"), "--listen", f"127.0.0.1:{port}"]
 
 
-# name, how to configure it, the program that must exist (the Debian package that has it)
+# name, how to configure it, the program that must exist (the Debian package that has it), and
+# the mode it runs in, as the matrix states it.
 SERVERS = [
-    ("reference", reference, None),
-    ("nginx", nginx, ("nginx", "nginx")),
-    ("apache", apache, ("apache2", "apache2")),
-    ("lighttpd", lighttpd, ("lighttpd", "lighttpd")),
-    ("busybox", busybox, ("busybox", "busybox")),
-    ("mini_httpd", mini_httpd, ("mini_httpd", "mini-httpd")),
-    ("python", python, ("python3", None)),
+    ("reference", reference, None,
+     f"this repository's ws.conf, KeepaliveTime {KEEPALIVE}"),
+    ("nginx", nginx, ("nginx", "nginx"),
+     f"static files, 1 worker, keepalive_timeout {KEEPALIVE}"),
+    ("apache", apache, ("apache2", "apache2"),
+     f"mpm_event, mod_mime/mod_dir only, KeepAlive On, KeepAliveTimeout {KEEPALIVE}"),
+    ("lighttpd", lighttpd, ("lighttpd", "lighttpd"),
+     f"mod_staticfile, max-keep-alive-idle {KEEPALIVE}"),
+    ("busybox", busybox, ("busybox", "busybox"), "busybox httpd -f (foreground)"),
+    ("mini_httpd", mini_httpd, ("mini_httpd", "mini-httpd"), "mini_httpd -D (foreground)"),
+    ("python-1.0", python_as("HTTP/1.0"), ("python3", None),
+     "python3 -m http.server --protocol HTTP/1.0 (its default protocol_version)"),
+    ("python-1.1", python_as("HTTP/1.1"), ("python3", None),
+     "python3 -m http.server --protocol HTTP/1.1 (protocol_version HTTP/1.1: persistent connections)"),
 ]
 
 

@@ -251,7 +251,7 @@ fn run_with_reruns(
     // A concurrency case that ran beside others is run again alone only when the server died
     // while it ran: the crash may have come from another case beside it.
     let retryable = |i: usize, r: &CaseResult| {
-        r.verdict == Verdict::Fail
+        (r.verdict == Verdict::Fail || refused_beside_others(r))
             && (!cases[i].tags.iter().any(|t| t == CONCURRENCY_TAG) || died_during(r))
     };
     // Hold back the results that will be retried, so progress shows only final verdicts.
@@ -266,53 +266,17 @@ fn run_with_reruns(
         },
         on_note,
     );
-    // A server that sent nothing at all in the whole run would send nothing alone either.
-    let responsive = results.iter().any(received_anything);
-    let (mut died, mut others): (Vec<usize>, Vec<usize>) = (0..cases.len())
+    let retry: Vec<usize> = (0..cases.len())
         .filter(|&i| retryable(i, &results[i]))
-        .partition(|&i| died_during(&results[i]));
-    // Every case the server died during is run again (a neighbour may have crashed it); of the
-    // others the quickest first (they are the probe), and past the cap the first verdict
-    // stands: a server that fails most cases is not run twice.
-    let timeout = |i: usize| cases[i].timeout.eval(&settings.vars).unwrap_or_default();
-    others.sort_by_key(|&i| (timeout(i), i));
-    let keep = if responsive { MAX_RERUNS } else { 0 };
-    for &i in died.iter().skip(keep).chain(others.iter().skip(keep)) {
-        on_done(i, &results[i]);
-    }
-    died.truncate(keep);
-    others.truncate(keep);
-    if died.is_empty() && others.is_empty() {
-        return results;
-    }
-    let alone_settings = Settings {
-        jobs: 1,
-        ..settings.clone()
-    };
-    // The died first, then a first few of the others alone; when none of those passes, failing
-    // was not about running beside others, and the rest keep their first verdict.
-    let (first, rest) = others.split_at(others.len().min(RERUN_PROBE));
-    let mut order: Vec<usize> = died.iter().chain(first).copied().collect();
-    let mut alone = rerun(server, cases, &order, &alone_settings, on_note);
-    let helped = alone[died.len()..]
-        .iter()
-        .any(|r| matches!(r.verdict, Verdict::Pass | Verdict::NonStrict));
-    if helped {
-        alone.extend(rerun(server, cases, rest, &alone_settings, on_note));
-        order.extend_from_slice(rest);
-    } else {
-        for &i in rest {
-            on_done(i, &results[i]);
-        }
-    }
+        .collect();
+    let (order, alone) = run_alone(server, cases, settings, &results, retry, on_done, on_note);
     let crashers: Vec<&str> = order
         .iter()
         .zip(&alone)
         .filter(|(_, r)| died_during(r))
         .map(|(&i, _)| cases[i].id.as_str())
         .collect();
-    for (k, mut r) in alone.into_iter().enumerate() {
-        let i = order[k];
+    for (&i, mut r) in order.iter().zip(alone) {
         let first = &results[i];
         if let Some(note) = crash_count(first, &r) {
             r.messages.push(note);
@@ -325,6 +289,56 @@ fn run_with_reruns(
         results[i] = r;
     }
     results
+}
+
+/// Runs again alone, one at a time, the cases of `retry` worth it: every one the server died
+/// during (a neighbour may have crashed it), and of the others the quickest first; when none of
+/// those first few ([`RERUN_PROBE`]) passes, failing was not about running beside others, and
+/// the rest keep their first verdict, as do all past [`MAX_RERUNS`] and, but those it died
+/// during, all of a server that sent nothing at all in the whole run. Returns the cases run again, and their new results,
+/// in the same order; `on_done` sees the others' first results.
+#[allow(clippy::too_many_arguments)]
+fn run_alone(
+    server: &ServerUnderTest,
+    cases: &[Case],
+    settings: &Settings,
+    first: &[CaseResult],
+    retry: Vec<usize>,
+    on_done: &(dyn Fn(usize, &CaseResult) + Sync),
+    on_note: &(dyn Fn(String) + Sync),
+) -> (Vec<usize>, Vec<CaseResult>) {
+    let responsive = first.iter().any(received_anything);
+    let (mut died, mut others): (Vec<usize>, Vec<usize>) =
+        retry.into_iter().partition(|&i| died_during(&first[i]));
+    let timeout = |i: usize| cases[i].timeout.eval(&settings.vars).unwrap_or_default();
+    others.sort_by_key(|&i| (timeout(i), i));
+    // A crash is no silence: the cases the server died during are run again even when nothing
+    // at all arrived in the whole run (a server that crashed during every case sent nothing).
+    let keep = if responsive { MAX_RERUNS } else { 0 };
+    for &i in died.iter().skip(MAX_RERUNS).chain(others.iter().skip(keep)) {
+        on_done(i, &first[i]);
+    }
+    died.truncate(MAX_RERUNS);
+    others.truncate(keep);
+    let alone_settings = Settings {
+        jobs: 1,
+        ..settings.clone()
+    };
+    let (probe, rest) = others.split_at(others.len().min(RERUN_PROBE));
+    let mut order: Vec<usize> = died.iter().chain(probe).copied().collect();
+    let mut alone = rerun(server, cases, &order, &alone_settings, on_note);
+    let helped = alone[died.len()..]
+        .iter()
+        .any(|r| matches!(r.verdict, Verdict::Pass | Verdict::NonStrict));
+    if helped {
+        alone.extend(rerun(server, cases, rest, &alone_settings, on_note));
+        order.extend_from_slice(rest);
+    } else {
+        for &i in rest {
+            on_done(i, &first[i]);
+        }
+    }
+    (order, alone)
 }
 
 /// "the server crashed in 1 of 2 runs of this case (...)", when it died in either run of a
@@ -342,6 +356,16 @@ fn crash_count(first: &CaseResult, alone: &CaseResult) -> Option<String> {
          the run alone, so a server that crashes at random may get another verdict in another run",
         died.len()
     ))
+}
+
+/// Whether the case could not even connect (an `error`): a server that serves one connection at
+/// a time, held by a case beside it, leaves new connections waiting in its backlog until they
+/// time out. Alone, such a case may run.
+fn refused_beside_others(r: &CaseResult) -> bool {
+    r.verdict == Verdict::Error
+        && r.messages
+            .first()
+            .is_some_and(|m| m.starts_with("could not connect to "))
 }
 
 /// Whether the server died while this case ran (the start module's "server died" failures).
@@ -477,6 +501,23 @@ mod tests {
         let small = case("send\n| GET / HTTP/1.1\n|\n\nresponse\nstatus 200\n");
         assert_eq!(read_cap(&small, 2 << 20, www.path()), 2 << 20);
         assert_eq!(read_cap(&big, 2 << 20, www.path()), (6 << 20) + (64 << 10));
+    }
+
+    #[test]
+    fn a_case_that_could_not_connect_is_run_again_alone_but_not_one_that_could_not_start() {
+        let c = case("send\n| GET / HTTP/1.1\n|\n\nresponse\nstatus 200\n");
+        let refused = crate::exec::not_run(
+            &c,
+            Verdict::Error,
+            "could not connect to 127.0.0.1:9: timed out",
+        );
+        assert!(refused_beside_others(&refused));
+        let never = crate::exec::not_run(
+            &c,
+            Verdict::Error,
+            "the server could not be started: it did not listen",
+        );
+        assert!(!refused_beside_others(&never));
     }
 
     #[test]

@@ -379,7 +379,7 @@ fn readme_examples_parse() {
     "title: t\nsend\n| x\nresponse\nform crlf\n",
     5,
     6,
-    "expected `line-ends` or `reason` or `content-length`"
+    "expected `line-ends` or `reason` or `status-line` or `content-length`"
 )]
 #[case::form_without_rule("title: t\nsend\n| x\nresponse\nform\n", 5, 5, "at least one rule")]
 #[case::form_non_strict(

@@ -396,15 +396,16 @@ fn content_length() {
             "line 10: expected a Content-Length header, but there is none"
         )
     );
-    // Fewer bytes than it says, then the close: judged on what arrived.
+    // Fewer bytes than it says, then the close: judged on what arrived. The failed check
+    // comes first, the note of form after it.
     let short = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello";
     let (v, m) = run_at(short, Then::Close, "", &get_then("content-length"));
     assert_ran(
         (v, m),
         Fail,
-        "line 9: Content-Length 10 but only 5 bytes arrived before close (RFC 9112 §6.3: fewer \
-         bytes than Content-Length is an incomplete message) (form: content-length)\n\
-         line 10: Content-Length says 10 but the body has 5 bytes",
+        "line 10: Content-Length says 10 but the body has 5 bytes\n\
+         line 9: Content-Length 10 but only 5 bytes arrived before close (RFC 9112 §6.3: fewer \
+         bytes than Content-Length is an incomplete message) (form: content-length)",
     );
     // A response to HEAD has no body: the number is all that is checked.
     let head = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n";

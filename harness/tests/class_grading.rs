@@ -1,12 +1,15 @@
 //! The fixture class of `tests/class/`: twelve small student servers with the habits of real
 //! submissions, graded by `harness grade` and held to the hand grades of
-//! `tests/class/hand_grades.json` (issue 7):
+//! `tests/class/hand_grades.json`, a teacher's grade per rule of the handout with a reason each:
 //!
-//! - the harness ranks the class as the hand grades do: Spearman >= 0.9;
-//! - every point lost is lost for a reason the hand grade gives: the cases a submission loses
-//!   points on are among the cases listed with its reasons;
-//! - three runs give the same verdicts;
-//! - no submission worth 4/10 or more by hand scores under 30/100.
+//! - every handout rule is held or lost as the hand grade says, for every submission, in every
+//!   run; every rule beyond the handout too (those cost nothing, but their verdicts must be true);
+//! - every submission is graded out of 100, and the harness ranks the class as the hand grades
+//!   do: Spearman >= 0.95;
+//! - every case that failed is explained by a reason of the hand grade: it is among the cases
+//!   listed with a lost rule (handout or beyond);
+//! - three runs give the same verdicts, but where a report says the server crashed;
+//! - no submission worth 40/100 or more by hand scores under 30/100.
 //!
 //! The submissions are graded as they are, with no START or BUILD file and no other option than
 //! the keep-alive time: the harness finds how to build (make, gcc) and start each one.
@@ -17,15 +20,15 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use serde_json::Value;
-
+use common::grading::{
+    self, cause, list_some, rule_mismatches, unexplained_losses, CaseResult, Graded, Hand,
+};
 use common::repo_root;
 
 const RUNS: usize = 3;
-const MIN_SPEARMAN: f64 = 0.9;
+const MIN_SPEARMAN: f64 = 0.95;
 /// A submission graded at least this fraction by hand ...
 const FAIR_HAND: f64 = 0.4;
 /// ... scores at least this fraction of the harness's maximum (issue 7: 4/10 → 30/100).
@@ -33,187 +36,23 @@ const FAIR_FLOOR: f64 = 0.3;
 /// One grading of the whole class (about 65 s measured on 2 loaded cores at `--jobs 4`).
 const GRADE_TIMEOUT: Duration = Duration::from_secs(180);
 
-/// One submission's hand grade.
-struct Hand {
-    score: f64,
-    scale: f64,
-    /// (rule, reason, cases), cases being ids or folders (ending in `/`).
-    lost: Vec<(String, String, Vec<String>)>,
-}
-
-impl Hand {
-    /// The reason the hand grade gives for losing `case`, if any.
-    fn reason_for(&self, case: &str) -> Option<&str> {
-        self.lost.iter().find_map(|(rule, _, cases)| {
-            cases
-                .iter()
-                .any(|c| c == case || (c.ends_with('/') && case.starts_with(c.as_str())))
-                .then_some(rule.as_str())
-        })
-    }
-}
-
-/// One case of one run: verdict, points earned, points possible, first message.
-#[derive(Debug, Clone, PartialEq)]
-struct CaseResult {
-    verdict: String,
-    points: f64,
-    max_points: f64,
-    message: String,
-}
-
-/// One submission in one run.
-struct Graded {
-    score: f64,
-    max_score: f64,
-    cases: BTreeMap<String, CaseResult>,
-}
-
-impl Graded {
-    /// The score as a fraction of the maximum (which skipped cases may lower).
-    fn fraction(&self) -> f64 {
-        self.score / self.max_score.max(f64::MIN_POSITIVE)
-    }
-}
-
 fn class_dir() -> PathBuf {
     repo_root().join("harness/tests/class")
 }
 
 fn load_hand_grades() -> BTreeMap<String, Hand> {
-    let path = class_dir().join("hand_grades.json");
-    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let v: Value =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let scale = v["scale"].as_f64().expect("hand_grades.json: scale");
-    let subs = v["submissions"]
-        .as_object()
-        .expect("hand_grades.json: submissions");
-    subs.iter()
-        .map(|(name, s)| {
-            let lost = s["lost"]
-                .as_array()
-                .unwrap_or_else(|| panic!("hand_grades.json: {name}: lost"))
-                .iter()
-                .map(|l| {
-                    let cases = l["cases"].as_array().expect("cases");
-                    (
-                        l["rule"].as_str().expect("rule").to_string(),
-                        l["reason"].as_str().expect("reason").to_string(),
-                        cases
-                            .iter()
-                            .map(|c| c.as_str().unwrap().to_string())
-                            .collect(),
-                    )
-                })
-                .collect();
-            let hand = Hand {
-                score: s["hand"].as_f64().expect("hand"),
-                scale,
-                lost,
-            };
-            (name.clone(), hand)
-        })
-        .collect()
+    grading::load_hand_grades(&class_dir().join("hand_grades.json"))
 }
 
-/// Waits for `child` until `timeout`; kills it (SIGTERM, then SIGKILL) if it is still running.
-/// Returns whether it finished in time.
-fn wait_bounded(child: &mut Child, timeout: Duration) -> bool {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if child.try_wait().expect("try_wait").is_some() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    // SIGTERM first: the harness then stops every server it started.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let grace = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < grace {
-        if child.try_wait().expect("try_wait").is_some() {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    false
+fn handout_rules() -> Vec<String> {
+    grading::handout_rules(&class_dir().join("hand_grades.json"))
 }
 
 /// Grades the prepared class once with `harness grade`, and reads each submission's report.
 fn grade(class: &Path, out: &Path) -> BTreeMap<String, Graded> {
-    fs::create_dir_all(out).unwrap();
-    let (stdout, stderr) = (out.join("stdout.txt"), out.join("stderr.txt"));
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("harness"))
-        .arg("grade")
-        .arg(class)
-        .arg(repo_root().join("cases"))
-        .args(["--filter", "assignment/"])
-        .args(["--var", "keepalive=3", "--jobs", "4"])
-        // How fast a Python server starts is not what this test grades: at a load average of
-        // about 150 (seen while this suite ran beside mutation tests), some did not listen
-        // within the default 10 s, twice, and scored errors.
-        .args(["--ready-timeout", "60", "--out"])
-        .arg(out)
-        .current_dir(repo_root())
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(fs::File::create(&stdout).unwrap())
-        .stderr(fs::File::create(&stderr).unwrap())
-        .spawn()
-        .expect("run harness grade");
-    let in_time = wait_bounded(&mut child, GRADE_TIMEOUT);
-    let status = child.wait().unwrap();
-    let read = |p: &Path| fs::read_to_string(p).unwrap_or_default();
-    assert!(
-        in_time,
-        "`harness grade` took more than {GRADE_TIMEOUT:?}: {}{}",
-        read(&stdout),
-        read(&stderr)
-    );
-    assert_eq!(
-        status.code(),
-        Some(0),
-        "`harness grade` failed: {}",
-        read(&stderr)
-    );
-    // The submissions are the class's folders (its README and hand grades are files).
-    fs::read_dir(class)
-        .unwrap()
-        .map(|e| e.unwrap())
-        .filter(|e| e.path().is_dir())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .map(|name| {
-            let path = out.join(&name).join("report.json");
-            let text =
-                fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            let v: Value = serde_json::from_str(&text).unwrap();
-            (name, parse_report(&v))
-        })
-        .collect()
-}
-
-fn parse_report(v: &Value) -> Graded {
-    let cases = v["cases"]
-        .as_array()
-        .expect("report.json: cases")
-        .iter()
-        .map(|c| {
-            let r = CaseResult {
-                verdict: c["verdict"].as_str().unwrap().to_string(),
-                points: c["points"].as_f64().unwrap(),
-                max_points: c["max_points"].as_f64().unwrap(),
-                message: c["messages"][0].as_str().unwrap_or("").to_string(),
-            };
-            (c["id"].as_str().unwrap().to_string(), r)
-        })
-        .collect();
-    Graded {
-        score: v["score"].as_f64().unwrap(),
-        max_score: v["max_score"].as_f64().unwrap(),
-        cases,
-    }
+    let run = grading::run_grade(grading::class_grade_command(class, out), out, GRADE_TIMEOUT);
+    assert_eq!(run.code, Some(0), "`harness grade` failed: {}", run.stderr);
+    grading::read_reports(class, out)
 }
 
 /// Ranks 1..n, ties sharing their average rank.
@@ -249,61 +88,6 @@ fn spearman(a: &[f64], b: &[f64]) -> f64 {
     cov / (va * vb)
 }
 
-fn short(s: &str) -> String {
-    let line = s.lines().next().unwrap_or("");
-    match line.char_indices().nth(110) {
-        Some((i, _)) => format!("{}…", &line[..i]),
-        None => line.to_string(),
-    }
-}
-
-/// A case's first message without its `line N: ` prefix, so that one cause reads the same in
-/// every case it shows in.
-fn cause(c: &CaseResult) -> String {
-    let m = short(&c.message);
-    let m = match m.split_once(": ") {
-        Some((l, rest)) if l.starts_with("line ") => rest.to_string(),
-        _ => m,
-    };
-    format!("{} \"{m}\"", c.verdict)
-}
-
-/// The points lost for no reason of the hand grade, grouped by cause: one line per cause, with
-/// the cases it hit (the first run that shows a case counts).
-fn unexplained_losses(hand: &Hand, graded: &[&Graded]) -> Vec<String> {
-    let mut by_cause: BTreeMap<String, (f64, Vec<String>)> = BTreeMap::new();
-    let mut seen = Vec::new();
-    for (i, g) in graded.iter().enumerate() {
-        for (id, c) in &g.cases {
-            // A case that held its rule but earns nothing because another case of the same
-            // rule broke it is explained by that case: only failed cases need a reason.
-            let lost = matches!(c.verdict.as_str(), "fail" | "error") && c.points < c.max_points;
-            if !lost || hand.reason_for(id).is_some() || seen.contains(id) {
-                continue;
-            }
-            seen.push(id.clone());
-            let e = by_cause.entry(cause(c)).or_default();
-            e.0 += c.max_points - c.points;
-            let short_id = id.strip_prefix("assignment/").unwrap_or(id);
-            e.1.push(if i == 0 {
-                short_id.to_string()
-            } else {
-                format!("{short_id} (run {})", i + 1)
-            });
-        }
-    }
-    by_cause
-        .into_iter()
-        .map(|(cause, (points, ids))| {
-            format!(
-                "lost {points} points on {} case(s), {cause}: {}",
-                ids.len(),
-                list_some(&ids)
-            )
-        })
-        .collect()
-}
-
 /// The verdicts that changed between runs, grouped by their sequence (e.g. "pass, fail,
 /// pass"), with the message of the first run that differs from the first.
 fn verdict_changes(graded: &[&Graded]) -> Vec<String> {
@@ -315,6 +99,14 @@ fn verdict_changes(graded: &[&Graded]) -> Vec<String> {
             .map(|r| r.map_or("missing", |c| c.verdict.as_str()))
             .collect();
         if verdicts.iter().all(|v| *v == verdicts[0]) {
+            continue;
+        }
+        // A flip the report explains: the server crashed during the case in some run.
+        let crashed = results
+            .iter()
+            .flatten()
+            .any(|c| c.all.contains("server died") || c.all.contains("the server crashed in"));
+        if crashed {
             continue;
         }
         let odd = results
@@ -342,20 +134,19 @@ fn verdict_changes(graded: &[&Graded]) -> Vec<String> {
         .collect()
 }
 
-/// Up to four items, and how many more.
-fn list_some(items: &[String]) -> String {
-    let mut list = items[..items.len().min(4)].join(", ");
-    if items.len() > 4 {
-        list.push_str(&format!(" and {} more", items.len() - 4));
-    }
-    list
-}
-
 /// What differs from the hand grade for one submission, one line each: points lost for no
 /// reason it gives, a score under the floor, and verdicts that changed between runs.
 fn differences(name: &str, hand: &Hand, runs: &[BTreeMap<String, Graded>]) -> Vec<String> {
     let graded: Vec<&Graded> = runs.iter().map(|r| &r[name]).collect();
-    let mut out = floor_problems(hand, &graded);
+    let mut out = rule_mismatches(hand, &graded);
+    out.extend(
+        graded
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| g.max_score != 100.0)
+            .map(|(i, g)| format!("run {}: graded out of {}, not 100", i + 1, g.max_score)),
+    );
+    out.extend(floor_problems(hand, &graded));
     out.extend(unexplained_losses(hand, &graded));
     out.extend(verdict_changes(&graded));
     out
@@ -462,6 +253,8 @@ fn spearman_of_known_rankings() {
 #[test]
 fn hand_grades_are_consistent() {
     let hand = load_hand_grades();
+    let rules = handout_rules();
+    assert_eq!(rules.len(), 10, "the handout's ten requirements");
     let folders: Vec<String> = fs::read_dir(class_dir())
         .unwrap()
         .map(|e| e.unwrap())
@@ -472,16 +265,23 @@ fn hand_grades_are_consistent() {
         assert!(hand.contains_key(f), "{f}: a submission with no hand grade");
     }
     for (name, h) in hand {
-        let rules: std::collections::BTreeSet<&str> =
-            h.lost.iter().map(|(r, _, _)| r.as_str()).collect();
+        let keys: Vec<&String> = h.rules.keys().collect();
+        let mut want: Vec<&String> = rules.iter().collect();
+        want.sort();
+        assert_eq!(keys, want, "{name}: a grade for every handout rule");
+        let points = h.rules.values().filter(|g| g.held).count() as f64 * 10.0;
         assert_eq!(
-            h.score,
-            h.scale - rules.len() as f64,
-            "{name}: the hand score is one point per rule lost"
+            h.score, points,
+            "{name}: the hand score is 10 points per rule held"
         );
-        for (rule, reason, cases) in &h.lost {
-            assert!(!reason.is_empty() && !cases.is_empty(), "{name} {rule}");
-            for c in cases {
+        assert_eq!(h.scale, 100.0);
+        for (rule, g) in h.rules.iter().chain(&h.beyond) {
+            assert!(!g.reason.is_empty(), "{name} {rule}: a reason");
+            assert!(
+                g.held || !g.cases.is_empty(),
+                "{name} {rule}: the cases it costs"
+            );
+            for c in &g.cases {
                 assert!(c.starts_with("assignment/"), "{name} {rule}: case id {c}");
             }
         }

@@ -57,8 +57,8 @@ fn the_whole_corpus_runs_and_only_the_documented_cases_skip() {
     let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
     let listed = listed.as_array().expect("a JSON array of cases").len();
     assert_eq!(
-        listed, 51,
-        "the corpus has 51 cases (cases/assignment/README.md)"
+        listed, 52,
+        "the corpus has 52 cases (cases/assignment/README.md)"
     );
     let out = harness(&m)
         .args([
@@ -87,6 +87,12 @@ fn the_whole_corpus_runs_and_only_the_documented_cases_skip() {
         .filter(|(_, v)| v != "pass" && v != "skip")
         .collect();
     assert!(not_passed.is_empty(), "{not_passed:?}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (report["score"].as_f64(), report["max_score"].as_f64()),
+        (Some(100.0), Some(100.0)),
+        "the handout's ten rules, held"
+    );
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(leftovers(MARKER, &m), vec![]);
 }

@@ -17,7 +17,7 @@ const USAGE_HEADER: &str =
     "`header NAME`, `header NAME: VALUE`, `header NAME contains \"TEXT\"` or `header NAME matches \"REGEX\"`";
 const USAGE_BODY: &str = "`body is` (then `| ` lines), `body is raw`, `body is empty`, `body contains \"TEXT\"`, `body matches \"REGEX\"` or `body file PATH`";
 
-const USAGE_FORM: &str = "`form RULE...`, RULE one of: line-ends, reason, content-length, extra-bytes, version, fields, framing, no-body";
+const USAGE_FORM: &str = "`form RULE...`, RULE one of: line-ends, reason, status-line, content-length, extra-bytes, version, fields, framing, no-body";
 
 /// The pause between the pieces of a `send split=N` without `delay=`.
 pub const DEFAULT_DELAY: Duration = Duration::from_millis(100);

@@ -47,7 +47,7 @@ impl Loaded {
         for w in rubric.apply_rules(&mut rules) {
             eprintln!("warning: {w}");
         }
-        for missing in sel.rules.iter().filter(|r| rules.get(r).is_none()) {
+        if let Some(missing) = sel.rules.iter().find(|r| rules.get(r).is_none()) {
             anyhow::bail!("--rule {missing}: no selected case belongs to this rule");
         }
         Ok(Some(Loaded {

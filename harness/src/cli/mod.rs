@@ -180,8 +180,9 @@ pub struct Tuning {
     /// The ws.conf the server under test runs with (with --target): cases follow what it
     /// declares (`requires:`, `content-type .EXT`) and its KeepaliveTime is the default
     /// `keepalive`. Default: ./ws.conf when it exists. With --start each server's own is read.
+    /// `diff` takes one per server (A's, then B's), or one for both.
     #[arg(long, value_name = "FILE")]
-    pub ws_conf: Option<PathBuf>,
+    pub ws_conf: Vec<PathBuf>,
     /// The site the `body file` checks compare with (with --start: the copy given to the server).
     #[arg(long, value_name = "DIR", default_value = "www")]
     pub www: PathBuf,
@@ -199,13 +200,18 @@ pub struct Tuning {
 impl Tuning {
     /// What the server's ws.conf declares: `--ws-conf`, else `./ws.conf`, else nothing.
     pub fn declared(&self) -> anyhow::Result<Declared> {
-        match &self.ws_conf {
-            Some(p) if !p.is_file() => bail!("--ws-conf {}: no such file", p.display()),
-            Some(p) => Ok(Declared::read(p, &p.display().to_string())),
-            None if Path::new("ws.conf").is_file() => {
+        match self.ws_conf.as_slice() {
+            [_, _, ..] => bail!(
+                "--ws-conf given {} times: one server runs with one ws.conf (only `diff` takes one \
+                 per server)",
+                self.ws_conf.len()
+            ),
+            [p] if !p.is_file() => bail!("--ws-conf {}: no such file", p.display()),
+            [p] => Ok(Declared::read(p, &p.display().to_string())),
+            [] if Path::new("ws.conf").is_file() => {
                 Ok(Declared::read(Path::new("ws.conf"), "ws.conf"))
             }
-            None => Ok(Declared {
+            [] => Ok(Declared {
                 source: "no ws.conf (give --ws-conf FILE)".to_string(),
                 ..Declared::default()
             }),

@@ -144,7 +144,7 @@ impl WsConfFollowed {
 /// the harness runs in, the bundled reference server's when that is this repository), else
 /// none (also said).
 fn target_ws_conf(target: &str, tuning: &Tuning) -> WsConfFollowed {
-    if let Some(p) = &tuning.ws_conf {
+    if let Some(p) = tuning.ws_conf.first() {
         return WsConfFollowed {
             what: format!("{} (--ws-conf)", p.display()),
             warning: None,
@@ -236,10 +236,27 @@ pub fn listen_port(text: &str) -> Option<u16> {
     digits.parse().ok().filter(|p| *p != 0)
 }
 
-/// With `--rule`: 0 when every rule run holds (or could not be graded here), else 1.
+/// With `--rule`: 1 when a rule run is lost, else 2 when one could not be graded here (its
+/// cases need `--start`, say), else 0: every rule holds.
 fn rules_exit_code(report: &RunReport) -> i32 {
-    let lost = report.rules.iter().any(|r| r.status == RuleStatus::Lost);
-    i32::from(lost)
+    if report.rules.iter().any(|r| r.status == RuleStatus::Lost) {
+        return 1;
+    }
+    if let Some(r) = report
+        .rules
+        .iter()
+        .find(|r| r.status == RuleStatus::NotGraded)
+    {
+        eprintln!(
+            "error: rule {}: {}",
+            r.rule,
+            r.note
+                .as_deref()
+                .unwrap_or("not graded: none of its cases could run")
+        );
+        return EXIT_ERROR;
+    }
+    0
 }
 
 /// The server from `--target` or `--start`.

@@ -164,6 +164,18 @@ pub(super) struct Run<'a> {
     pub(super) reasons: Vec<Reason>,
 }
 
+/// The verdict: an error stays an error; a halt or a strict reason fails; any other reason is
+/// non-strict; none passes.
+fn verdict_of(halt: Option<&Halt>, reasons: &[Reason]) -> Verdict {
+    match halt {
+        Some(Halt::Error) => Verdict::Error,
+        Some(Halt::Fail) => Verdict::Fail,
+        None if reasons.iter().any(|r| r.strict) => Verdict::Fail,
+        None if !reasons.is_empty() => Verdict::NonStrict,
+        None => Verdict::Pass,
+    }
+}
+
 /// Runs one case against the target; its `level:` then sets what a miss costs
 /// ([`super::level`]).
 pub fn run_case(case: &Case, opts: &RunOptions) -> CaseResult {
@@ -348,6 +360,8 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// The case's result: every reason (the failed steps and checks first, then defects of
+    /// form), the verdict they make, the transcript and a reproducer.
     pub(super) fn finish(
         mut self,
         halt: Option<Halt>,
@@ -365,52 +379,10 @@ impl<'a> Run<'a> {
                 text: e,
             });
         }
-        for r in &self.responses {
-            if let Some(text) = r.body_answered() {
-                reasons.push(Reason {
-                    line: r.line,
-                    strict: true,
-                    text,
-                });
-            }
-            let label = if r.probe { " (probe)" } else { "" };
-            let tags = &self.case.tags;
-            for d in r
-                .all_defects()
-                .into_iter()
-                .filter(|d| super::rfc::counts_for(tags, &d.text))
-            {
-                let graded = r.strict_rules.contains(&d.rule);
-                let strict = graded || super::rfc::fails_for(tags, &d.text);
-                let graded = if graded {
-                    ", the rule this case grades"
-                } else {
-                    ""
-                };
-                reasons.push(Reason {
-                    line: r.line,
-                    strict,
-                    text: format!(
-                        "line {}{label}: {} (form: {}{graded})",
-                        r.line,
-                        super::rfc::cite(&d.text),
-                        d.rule
-                    ),
-                });
-            }
-        }
-        reasons.sort_by_key(|r| r.line);
-        let verdict = match halt {
-            Some(Halt::Error) => Verdict::Error,
-            _ if reasons.iter().any(|r| r.strict) => Verdict::Fail,
-            _ if !reasons.is_empty() => Verdict::NonStrict,
-            _ => Verdict::Pass,
-        };
-        let verdict = if matches!(halt, Some(Halt::Fail)) && verdict != Verdict::Error {
-            Verdict::Fail
-        } else {
-            verdict
-        };
+        reasons.extend(self.response_reasons());
+        // What failed comes first, in line order; notes of form after.
+        reasons.sort_by_key(|r| (!r.strict, r.line));
+        let verdict = verdict_of(halt.as_ref(), &reasons);
         let reproducer = match verdict {
             Verdict::Pass | Verdict::Skip => None,
             _ => self.reproducer(planned),
@@ -431,6 +403,47 @@ impl<'a> Run<'a> {
             transcript: std::mem::take(&mut self.rec.transcript),
             reproducer,
         }
+    }
+
+    /// What the responses read say besides the checks: a request body answered as a request
+    /// (a failure), and each defect of form that counts for this case, strict when the case
+    /// grades its rule (`form RULE`) or the RFCs make it a failure.
+    fn response_reasons(&self) -> Vec<Reason> {
+        let tags = &self.case.tags;
+        let mut out = Vec::new();
+        for r in &self.responses {
+            if let Some(text) = r.body_answered() {
+                out.push(Reason {
+                    line: r.line,
+                    strict: true,
+                    text,
+                });
+            }
+            let label = if r.probe { " (probe)" } else { "" };
+            for d in r
+                .all_defects()
+                .into_iter()
+                .filter(|d| super::rfc::counts_for(tags, &d.text))
+            {
+                let graded = r.strict_rules.contains(&d.rule);
+                let note = if graded {
+                    ", the rule this case grades"
+                } else {
+                    ""
+                };
+                out.push(Reason {
+                    line: r.line,
+                    strict: graded || super::rfc::fails_for(tags, &d.text),
+                    text: format!(
+                        "line {}{label}: {} (form: {}{note})",
+                        r.line,
+                        super::rfc::cite(&d.text),
+                        d.rule
+                    ),
+                });
+            }
+        }
+        out
     }
 
     /// `printf '...' | nc HOST PORT` with what was sent on the first connection (or, if nothing

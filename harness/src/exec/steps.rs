@@ -479,6 +479,8 @@ impl Run<'_> {
         }
     }
 
+    /// `open @c for D`: nothing arrives and no close comes for D, then a probe request is
+    /// answered: the connection was really kept open.
     pub(super) fn open(&mut self, p: &Planned, for_: Duration, probe: &[u8]) -> Result<(), Halt> {
         let line = p.step.line;
         let name = p.step.conn.clone();
@@ -488,7 +490,25 @@ impl Run<'_> {
         self.wait(&name, deadline)
             .map_err(|e| self.fail(line, format!("line {line}: read error: {e}")))?;
         self.settle(&name, Settle::Padding);
-        let cs = self.conns.get_mut(&name).unwrap();
+        if let Some(text) = self.not_kept_open(&name, line, t0, for_) {
+            return Err(self.fail(line, text));
+        }
+        if case_bound {
+            return Err(self.timed_out(p, &format!("waiting {} before the probe", fmt_dur(for_))));
+        }
+        self.probe(p, t0, for_, probe)
+    }
+
+    /// Why the connection was not simply kept open while we waited: it was closed, or bytes
+    /// nobody asked for arrived. `None` when it stayed open and quiet.
+    fn not_kept_open(
+        &self,
+        name: &str,
+        line: usize,
+        t0: Instant,
+        for_: Duration,
+    ) -> Option<String> {
+        let cs = &self.conns[name];
         let sent_first = if cs.conn.buf.is_empty() {
             String::new()
         } else {
@@ -504,24 +524,32 @@ impl Run<'_> {
             } else {
                 format!("after {}", fmt_elapsed(at - t0))
             };
-            let text = format!(
+            return Some(format!(
                 "line {line}: closed by server ({}) {when}{sent_first}, expected open for {}",
                 e.as_str(),
                 fmt_dur(for_)
-            );
-            return Err(self.fail(line, text));
+            ));
         }
-        if !sent_first.is_empty() {
-            let text = format!(
+        (!sent_first.is_empty()).then(|| {
+            format!(
                 "line {line}: {} unexpected bytes arrived while the connection was idle: \"{}\"",
                 cs.conn.buf.len(),
                 excerpt(&cs.conn.buf, 200)
-            );
-            return Err(self.fail(line, text));
-        }
-        if case_bound {
-            return Err(self.timed_out(p, &format!("waiting {} before the probe", fmt_dur(for_))));
-        }
+            )
+        })
+    }
+
+    /// Sends the probe of an `open` step and reads its answer: any response proves the
+    /// connection open; a failed write, a close or silence proves it was not.
+    fn probe(
+        &mut self,
+        p: &Planned,
+        t0: Instant,
+        for_: Duration,
+        probe: &[u8],
+    ) -> Result<(), Halt> {
+        let line = p.step.line;
+        let name = p.step.conn.clone();
         self.rec
             .note(&name, format!("probe: still open after {}?", fmt_dur(for_)));
         let cs = self.conns.get_mut(&name).unwrap();

@@ -38,6 +38,7 @@ struct JsonReport<'a> {
     counts: JsonCounts,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     notes: &'a [String],
+    /// Each rule held, lost or not graded (`status`: `held`, `lost`, `not-graded`).
     #[serde(skip_serializing_if = "<[RuleResult]>::is_empty")]
     rules: &'a [RuleResult],
     cases: Vec<JsonCase<'a>>,

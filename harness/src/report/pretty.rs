@@ -398,7 +398,8 @@ fn write_held(
     Ok(())
 }
 
-/// `HELD   get               10/10`, `N/A    server-error       0/0  (not graded: ...)`.
+/// `HELD   get                10/10`, `N/A    server-error        0/0  (not graded: ...)`: the
+/// word, then the rule (a GitHub Classroom step reads the two).
 fn rule_line(r: &RuleResult, points: &str, color: bool) -> String {
     let (word, style) = match r.status {
         RuleStatus::Held => ("HELD", verdict_style(Verdict::Pass)),
@@ -410,7 +411,7 @@ fn rule_line(r: &RuleResult, points: &str, color: bool) -> String {
         None => String::new(),
     };
     format!(
-        "{} {points:>7}  {}{why}",
+        "{} {:<16} {points:>7}{why}",
         paint(color, style, &format!("{word:<6}")),
         r.rule
     )

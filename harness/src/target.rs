@@ -350,7 +350,8 @@ fn crash_count(first: &CaseResult, alone: &CaseResult) -> Option<String> {
         .filter(|r| died_during(r))
         .collect();
     let how = died.first()?.messages.first()?;
-    let how = how.lines().next().unwrap_or(how);
+    // The death itself, without the server's last output (the first run's result shows it).
+    let how = how.split("; last output:").next().unwrap_or(how).trim_end();
     Some(format!(
         "the server crashed in {} of 2 runs of this case (\"{how}\"); the verdict is that of \
          the run alone, so a server that crashes at random may get another verdict in another run",

@@ -16,7 +16,12 @@ harness=${HARNESS:-target/release/harness}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 for i in $(seq 1 "$n"); do
-  "$harness" run --target "$target" --format json "$@" > "$out/$i.json" 2>/dev/null
+  "$harness" run --target "$target" --format json "$@" > "$out/$i.json" 2> "$out/$i.err"
+  if [ ! -s "$out/$i.json" ]; then
+    echo "$0: $harness wrote no report (is it up to date? cargo build --release -p harness):" >&2
+    head -n 20 "$out/$i.err" >&2
+    exit 2
+  fi
 done
 python3 - "$out" "$n" <<'PY'
 import json, sys

@@ -76,7 +76,7 @@ pub fn skipped(case: &Case, reason: &str) -> CaseResult {
 }
 
 /// The result of a case that was not run (or not run to its end), with one message: skipped,
-/// or an error such as a server that never started.
+/// or an error such as a server that never started. (A case that ran fills in the rest.)
 pub fn not_run(case: &Case, verdict: Verdict, message: &str) -> CaseResult {
     CaseResult {
         id: case.id.clone(),

@@ -387,21 +387,13 @@ impl<'a> Run<'a> {
             Verdict::Pass | Verdict::Skip => None,
             _ => self.reproducer(planned),
         };
-        let case = self.case;
         CaseResult {
-            id: case.id.clone(),
-            title: case.title.clone(),
-            tags: case.tags.clone(),
-            spec: case.spec.clone(),
-            rule: case.rule.clone(),
-            hint: case.hint.clone(),
-            verdict,
-            points: verdict.points(case.points, self.opts.lenient),
-            max_points: case.points,
+            points: verdict.points(self.case.points, self.opts.lenient),
             duration: self.start.elapsed(),
             messages: reasons.into_iter().map(|r| r.text).collect(),
             transcript: std::mem::take(&mut self.rec.transcript),
             reproducer,
+            ..super::not_run(self.case, verdict, "")
         }
     }
 

@@ -314,4 +314,48 @@ mod tests {
              expected status 200, got 501 −1 (head)"
         );
     }
+
+    /// `result` whose case sent `sent` on its connection.
+    fn sent(id: &str, messages: &[&str], sent: &[u8]) -> CaseResult {
+        use crate::outcome::{Event, EventKind};
+        let mut r = result(id, Verdict::Fail, 1.0, messages);
+        r.transcript.events = vec![Event {
+            at: Duration::ZERO,
+            conn: "main".into(),
+            kind: EventKind::Sent {
+                data: sent.to_vec(),
+            },
+        }];
+        r
+    }
+
+    #[test]
+    fn the_request_line_is_said_once_and_only_when_it_reads_well() {
+        let plain = sent(
+            "a",
+            &["line 9: expected status 404, got 200"],
+            b"GET /x HTTP/1.1\r\n\r\n",
+        );
+        assert_eq!(
+            what_happened(&plain),
+            "GET /x HTTP/1.1: expected status 404, got 200"
+        );
+        // The message already names the request: not twice.
+        let named = sent(
+            "b",
+            &["line 9: GET /x HTTP/1.1 was never answered"],
+            b"GET /x HTTP/1.1\r\n\r\n",
+        );
+        assert_eq!(what_happened(&named), "GET /x HTTP/1.1 was never answered");
+        // No request line to quote: an empty first line, or one too long to read.
+        let empty = sent(
+            "c",
+            &["line 9: expected status 400"],
+            b"\r\nGET / HTTP/1.1\r\n",
+        );
+        assert_eq!(what_happened(&empty), "expected status 400");
+        let long = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(300));
+        let long = sent("d", &["line 9: expected status 414"], long.as_bytes());
+        assert_eq!(what_happened(&long), "expected status 414");
+    }
 }

@@ -18,6 +18,7 @@ use std::time::Duration;
 use crate::case::Case;
 use crate::exec::{self, RunOptions, Target};
 use crate::outcome::{CaseResult, Verdict};
+use crate::read_cap::read_cap;
 
 use super::instance::{Instance, StartError, StartSpec};
 use super::process::install_cleanup_handler;
@@ -269,8 +270,7 @@ fn run_group(
                     let warnings: Vec<String> =
                         sl.inst.warnings().iter().map(|w| w.to_string()).collect();
                     let mut opts = options_for(base, &sl.inst);
-                    opts.max_response_bytes =
-                        crate::target::read_cap(case, opts.max_response_bytes, &opts.www);
+                    opts.max_response_bytes = read_cap(case, opts.max_response_bytes, &opts.www);
                     (sl.generation, opts, warnings)
                 };
                 let mut r = exec::run_case(case, &opts);

@@ -683,6 +683,8 @@ mod tests {
     #[case::root_single("DocumentRoot\t'www'", "DocumentRoot\t'/tmp/run/www'")]
     #[case::root_equals("document_root=www", "document_root=/tmp/run/www")]
     #[case::root_empty_quotes("DocumentRoot \"\"", "DocumentRoot \"/tmp/run/www\"")]
+    #[case::root_quoted_slash("DocumentRoot \"www/\"", "DocumentRoot \"/tmp/run/www/\"")]
+    #[case::root_lone_quote("DocumentRoot \"", "DocumentRoot /tmp/run/www")]
     #[case::ka("KeepaliveTime 10", "KeepaliveTime 2")]
     #[case::ka_spelled("Keep-Alive time 10", "Keep-Alive time 2")]
     #[case::ka_snake("keepalive_time=10", "keepalive_time=2")]
@@ -797,6 +799,37 @@ mod tests {
     }
 
     #[rstest]
+    #[case::named_port("Listen localhost:http")]
+    #[case::no_port("Listen 127.0.0.1:")]
+    fn an_address_without_a_numeric_port_is_left_as_is(#[case] line: &str) {
+        let p = patch(&format!("{line}\n"), 40123, &root(), 2);
+        assert_eq!(p.text, format!("{line}\n"));
+        assert!(
+            p.warnings[0].contains("is not a number; left as is"),
+            "{:?}",
+            p.warnings
+        );
+    }
+
+    #[test]
+    fn changes_show_lines_without_their_line_ends() {
+        let p = patch("Listen 8888\r\nKeepaliveTime 10\r\n", 40123, &root(), 2);
+        assert_eq!(p.text, "Listen 40123\r\nKeepaliveTime 2\r\n");
+        let shown: Vec<(&str, &str)> = p
+            .changes
+            .iter()
+            .map(|c| (c.before.as_str(), c.after.as_str()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("Listen 8888", "Listen 40123"),
+                ("KeepaliveTime 10", "KeepaliveTime 2")
+            ]
+        );
+    }
+
+    #[rstest]
     #[case::first_type(
         ".html text/html\n.txt text/plain\n",
         ".html\n.txt text/plain\n",
@@ -815,6 +848,13 @@ mod tests {
         "#.png image/png\n.gif image/gif\n",
         "#.png image/png\n.gif\n",
         2,
+        ".gif image/gif",
+        ".gif"
+    )]
+    #[case::after_other_comments(
+        "; .png image/png\n// .jpg image/jpeg\n.gif image/gif\n",
+        "; .png image/png\n// .jpg image/jpeg\n.gif\n",
+        3,
         ".gif image/gif",
         ".gif"
     )]

@@ -347,6 +347,85 @@ mod tests {
     }
 
     #[test]
+    fn read_takes_a_file_and_names_one_it_cannot_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ws.conf");
+        std::fs::write(&path, ".json application/json\n").unwrap();
+        let d = Declared::read(&path, "ws.conf");
+        assert_eq!(
+            (d.source.as_str(), d.type_of(".json")),
+            ("ws.conf", Some("application/json"))
+        );
+        let gone = Declared::read(&dir.path().join("none.conf"), "the submission's ws.conf");
+        assert!(
+            gone.source.starts_with("the submission's ws.conf ("),
+            "{}",
+            gone.source
+        );
+        assert!(
+            gone.source.contains("none.conf could not be read"),
+            "{}",
+            gone.source
+        );
+        assert_eq!(gone.types, vec![]);
+    }
+
+    #[test]
+    fn quotes_colons_and_semicolons_around_words_are_not_part_of_them() {
+        let d = Declared::parse(
+            "DirectoryIndex 'home.html' \"main.htm\";\n\".css\": \"text/css\",\n",
+            "x",
+        );
+        assert_eq!(d.index, Some(vec!["home.html".into(), "main.htm".into()]));
+        assert_eq!(d.type_of(".css"), Some("text/css"));
+    }
+
+    #[test]
+    fn index_spellings_and_lines_that_are_not_what_they_seem() {
+        for line in [
+            "DirectoryIndex home.html",
+            "Index home.html",
+            "DefaultPage home.html",
+        ] {
+            let d = Declared::parse(line, "x");
+            assert_eq!(d.index, Some(vec!["home.html".into()]), "{line}");
+        }
+        assert_eq!(
+            Declared::parse(". text/html", "x").types,
+            vec![],
+            "a dot is no extension"
+        );
+        assert_eq!(Declared::parse("KeepaliveTime -5", "x").keepalive, None);
+    }
+
+    #[test]
+    fn a_key_alone_does_not_take_the_next_setting_as_its_value() {
+        for text in [
+            "DirectoryIndex\n.html text/html\n",
+            "DirectoryIndex\nListen 8080\n",
+        ] {
+            let d = Declared::parse(text, "x");
+            assert_eq!(d.index, Some(vec![]), "{text:?}");
+        }
+        let d = Declared::parse("DirectoryIndex\nText/index.html\n", "x");
+        assert_eq!(
+            d.index,
+            Some(vec!["Text/index.html".into()]),
+            "a path is a value"
+        );
+    }
+
+    #[test]
+    fn without_request_method_support_get_is_assumed() {
+        let d = Declared::parse(HANDOUT, "ws.conf");
+        let unmet = |r: &str| d.unmet(&Requirement::parse(r).unwrap(), false);
+        assert_eq!(
+            unmet("no method GET").as_deref(),
+            Some("ws.conf has no RequestMethodSupport line: GET is assumed")
+        );
+    }
+
+    #[test]
     fn requirement_syntax() {
         assert_eq!(
             Requirement::parse("type .JSON"),
@@ -359,6 +438,10 @@ mod tests {
         assert!(Requirement::parse("type json")
             .unwrap_err()
             .contains(".json"));
+        assert!(
+            Requirement::parse("type .").is_err(),
+            "a dot alone is no extension"
+        );
         assert!(Requirement::parse("colour red")
             .unwrap_err()
             .contains("unknown requirement"));

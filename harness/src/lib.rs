@@ -8,6 +8,7 @@
 //! - [`report`]: pretty, json, tap, junit, gradescope and html output.
 //! - [`rules`]: grading by rules: the cases of one `rule:` are held or lost whole.
 //! - [`start`]: starting the server under test (`--start`): its config, its process, restarts.
+//! - [`read_cap`]: how much a case's connections may read (raised for a large `body file`).
 //! - [`target`]: the server under test (an address or a command) and running cases at it.
 //! - [`grade`]: grading a whole class of submissions.
 //! - [`declared`]: what the server's ws.conf declares (types, methods, DirectoryIndex), which
@@ -24,6 +25,7 @@ pub mod exec;
 pub mod form;
 pub mod grade;
 pub mod outcome;
+pub mod read_cap;
 pub mod record;
 pub mod report;
 pub mod rules;

@@ -531,6 +531,25 @@ fn readme_examples_parse() {
 )]
 #[case::closed_missing("title: t\nclosed\n", 2, 7, "expected `within` or `after`")]
 #[case::open_without_for("title: t\nopen 1s\n", 2, 6, "expected `for`")]
+#[case::form_no_rule(
+    "title: t\nsend\n| x\nresponse\nform\n",
+    5,
+    5,
+    "`form` needs at least one rule"
+)]
+#[case::header_junk(
+    "title: t\nsend\n| x\nresponse\nheader Server is \"x\"\n",
+    5,
+    15,
+    "unexpected `is` after the header name"
+)]
+#[case::body_no_test("title: t\nsend\n| x\nresponse\nbody\n", 5, 5, "`body` needs a test")]
+#[case::body_file_no_path(
+    "title: t\nsend\n| x\nresponse\nbody file\n",
+    5,
+    10,
+    "`body file` needs a path"
+)]
 #[case::metadata_without_colon(
     "title: t\nsend\n| x\npoints 2\n",
     4,

@@ -80,80 +80,89 @@ pub(crate) fn step(
         "connect" => StepKind::Connect,
         "shutdown" => StepKind::Shutdown,
         "close" => StepKind::Close,
-        "sleep" => {
-            if conn.is_some() {
-                return Err(
-                    Fault::new(name_span.end + 1..cur.pos, "`sleep` takes no connection")
-                        .help(format!("usage: {use_}")),
-                );
-            }
-            StepKind::Sleep(duration_arg(cur, use_)?)
+        "sleep" if conn.is_some() => {
+            return Err(
+                Fault::new(name_span.end + 1..cur.pos, "`sleep` takes no connection")
+                    .help(format!("usage: {use_}")),
+            )
         }
+        "sleep" => StepKind::Sleep(duration_arg(cur, use_)?),
         "send" => {
             let (kind, is_raw) = send(cur)?;
             raw = is_raw;
             kind
         }
-        "response" => {
-            let within = match cur.word() {
-                None => None,
-                Some((_, "within")) => Some(duration_arg(cur, use_)?),
-                Some((start, w)) => return Err(unexpected(start, w, &["within"], use_)),
-            };
-            StepKind::Response {
-                within,
-                checks: Vec::new(),
-            }
-        }
-        "interim" => interim(cur, use_)?,
-        "no response" => {
-            keyword(cur, "for", use_)?;
-            StepKind::NoResponse {
-                for_: duration_arg(cur, use_)?,
-            }
-        }
-        "closed" => match cur.word() {
-            Some((_, "within")) => StepKind::Closed {
-                after: None,
-                within: duration_arg(cur, use_)?,
-            },
-            Some((_, "after")) => {
-                let after_start = cur.here().start;
-                let after = duration_arg(cur, use_)?;
-                let after_end = cur.pos;
-                keyword(cur, "within", use_)?;
-                let within = duration_arg(cur, use_)?;
-                if let (Some(a), Some(w)) = (after.constant(), within.constant()) {
-                    if a >= w {
-                        return Err(Fault::new(
-                            after_start..after_end,
-                            format!("`after {after}` is not shorter than `within {within}`"),
-                        )
-                        .help("the connection must close after D1 and before D2, so D1 < D2"));
-                    }
-                }
-                StepKind::Closed {
-                    after: Some(after),
-                    within,
-                }
-            }
-            Some((start, w)) => return Err(unexpected(start, w, &["within", "after"], use_)),
-            None => {
-                return Err(Fault::new(cur.here(), "expected `within` or `after`")
-                    .help(format!("usage: {use_}")))
-            }
+        "response" => StepKind::Response {
+            within: optional_within(cur, use_)?,
+            checks: Vec::new(),
         },
-        "open" => {
-            keyword(cur, "for", use_)?;
-            StepKind::Open {
-                for_: duration_arg(cur, use_)?,
-                probe: None,
-            }
-        }
+        "interim" => interim(cur, use_)?,
+        "no response" => StepKind::NoResponse {
+            for_: for_duration(cur, use_)?,
+        },
+        "closed" => closed(cur, use_)?,
+        "open" => StepKind::Open {
+            for_: for_duration(cur, use_)?,
+            probe: None,
+        },
         _ => unreachable!("not a step: {name}"),
     };
     cur.expect_end(use_)?;
     Ok(ParsedStep { conn, kind, raw })
+}
+
+/// `[within D]`: nothing, or a time limit.
+fn optional_within(cur: &mut Cursor<'_>, use_: &str) -> Result<Option<DurationExpr>, Fault> {
+    match cur.word() {
+        None => Ok(None),
+        Some((_, "within")) => Ok(Some(duration_arg(cur, use_)?)),
+        Some((start, w)) => Err(unexpected(start, w, &["within"], use_)),
+    }
+}
+
+/// `for D`: how long a state must last (`no response for D`, `open for D`).
+fn for_duration(cur: &mut Cursor<'_>, use_: &str) -> Result<DurationExpr, Fault> {
+    keyword(cur, "for", use_)?;
+    duration_arg(cur, use_)
+}
+
+/// `within D`, or `after D1 within D2`: when the connection must be closed by.
+fn closed(cur: &mut Cursor<'_>, use_: &str) -> Result<StepKind, Fault> {
+    match cur.word() {
+        Some((_, "within")) => Ok(StepKind::Closed {
+            after: None,
+            within: duration_arg(cur, use_)?,
+        }),
+        Some((_, "after")) => closed_between(cur, use_),
+        Some((start, w)) => Err(unexpected(start, w, &["within", "after"], use_)),
+        None => {
+            Err(Fault::new(cur.here(), "expected `within` or `after`")
+                .help(format!("usage: {use_}")))
+        }
+    }
+}
+
+/// `after D1 within D2` (after `after`): a window, which must not be empty when both ends are
+/// known now.
+fn closed_between(cur: &mut Cursor<'_>, use_: &str) -> Result<StepKind, Fault> {
+    let after_start = cur.here().start;
+    let after = duration_arg(cur, use_)?;
+    let after_end = cur.pos;
+    keyword(cur, "within", use_)?;
+    let within = duration_arg(cur, use_)?;
+    if let (Some(a), Some(w)) = (after.constant(), within.constant()) {
+        if a >= w {
+            return Err(Fault::new(
+                after_start..after_end,
+                format!("`after {after}` is not shorter than `within {within}`"),
+            )
+            .help("the connection must close after D1 and before D2, so D1 < D2"));
+        }
+    }
+    Ok(StepKind::Closed {
+        after: Some(after),
+        within,
+    })
 }
 
 /// `interim [N...] [within D]`: 1xx codes, then an optional time limit.
@@ -258,149 +267,166 @@ pub(crate) fn check(
     let use_ = usage(name);
     let mut block = None;
     let kind = match name {
-        "status" => {
-            let mut codes = Vec::new();
-            while let Some((start, w)) = cur.word() {
-                let ok =
-                    w.len() == 3 && w.bytes().all(|b| b.is_ascii_digit()) && !w.starts_with('0');
-                if !ok {
-                    return Err(Fault::new(
-                        start..start + w.len(),
-                        format!("expected a three-digit status code, found `{w}`"),
-                    )
-                    .help(format!("usage: {use_}")));
-                }
-                codes.push(w.parse().expect("three digits"));
-            }
-            if codes.is_empty() {
-                return Err(Fault::new(cur.here(), "`status` needs at least one code")
-                    .help(format!("usage: {use_}")));
-            }
-            CheckKind::Status(codes)
-        }
+        "status" => CheckKind::Status(status_codes(cur, use_)?),
         "or closed" => CheckKind::OrClosed,
         "status-line" => CheckKind::StatusLine(quoted_text(cur)?),
         "reason" => CheckKind::Reason(quoted_text(cur)?),
         "version" => CheckKind::Version(quoted_text(cur)?),
-        "header" => {
-            let name = header_name(cur, use_)?;
-            let test = if cur.eat(":") {
-                // The rest of the line, unquoted (a value may hold quotes: `ETag: "abc"`).
-                cur.skip_spaces();
-                let start = cur.pos;
-                let value = escape::quoted(cur.rest(), start)?;
-                cur.pos = cur.text.len();
-                HeaderTest::Equals(value.trim().to_string())
-            } else {
-                match cur.word() {
-                    None => HeaderTest::Present,
-                    Some((_, "contains")) => HeaderTest::Contains(quoted_text(cur)?),
-                    Some((_, "matches")) => {
-                        let (span, re) = quoted_with_span(cur)?;
-                        regex::Regex::new(&re).map_err(|e| regex_fault(span, e))?;
-                        HeaderTest::Matches(re)
-                    }
-                    Some((start, w)) => {
-                        return Err(Fault::new(
-                            start..start + w.len(),
-                            format!("unexpected `{w}` after the header name"),
-                        )
-                        .help(format!("usage: {use_}")))
-                    }
-                }
-            };
-            CheckKind::Header { name, test }
-        }
-        "no header" => CheckKind::NoHeader(header_name(cur, use_)?),
-        "body" => match cur.word() {
-            Some((_, "is")) => match cur.word() {
-                None => {
-                    block = Some(false);
-                    CheckKind::BodyIs(Template::default())
-                }
-                Some((_, "raw")) => {
-                    block = Some(true);
-                    CheckKind::BodyIs(Template::default())
-                }
-                Some((_, "empty")) => CheckKind::BodyEmpty,
-                Some((start, w)) => return Err(unexpected(start, w, &["raw", "empty"], use_)),
-            },
-            Some((_, "contains")) => CheckKind::BodyContains(quoted_text(cur)?),
-            Some((_, "matches")) => {
-                let (span, re) = quoted_with_span(cur)?;
-                regex::bytes::Regex::new(&re).map_err(|e| regex_fault(span, e))?;
-                CheckKind::BodyMatches(re)
-            }
-            Some((_, "file")) => {
-                cur.skip_spaces();
-                let start = cur.pos;
-                let path = cur.rest();
-                cur.pos = cur.text.len();
-                if path.is_empty() {
-                    return Err(Fault::new(start..start, "`body file` needs a path")
-                        .help("a path under the site root, e.g. `body file index.html`"));
-                }
-                let escapes = path.starts_with('/') || path.split(['/', '\\']).any(|c| c == "..");
-                if escapes {
-                    return Err(Fault::new(
-                        start..cur.pos,
-                        "the path must stay under the site root",
-                    )
-                    .help(
-                        "write it relative to `--www`, without `..`: `body file css/style.css`",
-                    ));
-                }
-                CheckKind::BodyFile(path.to_string())
-            }
-            Some((start, w)) => {
-                return Err(unexpected(
-                    start,
-                    w,
-                    &["is", "contains", "matches", "file"],
-                    use_,
-                ))
-            }
-            None => {
-                return Err(
-                    Fault::new(cur.here(), "`body` needs a test").help(format!("usage: {use_}"))
-                )
-            }
+        "header" => CheckKind::Header {
+            name: header_name(cur, use_)?,
+            test: header_test(cur, use_)?,
         },
-        "content-length" => CheckKind::ContentLength,
-        "content-type" => {
-            cur.skip_spaces();
-            let (start, ext) = cur.take_while(|c| !c.is_whitespace());
-            if !(ext.starts_with('.') && ext.len() > 1) {
-                return Err(Fault::new(
-                    start..start + ext.len().max(1),
-                    "`content-type` needs an extension with its dot",
-                )
-                .help(format!("usage: {use_}")));
-            }
-            CheckKind::ContentType(ext.to_ascii_lowercase())
+        "no header" => CheckKind::NoHeader(header_name(cur, use_)?),
+        "body" => {
+            let (kind, body_block) = body_check(cur, use_)?;
+            block = body_block;
+            kind
         }
+        "content-length" => CheckKind::ContentLength,
+        "content-type" => CheckKind::ContentType(extension(cur, use_)?),
         "no body" => {
             keyword(cur, "contains", use_)?;
             CheckKind::BodyLacks(quoted_text(cur)?)
         }
-        "form" => {
-            let mut rules = Vec::new();
-            while let Some((start, w)) = cur.word() {
-                let Some(rule) = FormRule::from_name(w) else {
-                    return Err(unexpected(start, w, &FormRule::names(), use_));
-                };
-                rules.push(rule);
-            }
-            if rules.is_empty() {
-                return Err(Fault::new(cur.here(), "`form` needs at least one rule")
-                    .help(format!("usage: {use_}")));
-            }
-            CheckKind::Form(rules)
-        }
+        "form" => CheckKind::Form(form_rules(cur, use_)?),
         _ => unreachable!("not a check: {name} at {name_span:?}"),
     };
     cur.expect_end(use_)?;
     Ok(ParsedCheck { kind, block })
+}
+
+/// `N [N...]`: one status code or more, each three digits not starting with 0.
+fn status_codes(cur: &mut Cursor<'_>, use_: &str) -> Result<Vec<u16>, Fault> {
+    let mut codes = Vec::new();
+    while let Some((start, w)) = cur.word() {
+        let ok = w.len() == 3 && w.bytes().all(|b| b.is_ascii_digit()) && !w.starts_with('0');
+        if !ok {
+            return Err(Fault::new(
+                start..start + w.len(),
+                format!("expected a three-digit status code, found `{w}`"),
+            )
+            .help(format!("usage: {use_}")));
+        }
+        codes.push(w.parse().expect("three digits"));
+    }
+    if codes.is_empty() {
+        return Err(Fault::new(cur.here(), "`status` needs at least one code")
+            .help(format!("usage: {use_}")));
+    }
+    Ok(codes)
+}
+
+/// What follows a header's name: nothing (present), `: VALUE`, `contains "TEXT"` or
+/// `matches "REGEX"`.
+fn header_test(cur: &mut Cursor<'_>, use_: &str) -> Result<HeaderTest, Fault> {
+    if cur.eat(":") {
+        // The rest of the line, unquoted (a value may hold quotes: `ETag: "abc"`).
+        cur.skip_spaces();
+        let start = cur.pos;
+        let value = escape::quoted(cur.rest(), start)?;
+        cur.pos = cur.text.len();
+        return Ok(HeaderTest::Equals(value.trim().to_string()));
+    }
+    match cur.word() {
+        None => Ok(HeaderTest::Present),
+        Some((_, "contains")) => Ok(HeaderTest::Contains(quoted_text(cur)?)),
+        Some((_, "matches")) => {
+            let (span, re) = quoted_with_span(cur)?;
+            regex::Regex::new(&re).map_err(|e| regex_fault(span, e))?;
+            Ok(HeaderTest::Matches(re))
+        }
+        Some((start, w)) => Err(Fault::new(
+            start..start + w.len(),
+            format!("unexpected `{w}` after the header name"),
+        )
+        .help(format!("usage: {use_}"))),
+    }
+}
+
+/// `body is ...`, `body contains "TEXT"`, `body matches "REGEX"` or `body file PATH`; with
+/// whether `|` lines must follow (`Some(raw)`).
+fn body_check(cur: &mut Cursor<'_>, use_: &str) -> Result<(CheckKind, Option<bool>), Fault> {
+    let kind = match cur.word() {
+        Some((_, "is")) => return body_is(cur, use_),
+        Some((_, "contains")) => CheckKind::BodyContains(quoted_text(cur)?),
+        Some((_, "matches")) => {
+            let (span, re) = quoted_with_span(cur)?;
+            regex::bytes::Regex::new(&re).map_err(|e| regex_fault(span, e))?;
+            CheckKind::BodyMatches(re)
+        }
+        Some((_, "file")) => CheckKind::BodyFile(site_path(cur)?),
+        Some((start, w)) => {
+            let tests = ["is", "contains", "matches", "file"];
+            return Err(unexpected(start, w, &tests, use_));
+        }
+        None => {
+            return Err(Fault::new(cur.here(), "`body` needs a test").help(format!("usage: {use_}")))
+        }
+    };
+    Ok((kind, None))
+}
+
+/// `body is` (its `|` lines follow, with CRLF line ends), `body is raw` (as written) or
+/// `body is empty`.
+fn body_is(cur: &mut Cursor<'_>, use_: &str) -> Result<(CheckKind, Option<bool>), Fault> {
+    match cur.word() {
+        None => Ok((CheckKind::BodyIs(Template::default()), Some(false))),
+        Some((_, "raw")) => Ok((CheckKind::BodyIs(Template::default()), Some(true))),
+        Some((_, "empty")) => Ok((CheckKind::BodyEmpty, None)),
+        Some((start, w)) => Err(unexpected(start, w, &["raw", "empty"], use_)),
+    }
+}
+
+/// The PATH of `body file PATH`: the rest of the line, relative to the site root and staying
+/// under it.
+fn site_path(cur: &mut Cursor<'_>) -> Result<String, Fault> {
+    cur.skip_spaces();
+    let start = cur.pos;
+    let path = cur.rest();
+    cur.pos = cur.text.len();
+    if path.is_empty() {
+        return Err(Fault::new(start..start, "`body file` needs a path")
+            .help("a path under the site root, e.g. `body file index.html`"));
+    }
+    let escapes = path.starts_with('/') || path.split(['/', '\\']).any(|c| c == "..");
+    if escapes {
+        return Err(
+            Fault::new(start..cur.pos, "the path must stay under the site root")
+                .help("write it relative to `--www`, without `..`: `body file css/style.css`"),
+        );
+    }
+    Ok(path.to_string())
+}
+
+/// `.EXT` of `content-type .EXT`, lowercased.
+fn extension(cur: &mut Cursor<'_>, use_: &str) -> Result<String, Fault> {
+    cur.skip_spaces();
+    let (start, ext) = cur.take_while(|c| !c.is_whitespace());
+    if !(ext.starts_with('.') && ext.len() > 1) {
+        return Err(Fault::new(
+            start..start + ext.len().max(1),
+            "`content-type` needs an extension with its dot",
+        )
+        .help(format!("usage: {use_}")));
+    }
+    Ok(ext.to_ascii_lowercase())
+}
+
+/// `RULE...` of `form`: one form rule or more, by name.
+fn form_rules(cur: &mut Cursor<'_>, use_: &str) -> Result<Vec<FormRule>, Fault> {
+    let mut rules = Vec::new();
+    while let Some((start, w)) = cur.word() {
+        let Some(rule) = FormRule::from_name(w) else {
+            return Err(unexpected(start, w, &FormRule::names(), use_));
+        };
+        rules.push(rule);
+    }
+    if rules.is_empty() {
+        return Err(
+            Fault::new(cur.here(), "`form` needs at least one rule").help(format!("usage: {use_}"))
+        );
+    }
+    Ok(rules)
 }
 
 /// A header field name (an HTTP token).

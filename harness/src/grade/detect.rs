@@ -13,7 +13,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::start::instance::SKIPPED_DIRS;
+use crate::start::files::walk;
 use crate::start::process::shell_quote;
 
 /// The file in a submission that overrides `--start` for it.
@@ -21,10 +21,6 @@ pub const START_FILE: &str = "START";
 /// The file in a submission that overrides `--build` for it.
 pub const BUILD_FILE: &str = "BUILD";
 
-/// At most this many files are looked at (a submission that commits a dataset is not walked
-/// to its end), at most this deep.
-const MAX_FILES: usize = 5000;
-const MAX_DEPTH: usize = 8;
 /// Source files larger than this are not read for `main`.
 const MAX_SOURCE: u64 = 2 << 20;
 
@@ -534,40 +530,6 @@ fn in_dir(rel: &Path) -> String {
     } else {
         format!("{{dir}}/{}", shell_quote(&rel.to_string_lossy()))
     }
-}
-
-/// The submission's files (relative paths, sorted), without [`SKIPPED_DIRS`] and `www/`
-/// folders nor macOS `._` files, at most [`MAX_FILES`] of them, [`MAX_DEPTH`] deep; links are
-/// not followed.
-pub fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![(PathBuf::new(), 0usize)];
-    while let Some((rel, depth)) = stack.pop() {
-        let Ok(entries) = fs::read_dir(dir.join(&rel)) else {
-            continue;
-        };
-        let mut entries: Vec<_> = entries.flatten().collect();
-        entries.sort_by_key(|e| e.file_name());
-        for e in entries {
-            if out.len() >= MAX_FILES {
-                return out;
-            }
-            let name = e.file_name();
-            let path = rel.join(&name);
-            let Ok(ty) = e.file_type() else { continue };
-            if ty.is_dir() {
-                let n = name.to_string_lossy();
-                if depth < MAX_DEPTH && !SKIPPED_DIRS.contains(&n.as_ref()) && n != "www" {
-                    stack.push((path, depth + 1));
-                }
-            } else if ty.is_file() && !name.to_string_lossy().starts_with("._") {
-                // (`._NAME`: macOS resource forks that zip archives carry)
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 #[cfg(test)]

@@ -362,6 +362,57 @@ mod tests {
     }
 
     #[test]
+    fn a_rule_named_by_many_cases_is_in_the_book_once_in_the_files_order() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(RULES_FILE),
+            "get handout 10 GET serves a file\nnot-found handout 10 404 for a missing file\n",
+        )
+        .unwrap();
+        let cases = [
+            case_in(dir.path(), "nf", "not-found", 1.0),
+            case_in(dir.path(), "index", "get", 1.0),
+            case_in(dir.path(), "css", "get", 1.0),
+        ];
+        let book = RuleBook::for_cases(&cases).unwrap();
+        let names: Vec<&str> = book.rules.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["get", "not-found"]);
+        assert_eq!(book.get("not-found").map(|r| r.points), Some(10.0));
+        assert_eq!(book.get("nothing"), None);
+        assert_eq!(book.total(), 20.0);
+    }
+
+    #[test]
+    fn a_broken_rules_file_is_reported_once_not_per_case() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(RULES_FILE), "Get handout 10 x\n").unwrap();
+        let cases = [
+            case_in(dir.path(), "a", "get", 1.0),
+            case_in(dir.path(), "b", "get", 1.0),
+        ];
+        let d = RuleBook::for_cases(&cases).unwrap_err();
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].message.contains("not a rule name"), "{}", d[0]);
+    }
+
+    #[test]
+    fn a_declared_rule_keeps_its_worth_when_a_case_without_a_rules_file_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (with, without) = (dir.path().join("with"), dir.path().join("without"));
+        std::fs::create_dir(&with).unwrap();
+        std::fs::create_dir(&without).unwrap();
+        std::fs::write(with.join(RULES_FILE), "get handout 10 GET serves a file\n").unwrap();
+        let loose = case_in(&without, "loose", "get", 3.0);
+        if rules_file_for(&loose.path).is_some() {
+            return; // a stray rules.txt above the temp dir
+        }
+        let declared = case_in(&with, "index", "get", 1.0);
+        let book = RuleBook::for_cases(&[declared, loose]).unwrap();
+        assert_eq!(book.rules.len(), 1);
+        assert_eq!((book.rules[0].points, book.rules[0].declared), (10.0, true));
+    }
+
+    #[test]
     fn without_a_rules_file_a_rule_is_worth_its_cases() {
         let dir = tempfile::tempdir().unwrap();
         let a = case_in(dir.path(), "a", "x", 2.0);

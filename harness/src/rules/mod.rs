@@ -345,6 +345,29 @@ mod tests {
     }
 
     #[test]
+    fn cases_without_points_share_their_rule_equally() {
+        let mut rs = vec![
+            result("a", Some("get"), Verdict::Pass, 0.0),
+            result("b", Some("get"), Verdict::Pass, 0.0),
+        ];
+        let rules = score(&mut rs, &book(), true, true);
+        assert_eq!((rules[0].points, rules[0].max_points), (10.0, 10.0));
+        let shares: Vec<(f64, f64)> = rs.iter().map(|r| (r.points, r.max_points)).collect();
+        assert_eq!(shares, vec![(5.0, 5.0), (5.0, 5.0)]);
+    }
+
+    #[test]
+    fn a_passing_case_of_a_rule_that_counts_for_nothing_is_not_told_it_earns_nothing() {
+        let mut rs = vec![
+            result("line-ends", Some("form"), Verdict::Fail, 1.0),
+            result("reason", Some("form"), Verdict::Pass, 1.0),
+        ];
+        score(&mut rs, &book(), true, true);
+        assert_eq!(rs[1].max_points, 0.0);
+        assert!(rs[1].messages.is_empty(), "{:?}", rs[1].messages);
+    }
+
+    #[test]
     fn non_strict_earns_only_when_lenient() {
         let mut rs = vec![result("css", Some("get"), Verdict::NonStrict, 1.0)];
         let rules = score(&mut rs, &book(), true, false);

@@ -288,6 +288,27 @@ mod tests {
         assert_eq!(book.total(), 8.0);
     }
 
+    #[test]
+    fn a_loaded_rubric_names_its_file_in_warnings() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("course.rubric");
+        std::fs::write(&path, "# worth\nrule ghost 5\n").unwrap();
+        let r = Rubric::load(&path).unwrap();
+        let warnings = r.apply_rules(&mut RuleBook::default());
+        assert_eq!(
+            warnings,
+            vec![format!(
+                "{}:2: no selected case belongs to the rule `ghost`",
+                path.display()
+            )]
+        );
+        let missing = Rubric::load(&dir.path().join("none.rubric")).unwrap_err();
+        assert!(
+            missing.to_string().contains("cannot read the rubric"),
+            "{missing}"
+        );
+    }
+
     #[rstest]
     #[case("points x", 1, "non-negative number")]
     #[case("points x -3", 1, "non-negative number")]

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 use std::time::Duration;
 
+use super::files::{walk, SKIPPED_DIRS};
 use super::process::{self, describe_status, show_tail, ProcessError, ServerProcess, MESSAGE_TAIL};
 use super::wsconf::{self, RootMode, UnknownVariant};
 
@@ -46,18 +47,6 @@ fn strip_slash_link(folder: &Path, root: &Path) {
 
 /// Files larger than this are not copied (core dumps, videos, build caches).
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
-
-/// Folders never copied, at any depth.
-pub const SKIPPED_DIRS: &[&str] = &[
-    ".git",
-    ".hg",
-    ".svn",
-    "target",
-    "node_modules",
-    "__pycache__",
-    ".venv",
-    "__MACOSX",
-];
 
 /// How the started server gets its `ws.conf`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -346,7 +335,7 @@ impl Instance {
                 return None;
             }
         }
-        let has_code = crate::grade::detect::walk(&path).iter().any(|f| {
+        let has_code = walk(&path).iter().any(|f| {
             let ext = f.extension().and_then(|e| e.to_str()).unwrap_or("");
             matches!(
                 ext,

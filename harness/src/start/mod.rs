@@ -10,9 +10,11 @@
 //! - [`process`]: the supervised process group, its output tail, readiness, stop, cleanup.
 //! - [`instance`]: one prepared folder + config + process ([`Instance`], [`StartSpec`]).
 //! - [`crash`]: naming how a server died (the signal, the exception line).
+//! - [`files`]: a submission's files: the folders never copied nor searched, the bounded walk.
 //! - [`run`]: running cases on started instances, one per configuration, with restarts.
 
 pub mod crash;
+pub mod files;
 pub mod instance;
 pub mod process;
 pub mod run;

@@ -18,6 +18,7 @@ use std::time::Duration;
 use crate::case::Case;
 use crate::exec::{self, RunOptions, Target};
 use crate::outcome::{CaseResult, Verdict};
+use crate::read_cap::read_cap;
 
 use super::instance::{Instance, StartError, StartSpec};
 use super::process::install_cleanup_handler;
@@ -221,6 +222,25 @@ struct Slot {
     broken: Option<String>,
 }
 
+/// One configuration's cases and the instance they run on, shared by the group's workers.
+struct Group<'a> {
+    cases: &'a [Case],
+    base: &'a RunOptions,
+    variant: String,
+    slot: Mutex<Slot>,
+    on_event: &'a (dyn Fn(&StartEvent) + Sync),
+}
+
+/// What a worker takes from the slot before a case: the generation it runs against, its run
+/// options, and the instance's warnings (added to the messages of a case that does not pass).
+struct Prepared {
+    generation: u64,
+    opts: RunOptions,
+    warnings: Vec<String>,
+}
+
+/// Runs one configuration's cases (`idxs`) on `inst` with `base.jobs` workers, the longest
+/// first, and more workers once the server proves silent; stops the instance at the end.
 fn run_group(
     cases: &[Case],
     idxs: &[usize],
@@ -229,115 +249,146 @@ fn run_group(
     finish: &(dyn Fn(usize, CaseResult) + Sync),
     on_event: &(dyn Fn(&StartEvent) + Sync),
 ) {
-    let variant = inst.variant().to_string();
-    let slot = Mutex::new(Slot {
-        inst,
-        generation: 0,
-        deaths: BTreeMap::new(),
-        broken: None,
-    });
-    let lock = || slot.lock().unwrap_or_else(|e| e.into_inner());
-    let next = AtomicUsize::new(0);
-    let workers = base.jobs.max(1).min(idxs.len());
-    // The longest cases first, so that the run ends soon after its slowest case.
-    let mut idxs = idxs.to_vec();
-    idxs.sort_by_key(|&i| std::cmp::Reverse(cases[i].timeout.eval(&base.vars).unwrap_or_default()));
-    let idxs = &idxs[..];
+    let group = Group {
+        cases,
+        base,
+        variant: inst.variant().to_string(),
+        slot: Mutex::new(Slot {
+            inst,
+            generation: 0,
+            deaths: BTreeMap::new(),
+            broken: None,
+        }),
+        on_event,
+    };
+    let order = longest_first(cases, idxs, &base.vars);
+    let workers = base.jobs.max(1).min(order.len());
     let silence = Silence::new(workers);
-
+    let next = AtomicUsize::new(0);
     std::thread::scope(|s| {
-        for w in 0..workers + silence.extra(idxs.len()) {
-            let silence = &silence;
-            let next = &next;
-            let lock = &lock;
-            let variant = &variant;
-            s.spawn(move || loop {
-                if w >= workers
-                    && !silence.wait_unleashed(|| next.load(Ordering::SeqCst) >= idxs.len())
-                {
-                    break;
+        for w in 0..workers + silence.extra(order.len()) {
+            let (group, order, silence, next) = (&group, &order[..], &silence, &next);
+            s.spawn(move || {
+                let all_taken = || next.load(Ordering::SeqCst) >= order.len();
+                if w >= workers && !silence.wait_unleashed(all_taken) {
+                    return;
                 }
-                let k = next.fetch_add(1, Ordering::SeqCst);
-                let Some(&i) = idxs.get(k) else { break };
-                let case = &cases[i];
-                let (generation, opts, warnings) = {
-                    let sl = lock();
-                    if let Some(why) = &sl.broken {
-                        finish(i, exec::not_run(case, Verdict::Error, why));
-                        continue;
-                    }
-                    let warnings: Vec<String> =
-                        sl.inst.warnings().iter().map(|w| w.to_string()).collect();
-                    let mut opts = options_for(base, &sl.inst);
-                    opts.max_response_bytes =
-                        crate::target::read_cap(case, opts.max_response_bytes, &opts.www);
-                    (sl.generation, opts, warnings)
-                };
-                let mut r = exec::run_case(case, &opts);
-                silence.saw(&r);
-                r.reproducer = r
-                    .reproducer
-                    .map(|rep| port_placeholder(&rep, opts.target.port));
-                if r.verdict != Verdict::Skip {
-                    if r.verdict != Verdict::Pass {
-                        // A server that is crashing may still hold its port for a moment.
-                        std::thread::sleep(SETTLE);
-                    }
-                    let mut sl = lock();
-                    if sl.generation != generation {
-                        // It died (and was restarted) while this case ran.
-                        let why = sl.deaths.get(&generation).cloned().unwrap_or_default();
-                        mark_died(&mut r, &why);
-                    } else if sl.broken.is_none() && died(&sl.inst, r.verdict) {
-                        let why = format!(
-                            "server died during this case ({}){}",
-                            death_status(&sl.inst),
-                            sl.inst.short_tail()
-                        );
-                        on_event(&StartEvent::Died {
-                            variant: variant.clone(),
-                            case_id: case.id.clone(),
-                            message: why.clone(),
-                        });
-                        mark_died(&mut r, &why);
-                        sl.deaths.insert(generation, why.clone());
-                        sl.generation += 1;
-                        match sl.inst.restart() {
-                            Ok(()) => on_event(&StartEvent::Started {
-                                variant: variant.clone(),
-                                port: sl.inst.port(),
-                                dir: sl.inst.dir().to_path_buf(),
-                                notes: vec![format!(
-                                    "because it died during {}: {}",
-                                    case.id,
-                                    why.lines().next().unwrap_or("")
-                                )],
-                                restart: true,
-                                config: config_of(&sl.inst),
-                            }),
-                            Err(e) => {
-                                on_event(&StartEvent::StartFailed {
-                                    variant: variant.clone(),
-                                    message: e.to_string(),
-                                });
-                                sl.broken = Some(format!(
-                                    "the server died and could not be restarted: {e}"
-                                ));
-                            }
-                        }
-                    }
-                    drop(sl);
-                    if !matches!(r.verdict, Verdict::Pass | Verdict::Skip) {
-                        r.messages
-                            .extend(warnings.iter().map(|w| format!("note: {w}")));
-                    }
+                while let Some(&i) = order.get(next.fetch_add(1, Ordering::SeqCst)) {
+                    finish(i, group.run_one(i, silence));
                 }
-                finish(i, r);
             });
         }
     });
-    let sl = slot.into_inner().unwrap_or_else(|e| e.into_inner());
-    sl.inst.stop();
+    let slot = group.slot.into_inner().unwrap_or_else(|e| e.into_inner());
+    slot.inst.stop();
+}
+
+/// The cases `idxs`, the longest first, so that the run ends soon after its slowest case.
+fn longest_first(cases: &[Case], idxs: &[usize], vars: &crate::case::Vars) -> Vec<usize> {
+    let mut order = idxs.to_vec();
+    order.sort_by_key(|&i| std::cmp::Reverse(cases[i].timeout.eval(vars).unwrap_or_default()));
+    order
+}
+
+impl Group<'_> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Slot> {
+        self.slot.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs case `i` on the instance as it is now, then finds out whether the server died
+    /// during it (and restarts it if so).
+    fn run_one(&self, i: usize, silence: &Silence) -> CaseResult {
+        let case = &self.cases[i];
+        let prepared = match self.prepare(case) {
+            Ok(p) => p,
+            Err(why) => return exec::not_run(case, Verdict::Error, &why),
+        };
+        let mut r = exec::run_case(case, &prepared.opts);
+        silence.saw(&r);
+        let port = prepared.opts.target.port;
+        r.reproducer = r.reproducer.map(|rep| port_placeholder(&rep, port));
+        if r.verdict == Verdict::Skip {
+            return r;
+        }
+        if r.verdict != Verdict::Pass {
+            // A server that is crashing may still hold its port for a moment.
+            std::thread::sleep(SETTLE);
+        }
+        self.check_for_death(case, prepared.generation, &mut r);
+        if !matches!(r.verdict, Verdict::Pass | Verdict::Skip) {
+            let notes = prepared.warnings.iter().map(|w| format!("note: {w}"));
+            r.messages.extend(notes);
+        }
+        r
+    }
+
+    /// What a case needs from the slot, or why it cannot run (the server could not be restarted).
+    fn prepare(&self, case: &Case) -> Result<Prepared, String> {
+        let sl = self.lock();
+        if let Some(why) = &sl.broken {
+            return Err(why.clone());
+        }
+        let mut opts = options_for(self.base, &sl.inst);
+        opts.max_response_bytes = read_cap(case, opts.max_response_bytes, &opts.www);
+        Ok(Prepared {
+            generation: sl.generation,
+            opts,
+            warnings: sl.inst.warnings().iter().map(|w| w.to_string()).collect(),
+        })
+    }
+
+    /// Fails `r` as "server died" when the instance died while it ran: in an earlier
+    /// generation (another worker saw it and restarted the server), or now (this worker
+    /// reports the death and restarts it).
+    fn check_for_death(&self, case: &Case, generation: u64, r: &mut CaseResult) {
+        let mut sl = self.lock();
+        if sl.generation != generation {
+            let why = sl.deaths.get(&generation).cloned().unwrap_or_default();
+            mark_died(r, &why);
+        } else if sl.broken.is_none() && died(&sl.inst, r.verdict) {
+            let why = format!(
+                "server died during this case ({}){}",
+                death_status(&sl.inst),
+                sl.inst.short_tail()
+            );
+            (self.on_event)(&StartEvent::Died {
+                variant: self.variant.clone(),
+                case_id: case.id.clone(),
+                message: why.clone(),
+            });
+            mark_died(r, &why);
+            self.restart_after_death(&mut sl, case, why);
+        }
+    }
+
+    /// Records the death of the current generation and starts the next one on a fresh port;
+    /// when that fails, the slot is broken and the group's remaining cases get the reason.
+    fn restart_after_death(&self, sl: &mut Slot, case: &Case, why: String) {
+        let because = format!(
+            "because it died during {}: {}",
+            case.id,
+            why.lines().next().unwrap_or("")
+        );
+        sl.deaths.insert(sl.generation, why);
+        sl.generation += 1;
+        match sl.inst.restart() {
+            Ok(()) => (self.on_event)(&StartEvent::Started {
+                variant: self.variant.clone(),
+                port: sl.inst.port(),
+                dir: sl.inst.dir().to_path_buf(),
+                notes: vec![because],
+                restart: true,
+                config: config_of(&sl.inst),
+            }),
+            Err(e) => {
+                (self.on_event)(&StartEvent::StartFailed {
+                    variant: self.variant.clone(),
+                    message: e.to_string(),
+                });
+                sl.broken = Some(format!("the server died and could not be restarted: {e}"));
+            }
+        }
+    }
 }
 
 /// Whether the server has sent anything at all yet. When the first cases (one per worker) all

@@ -106,9 +106,18 @@ pub fn generate(port: u16, root: &Path, keepalive: u32) -> String {
     s
 }
 
-/// What [`patch`] rewrites: one setting's name, how to find it, how to rewrite it.
+/// The three settings [`patch`] rewrites.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Port,
+    Root,
+    Keepalive,
+}
+
+/// What [`patch`] rewrites: one setting, and how to find it (on its line, or its key alone on a
+/// line with the value on the next).
 struct Setting {
-    what: &'static str,
+    key: Key,
     re: &'static OnceLock<Regex>,
     pattern: &'static str,
     /// The key alone on its line (its value on the next line).
@@ -139,7 +148,7 @@ const KEEPALIVE_NAMES: &str = r"(?:keep[-_ ]?alive(?:[-_ ]?time(?:[-_ ]?out)?)?|
 /// `Listen 8888`, `Listen 127.0.0.1:8888`, `listen=8080`, `Port: 80`, `ListenPort 8888`,
 /// `server_port 8888`. The value is the first word after the name (quotes allowed).
 const LISTEN: Setting = Setting {
-    what: "port",
+    key: Key::Port,
     re: &LISTEN_RE,
     pattern: r##"(?i)^(\s*["']?NAMES["']?(?:\s*[:=]\s*|\s+)["']?)([^\s"',#]+)"##,
     key_re: &LISTEN_KEY,
@@ -151,7 +160,7 @@ const LISTEN: Setting = Setting {
 /// `DocumentRoot "www"`, `DocumentRoot /abs/www/`, `document_root=www`, `DocRoot 'www'`,
 /// `Root www`. The value is a quoted string or the first word.
 const ROOT: Setting = Setting {
-    what: "document root",
+    key: Key::Root,
     re: &ROOT_RE,
     pattern: r##"(?i)^(\s*["']?NAMES["']?(?:\s*[:=]\s*|\s+))("[^"]*"|'[^']*'|[^\s#,]+)"##,
     key_re: &ROOT_KEY,
@@ -163,7 +172,7 @@ const ROOT: Setting = Setting {
 /// `KeepaliveTime 10`, `Keep-Alive time 10`, `keepalive_time=10`, `KeepAliveTimeout 10`,
 /// `Keepalive 10`, `Timeout 10`, `keep_alive: 10`. The value is a number.
 const KEEPALIVE: Setting = Setting {
-    what: "keep-alive time",
+    key: Key::Keepalive,
     re: &KEEPALIVE_RE,
     pattern: r##"(?i)^(\s*["']?NAMES["']?(?:\s*[:=]\s*|\s+)["']?)(\d+(?:\.\d+)?)"##,
     key_re: &KEEPALIVE_KEY,
@@ -174,10 +183,10 @@ const KEEPALIVE: Setting = Setting {
 
 impl Setting {
     fn names(&self) -> &'static str {
-        match self.what {
-            "port" => LISTEN_NAMES,
-            "document root" => ROOT_NAMES,
-            _ => KEEPALIVE_NAMES,
+        match self.key {
+            Key::Port => LISTEN_NAMES,
+            Key::Root => ROOT_NAMES,
+            Key::Keepalive => KEEPALIVE_NAMES,
         }
     }
 
@@ -285,92 +294,144 @@ pub fn patch_with(
     keepalive: u32,
     mode: RootMode,
 ) -> Patched {
+    let wanted = Wanted {
+        port,
+        root: root.display().to_string(),
+        keepalive,
+        mode,
+    };
     let mut lines: Vec<(String, &str)> = split_lines(original)
         .into_iter()
         .map(|(l, e)| (l.to_string(), e))
         .collect();
-    let mut changes = Vec::new();
-    let mut warnings = Vec::new();
-    let mut relative_root = None;
-    let root_str = root.display().to_string();
-
+    let mut patched = Patched {
+        text: String::new(),
+        changes: Vec::new(),
+        warnings: Vec::new(),
+        relative_root: None,
+    };
     for setting in [&LISTEN, &ROOT, &KEEPALIVE] {
-        let mut found = false;
-        for i in 0..lines.len() {
-            if is_comment(&lines[i].0) {
-                continue;
-            }
-            let Some((j, range)) = setting.find(&lines, i) else {
-                continue;
-            };
-            let value = lines[j].0[range.clone()].to_string();
-            found = true;
-            let new_value = match setting.what {
-                "port" => match listen_value(&value, port) {
-                    Some(v) => v,
-                    None => {
-                        warnings.push(format!(
-                            "line {}: {:?}: the port value {:?} is not a number; left as is",
-                            j + 1,
-                            lines[j].0,
-                            value
-                        ));
-                        continue;
-                    }
-                },
-                "document root" => {
-                    let inner = value.trim_matches(|c| c == '"' || c == '\'');
-                    if mode == RootMode::KeepRelative
-                        && !inner.is_empty()
-                        && !inner.starts_with('/')
-                        && !inner.starts_with('~')
-                    {
-                        relative_root.get_or_insert_with(|| inner.to_string());
-                        continue;
-                    }
-                    root_value(&value, &root_str)
-                }
-                _ => keepalive.to_string(),
-            };
-            if new_value == value {
-                continue;
-            }
-            let before = lines[j].0.clone();
-            lines[j].0.replace_range(range, &new_value);
-            if let Some(c) = changes
-                .iter_mut()
-                .find(|c: &&mut LineChange| c.line == j + 1)
-            {
-                c.after = lines[j].0.clone();
-            } else {
-                changes.push(LineChange {
-                    line: j + 1,
-                    before,
-                    after: lines[j].0.clone(),
-                });
-            }
-        }
-        if !found {
-            warnings.push(match setting.what {
-                "port" => format!(
-                    "no port line (such as `Listen 8888`) found in ws.conf: the server must take the port {port} some other way (write {{port}} in the command)"
-                ),
-                "document root" => format!(
-                    "no document root line (such as `DocumentRoot \"www\"`) found in ws.conf: the server must find the site some other way (it is at {root_str}, also `www/` in its folder)"
-                ),
-                _ => format!(
-                    "no keep-alive time line (such as `KeepaliveTime 10`) found in ws.conf: the server's own keep-alive time is used, but the cases expect {keepalive}s"
-                ),
-            });
+        if !rewrite_setting(setting, &wanted, &mut lines, &mut patched) {
+            patched.warnings.push(wanted.missing(setting.key));
         }
     }
-    changes.sort_by_key(|c| c.line);
-    let text = lines.iter().map(|(l, e)| format!("{l}{e}")).collect();
-    Patched {
-        text,
-        changes,
-        warnings,
-        relative_root,
+    patched.changes.sort_by_key(|c| c.line);
+    patched.text = lines.iter().map(|(l, e)| format!("{l}{e}")).collect();
+    patched
+}
+
+/// The values of this run, which [`patch`] writes into a submission's file.
+struct Wanted {
+    port: u16,
+    root: String,
+    keepalive: u32,
+    mode: RootMode,
+}
+
+/// What becomes of one value found in the file.
+enum Rewrite {
+    /// It is written instead.
+    To(String),
+    /// It is left as is, for this reason (a warning).
+    Leave(String),
+    /// A relative document root, kept as written: the site is put where it points.
+    KeepRelative(String),
+}
+
+impl Wanted {
+    /// What the value `old` of setting `key` becomes.
+    fn rewrite(&self, key: Key, old: &str) -> Rewrite {
+        match key {
+            Key::Port => match listen_value(old, self.port) {
+                Some(v) => Rewrite::To(v),
+                None => Rewrite::Leave(format!(
+                    "the port value {old:?} is not a number; left as is"
+                )),
+            },
+            Key::Root => {
+                let inner = old.trim_matches(|c| c == '"' || c == '\'');
+                let relative =
+                    !inner.is_empty() && !inner.starts_with('/') && !inner.starts_with('~');
+                if self.mode == RootMode::KeepRelative && relative {
+                    Rewrite::KeepRelative(inner.to_string())
+                } else {
+                    Rewrite::To(root_value(old, &self.root))
+                }
+            }
+            Key::Keepalive => Rewrite::To(self.keepalive.to_string()),
+        }
+    }
+
+    /// The warning for a setting found nowhere in the file: what the server must do instead.
+    fn missing(&self, key: Key) -> String {
+        let (port, root, keepalive) = (self.port, &self.root, self.keepalive);
+        match key {
+            Key::Port => format!(
+                "no port line (such as `Listen 8888`) found in ws.conf: the server must take the port {port} some other way (write {{port}} in the command)"
+            ),
+            Key::Root => format!(
+                "no document root line (such as `DocumentRoot \"www\"`) found in ws.conf: the server must find the site some other way (it is at {root}, also `www/` in its folder)"
+            ),
+            Key::Keepalive => format!(
+                "no keep-alive time line (such as `KeepaliveTime 10`) found in ws.conf: the server's own keep-alive time is used, but the cases expect {keepalive}s"
+            ),
+        }
+    }
+}
+
+/// Rewrites every value of `setting` in `lines` (outside comments) to the wanted one,
+/// recording the changes, warnings and a kept relative root in `patched`. Whether the setting
+/// was found at all.
+fn rewrite_setting(
+    setting: &Setting,
+    wanted: &Wanted,
+    lines: &mut [(String, &str)],
+    patched: &mut Patched,
+) -> bool {
+    let mut found = false;
+    for i in 0..lines.len() {
+        if is_comment(&lines[i].0) {
+            continue;
+        }
+        let Some((j, range)) = setting.find(lines, i) else {
+            continue;
+        };
+        found = true;
+        let old = &lines[j].0[range.clone()];
+        match wanted.rewrite(setting.key, old) {
+            Rewrite::To(new) if new == old => {}
+            Rewrite::To(new) => set_value(lines, j, range, &new, &mut patched.changes),
+            Rewrite::Leave(why) => {
+                let warning = format!("line {}: {:?}: {why}", j + 1, lines[j].0);
+                patched.warnings.push(warning);
+            }
+            Rewrite::KeepRelative(root) => {
+                patched.relative_root.get_or_insert(root);
+            }
+        }
+    }
+    found
+}
+
+/// Writes `new` over the value at `range` of line `j`; a line changed twice (two settings on
+/// one line) keeps one change, from its first text to its last.
+fn set_value(
+    lines: &mut [(String, &str)],
+    j: usize,
+    range: std::ops::Range<usize>,
+    new: &str,
+    changes: &mut Vec<LineChange>,
+) {
+    let before = lines[j].0.clone();
+    lines[j].0.replace_range(range, new);
+    let after = lines[j].0.clone();
+    match changes.iter_mut().find(|c| c.line == j + 1) {
+        Some(c) => c.after = after,
+        None => changes.push(LineChange {
+            line: j + 1,
+            before,
+            after,
+        }),
     }
 }
 
@@ -622,6 +683,8 @@ mod tests {
     #[case::root_single("DocumentRoot\t'www'", "DocumentRoot\t'/tmp/run/www'")]
     #[case::root_equals("document_root=www", "document_root=/tmp/run/www")]
     #[case::root_empty_quotes("DocumentRoot \"\"", "DocumentRoot \"/tmp/run/www\"")]
+    #[case::root_quoted_slash("DocumentRoot \"www/\"", "DocumentRoot \"/tmp/run/www/\"")]
+    #[case::root_lone_quote("DocumentRoot \"", "DocumentRoot /tmp/run/www")]
     #[case::ka("KeepaliveTime 10", "KeepaliveTime 2")]
     #[case::ka_spelled("Keep-Alive time 10", "Keep-Alive time 2")]
     #[case::ka_snake("keepalive_time=10", "keepalive_time=2")]
@@ -736,6 +799,37 @@ mod tests {
     }
 
     #[rstest]
+    #[case::named_port("Listen localhost:http")]
+    #[case::no_port("Listen 127.0.0.1:")]
+    fn an_address_without_a_numeric_port_is_left_as_is(#[case] line: &str) {
+        let p = patch(&format!("{line}\n"), 40123, &root(), 2);
+        assert_eq!(p.text, format!("{line}\n"));
+        assert!(
+            p.warnings[0].contains("is not a number; left as is"),
+            "{:?}",
+            p.warnings
+        );
+    }
+
+    #[test]
+    fn changes_show_lines_without_their_line_ends() {
+        let p = patch("Listen 8888\r\nKeepaliveTime 10\r\n", 40123, &root(), 2);
+        assert_eq!(p.text, "Listen 40123\r\nKeepaliveTime 2\r\n");
+        let shown: Vec<(&str, &str)> = p
+            .changes
+            .iter()
+            .map(|c| (c.before.as_str(), c.after.as_str()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("Listen 8888", "Listen 40123"),
+                ("KeepaliveTime 10", "KeepaliveTime 2")
+            ]
+        );
+    }
+
+    #[rstest]
     #[case::first_type(
         ".html text/html\n.txt text/plain\n",
         ".html\n.txt text/plain\n",
@@ -754,6 +848,13 @@ mod tests {
         "#.png image/png\n.gif image/gif\n",
         "#.png image/png\n.gif\n",
         2,
+        ".gif image/gif",
+        ".gif"
+    )]
+    #[case::after_other_comments(
+        "; .png image/png\n// .jpg image/jpeg\n.gif image/gif\n",
+        "; .png image/png\n// .jpg image/jpeg\n.gif\n",
+        3,
         ".gif image/gif",
         ".gif"
     )]

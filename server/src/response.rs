@@ -3,10 +3,12 @@
 //! head, large ones streamed by the kernel with `sendfile(2)`).
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io;
 use std::net::TcpStream;
 use std::os::unix::fs::FileExt;
 use std::os::unix::io::AsRawFd;
+
+use crate::blocking::send_all;
 
 /// Files up to this size are sent in one write together with the head.
 const INLINE_LIMIT: u64 = crate::cache::MAX_FILE;
@@ -180,7 +182,7 @@ pub fn send_file(
     body: bool,
 ) -> io::Result<Sent> {
     if !body || len == 0 {
-        sock.write_all(out)?;
+        send_all(sock, out)?;
         return Ok(Sent::All);
     }
     if len <= INLINE_LIMIT {
@@ -190,10 +192,12 @@ pub fn send_file(
             out.truncate(at);
             return Ok(Sent::Nothing(e));
         }
-        sock.write_all(out)?;
+        send_all(sock, out)?;
         return Ok(Sent::All);
     }
-    sock.write_all(out)?;
+    send_all(sock, out)?;
+    // A file larger than the socket buffers holds this worker until the client has most of it.
+    crate::blocking::before();
     stream_file(sock, file, len)?;
     Ok(Sent::All)
 }

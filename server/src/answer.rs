@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::net::TcpStream;
 
-use crate::blocking::send_all;
+use crate::blocking::{send_all, send_both};
 use crate::body::MAX_BODY;
 use crate::cache::Cached;
 use crate::config::Config;
@@ -109,11 +109,9 @@ impl Reply<'_> {
         let len = hit.body.len() as u64;
         let ct = [("Content-Type", hit.content_type.as_str())];
         head(self.out, Status::Ok, &ct, len, self.persist);
-        if with_body {
-            self.out.extend_from_slice(&hit.body);
-        }
-        send_all(self.sock, self.out)?;
-        Ok((Status::Ok, if with_body { len } else { 0 }))
+        let body: &[u8] = if with_body { &hit.body } else { &[] };
+        send_both(self.sock, self.out, body)?;
+        Ok((Status::Ok, body.len() as u64))
     }
 
     /// POST to an HTML page: the page with the posted data inserted (the extra credit).

@@ -1,5 +1,5 @@
 //! A worker thread about to block says so, so that the pool can keep another one waiting for
-//! the other connections (see [`crate::pool`]).
+//! the other connections (the worker pool, `pool.rs`).
 //!
 //! Workers block only where a client sets the pace: reading a request body, writing a
 //! response the client does not read fast enough, and the accepting worker waiting for an
@@ -33,15 +33,38 @@ pub fn before() {
 /// Writes all of `bytes`: first what the socket takes at once, then, if any is left, after
 /// [`before`], waiting (up to the socket's write timeout).
 pub fn send_all(sock: &mut TcpStream, bytes: &[u8]) -> io::Result<()> {
+    send_both(sock, bytes, &[])
+}
+
+/// [`send_all`] of `first` then `second`, with one system call when they fit.
+pub fn send_both(sock: &mut TcpStream, first: &[u8], second: &[u8]) -> io::Result<()> {
+    let total = first.len() + second.len();
     let mut sent = 0;
-    while sent < bytes.len() {
-        let rest = &bytes[sent..];
-        // SAFETY: `rest` is valid for its length.
+    while sent < total {
+        let (a, b) = if sent < first.len() {
+            (&first[sent..], second)
+        } else {
+            (&second[sent - first.len()..], &[][..])
+        };
+        let mut iov = [
+            libc::iovec {
+                iov_base: a.as_ptr() as *mut libc::c_void,
+                iov_len: a.len(),
+            },
+            libc::iovec {
+                iov_base: b.as_ptr() as *mut libc::c_void,
+                iov_len: b.len(),
+            },
+        ];
+        // SAFETY: a zeroed msghdr is valid; it points at `iov`, which lives across the call.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = iov.as_mut_ptr();
+        msg.msg_iovlen = if b.is_empty() { 1 } else { 2 };
+        // SAFETY: `msg` and the buffers it points at are valid.
         let n = unsafe {
-            libc::send(
+            libc::sendmsg(
                 sock.as_raw_fd(),
-                rest.as_ptr().cast(),
-                rest.len(),
+                &msg,
                 libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
             )
         };
@@ -54,7 +77,11 @@ pub fn send_all(sock: &mut TcpStream, bytes: &[u8]) -> io::Result<()> {
             io::ErrorKind::Interrupted => {}
             io::ErrorKind::WouldBlock => {
                 before();
-                return sock.write_all(&bytes[sent..]);
+                if sent < first.len() {
+                    sock.write_all(&first[sent..])?;
+                    return sock.write_all(second);
+                }
+                return sock.write_all(&second[sent - first.len()..]);
             }
             _ => return Err(e),
         }

@@ -5,7 +5,7 @@
 //! A worker thread runs a connection for as long as it has something to do, and lets go of
 //! it ([`Next::Park`]) when it would wait for its client: no next request yet, a head not
 //! complete, or a lingering close not over. The connection then waits in epoll (see
-//! [`crate::pool`]) and a worker resumes it when its socket turns readable. Bodies and
+//! `pool.rs`) and a worker resumes it when its socket turns readable. Bodies and
 //! responses are read and written by the worker, blocking.
 //!
 //! Timeouts:
@@ -44,6 +44,10 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 pub const LINGER: Duration = Duration::from_secs(2);
 /// Most input discarded while lingering.
 const LINGER_MAX: usize = 1 << 20;
+/// A new connection counts as waiting for its client (and may be evicted) only this long
+/// (milliseconds) after it was accepted: its first bytes may be on their way (or its
+/// client not scheduled yet, on a busy machine).
+const NEW_GRACE_MS: u64 = 100;
 
 const EVICTED: &str = "the server is full and this request was the slowest to arrive; try again";
 const BROKEN: &str = "the server configuration (ws.conf) has errors; see the server's log";
@@ -120,7 +124,7 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
-    /// A connection accepted from a listener prepared by [`crate::pool`], so its socket
+    /// A connection accepted from a listener prepared by the pool (`pool.rs`), so its socket
     /// already has `TCP_NODELAY` and the write timeout. Registered as live until dropped.
     pub(crate) fn new(stream: TcpStream, peer: IpAddr, ctx: Arc<Context>) -> Conn {
         let track = ctx.live.register(stream.as_raw_fd());
@@ -129,6 +133,7 @@ impl Conn {
             let _ = stream.shutdown(std::net::Shutdown::Read);
         }
         let idle_deadline = Instant::now() + ctx.idle();
+        let waiting_since = Some(ctx.live.now() + NEW_GRACE_MS);
         Conn {
             input: Input::new(stream),
             out: Vec::with_capacity(4096),
@@ -139,7 +144,7 @@ impl Conn {
             scanned: 0,
             request_deadline: None,
             idle_deadline,
-            waiting_since: None,
+            waiting_since,
             line: Vec::new(),
             req: Request::empty(),
         }
@@ -187,7 +192,14 @@ impl Conn {
                 }
             };
             match self.exchange(span) {
-                Ok(Persist::KeepAlive(_)) => self.expect_request(),
+                Ok(Persist::KeepAlive(_)) => {
+                    self.expect_request();
+                    // Nothing pipelined: the client waits for this answer before it sends
+                    // more, so epoll, not a read, tells when the next request comes.
+                    if self.input.buf.is_empty() {
+                        return Next::Park;
+                    }
+                }
                 Ok(Persist::Close) => return self.close_gracefully(),
                 Err(End::Quiet) => return Next::Close,
                 Err(End::Fail(status, why)) => return self.fail(status, &why),
@@ -343,15 +355,17 @@ impl Conn {
     /// most [`LINGER`]: closing a socket with unread input makes the kernel send a reset,
     /// which can destroy the response before the client reads it ("lingering close", as
     /// Apache does). Always, not only when input is waiting: input that arrives a moment
-    /// later does the same.
+    /// later does the same. The client has just been sent our answer, so it has not closed
+    /// yet: epoll tells when it does (or sends more).
     fn close_gracefully(&mut self) -> Next {
         let _ = self.input.stream.shutdown(std::net::Shutdown::Write);
+        self.input.buf.clear();
         self.phase = Phase::Lingering {
             until: Instant::now() + LINGER,
             drained: 0,
         };
         self.waiting_since = Some(self.ctx.live.now());
-        self.drain()
+        Next::Park
     }
 
     /// Discards what has arrived; the lingering close is over when the client closes, when

@@ -1,7 +1,7 @@
 //! A connection's socket and the bytes received from it that are not consumed yet: a head
 //! being read, then the start of its body, or pipelined requests. Reads either wait (with a
 //! timeout: request bodies) or take only what has already arrived (heads, whose waiting is
-//! done in epoll, see [`crate::poll`]).
+//! done in epoll: `poll.rs`).
 
 use std::io;
 use std::net::TcpStream;

@@ -92,7 +92,7 @@ impl Live {
     }
 
     /// Marks the connection as waiting for its client since `since` (see [`Live::now`]):
-    /// from now on it may be evicted. With a `deadline`, it is parked, and woken to close
+    /// from then on it may be evicted. With a `deadline`, it is parked, and woken to close
     /// when the deadline passes.
     pub fn waiting(&self, track: &Track, since: u64, deadline: Option<Instant>) {
         let deadline = deadline.map_or(NEVER, |d| {
@@ -138,11 +138,12 @@ impl Live {
     /// input is already in the kernel is not waiting for its client but for a worker to run
     /// (a busy machine), so it is passed over.
     pub fn evict_stalest(&self) -> bool {
+        let now = self.now();
         let map = self.lock();
         let mut waiting: Vec<(u64, i32, &Arc<Track>)> = map
             .iter()
             .map(|(&fd, t)| (t.since.load(Ordering::SeqCst), fd, t))
-            .filter(|&(since, _, t)| since != NEVER && !t.evicted())
+            .filter(|&(since, _, t)| since <= now && !t.evicted())
             .collect();
         waiting.sort_unstable_by_key(|&(since, fd, _)| (since, fd));
         let Some(&(_, fd, track)) = waiting.iter().find(|&&(_, fd, _)| unread(fd) == 0) else {
@@ -170,52 +171,92 @@ fn unread(fd: i32) -> libc::c_int {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::{TcpListener, TcpStream};
     use std::os::unix::io::AsRawFd;
+    use std::time::Duration;
+
+    /// A registry that has run for 10 s (so that waits can start before "now").
+    fn live() -> Live {
+        Live {
+            start: Instant::now() - Duration::from_secs(10),
+            ..Live::default()
+        }
+    }
+
+    fn pairs(listener: &TcpListener, n: usize) -> (Vec<TcpStream>, Vec<TcpStream>) {
+        let addr = listener.local_addr().unwrap();
+        let clients = (0..n).map(|_| TcpStream::connect(addr).unwrap()).collect();
+        let served = (0..n).map(|_| listener.accept().unwrap().0).collect();
+        (clients, served)
+    }
 
     #[test]
     fn evicts_the_one_waiting_longest_and_never_a_busy_one() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let socks: Vec<_> = (0..3)
-            .map(|_| std::net::TcpStream::connect(addr).unwrap())
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let (_clients, served) = pairs(&listener, 4);
+        let live = live();
+        let tracks: Vec<_> = served
+            .iter()
+            .map(|s| live.register(s.as_raw_fd()))
             .collect();
-        let live = Live::default();
-        let tracks: Vec<_> = socks.iter().map(|s| live.register(s.as_raw_fd())).collect();
-        // 0 is served (busy), 1 waits since long ago, 2 since now.
+        // 0 is served (busy), 1 waits since long ago, 2 since now, 3 only from 5 s on (a
+        // new connection's grace).
         live.busy(&tracks[0]);
-        tracks[1].since.store(0, Ordering::Relaxed);
-        tracks[2].since.store(1_000, Ordering::Relaxed);
+        let now = live.now();
+        live.waiting(&tracks[1], 0, None);
+        live.waiting(&tracks[2], now, None);
+        live.waiting(&tracks[3], now + 5_000, None);
         assert!(live.evict_stalest());
         assert!(!tracks[0].evicted() && tracks[1].evicted() && !tracks[2].evicted());
         assert!(live.evict_stalest());
         assert!(tracks[2].evicted());
-        assert!(!live.evict_stalest(), "only a busy connection is left");
+        assert!(
+            !live.evict_stalest(),
+            "a busy one and one in its grace are left"
+        );
+        assert!(!tracks[0].evicted() && !tracks[3].evicted());
     }
 
     #[test]
     fn passes_over_a_connection_whose_input_is_waiting_for_its_thread() {
         use std::io::Write;
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let mut clients: Vec<_> = (0..2)
-            .map(|_| std::net::TcpStream::connect(addr).unwrap())
-            .collect();
-        let served: Vec<_> = (0..2).map(|_| listener.accept().unwrap().0).collect();
-        let live = Live::default();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let (mut clients, served) = pairs(&listener, 2);
+        let live = live();
         let tracks: Vec<_> = served
             .iter()
             .map(|s| live.register(s.as_raw_fd()))
             .collect();
-        tracks[0].since.store(0, Ordering::Relaxed);
-        tracks[1].since.store(1_000, Ordering::Relaxed);
+        live.waiting(&tracks[0], 0, None);
+        live.waiting(&tracks[1], 1_000, None);
         // The oldest one has a whole request queued, unread.
         clients[0].write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
-        let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while unread(served[0].as_raw_fd()) == 0 && std::time::Instant::now() < until {
+        let until = Instant::now() + Duration::from_secs(5);
+        while unread(served[0].as_raw_fd()) == 0 && Instant::now() < until {
             std::thread::yield_now();
         }
         assert!(live.evict_stalest());
         assert!(!tracks[0].evicted() && tracks[1].evicted());
-        clients.clear();
+    }
+
+    #[test]
+    fn a_parked_connection_past_its_deadline_is_woken_once_and_marked() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let (_clients, served) = pairs(&listener, 3);
+        let live = live();
+        let tracks: Vec<_> = served
+            .iter()
+            .map(|s| live.register(s.as_raw_fd()))
+            .collect();
+        let now = Instant::now();
+        live.waiting(&tracks[0], 0, Some(now - Duration::from_millis(1)));
+        live.waiting(&tracks[1], 0, Some(now + Duration::from_secs(60)));
+        live.busy(&tracks[2]);
+        assert_eq!(live.expire_due(), 1);
+        assert!(tracks[0].expired() && !tracks[1].expired() && !tracks[2].expired());
+        assert_eq!(live.expire_due(), 0, "once");
+        // Its reads were shut down: a read sees end-of-file at once.
+        let mut buf = [0u8; 8];
+        assert_eq!(std::io::Read::read(&mut &served[0], &mut buf).unwrap(), 0);
     }
 }

@@ -28,7 +28,7 @@ use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::io::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Barrier, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -118,11 +118,13 @@ impl Pool {
             timer: Mutex::new(None),
         });
         *lock(&pool.timer) = Some(Timer::start(pool.ctx.clone())?);
+        // Started before the first connection is served, so that none starts (and
+        // allocates) while requests are being served.
+        let ready = Arc::new(Barrier::new(pool.min_workers + 1));
         for _ in 0..pool.min_workers {
-            if !pool.spawn() {
-                return Err(io::Error::other("cannot start a worker thread"));
-            }
+            pool.spawn(Some(ready.clone()))?;
         }
+        ready.wait();
         Ok(pool)
     }
 
@@ -161,12 +163,13 @@ impl Pool {
         }
     }
 
-    /// Starts a worker, unless the pool has as many as it may have. Whether one started.
-    fn spawn(self: &Arc<Self>) -> bool {
+    /// Starts a worker, unless the pool has as many as it may have: every open connection
+    /// may hold one, plus one accepting and one waiting.
+    /// `ready`: a barrier the new worker waits at once it is set up.
+    fn spawn(self: &Arc<Self>, ready: Option<Arc<Barrier>>) -> io::Result<()> {
         let mut workers = lock(&self.workers);
-        // Every open connection may hold a worker, plus one accepting and one waiting.
-        if *workers >= self.cap + 2 {
-            return false;
+        if *workers >= (self.cap + 2).max(self.min_workers) {
+            return Ok(());
         }
         *workers += 1;
         drop(workers);
@@ -174,13 +177,15 @@ impl Pool {
         let spawned = std::thread::Builder::new()
             .name("worker".into())
             .stack_size(THREAD_STACK)
-            .spawn(move || me.work());
+            .spawn(move || me.work(ready));
         if let Err(e) = spawned {
-            eprintln!("error: cannot start a worker thread: {e}");
             *lock(&self.workers) -= 1;
-            return false;
+            return Err(io::Error::new(
+                e.kind(),
+                format!("cannot start a worker thread: {e}"),
+            ));
         }
-        true
+        Ok(())
     }
 
     /// Called by a worker about to block: hands the rest of its batch back, and starts a
@@ -192,14 +197,21 @@ impl Pool {
                 .hand_back(&mut batch, |conn| self.close_conn(conn));
         });
         if self.waiting.load(Ordering::SeqCst) == 0 {
-            self.spawn();
+            if let Err(e) = self.spawn(None) {
+                eprintln!("error: {e}");
+            }
         }
     }
 
     /// A worker's life: wait for ready things, handle them, again.
-    fn work(self: Arc<Self>) {
+    fn work(self: Arc<Self>, ready: Option<Arc<Barrier>>) {
         let me = self.clone();
         crate::blocking::set_hook(Arc::new(move || me.before_blocking()));
+        // The thread's clock strings are made here, not in its first response.
+        crate::log::with_http_date(|_| ());
+        if let Some(ready) = ready {
+            ready.wait();
+        }
         loop {
             self.waiting.fetch_add(1, Ordering::SeqCst);
             let timeout = THREAD_IDLE.as_millis() as i32;
@@ -323,7 +335,11 @@ impl Pool {
     fn take_slot(&self) -> bool {
         let mut slots = lock(&self.slots);
         if slots.open >= self.cap && !slots.closing {
-            slots = self.make_room(slots);
+            // Another worker must serve the connection evicted while this one waits (and
+            // what this worker hands back may close connections: not under the lock).
+            drop(slots);
+            crate::blocking::before();
+            slots = self.make_room(lock(&self.slots));
         }
         if slots.closing || slots.open >= self.cap {
             return false;
@@ -341,8 +357,6 @@ impl Pool {
     fn make_room<'a>(&'a self, mut slots: MutexGuard<'a, Slots>) -> MutexGuard<'a, Slots> {
         let deadline = Instant::now() + ROOM_WAIT;
         let mut evicted = false;
-        // Another worker must serve the evicted connection while this one waits.
-        crate::blocking::before();
         while slots.open >= self.cap && !slots.closing && !left(deadline).is_zero() {
             evicted = evicted || self.ctx.live.evict_stalest();
             let pause = if evicted {
@@ -362,15 +376,19 @@ impl Timer {
     fn start(ctx: Arc<Context>) -> io::Result<Timer> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
+        let ready = Arc::new(Barrier::new(2));
+        let started = ready.clone();
         let thread = std::thread::Builder::new()
             .name("timer".into())
             .stack_size(THREAD_STACK)
             .spawn(move || {
+                started.wait();
                 while !flag.load(Ordering::SeqCst) {
                     ctx.live.expire_due();
                     std::thread::park_timeout(TICK);
                 }
             })?;
+        ready.wait();
         Ok(Timer { stop, thread })
     }
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Shared by bench/run.sh and bench/profile.sh (sourced, not run): the servers' configurations
 # on www/, starting and stopping them (every server started is killed on exit, however the
 # script exits), the three loads, and the tools they need.

@@ -136,7 +136,8 @@ impl Conn {
         let waiting_since = Some(ctx.live.now() + NEW_GRACE_MS);
         Conn {
             input: Input::new(stream),
-            out: Vec::with_capacity(4096),
+            // A head fits (and small buffers come from the allocator's per-thread cache).
+            out: Vec::with_capacity(512),
             ctx,
             peer,
             track,

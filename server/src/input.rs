@@ -8,8 +8,12 @@ use std::net::TcpStream;
 use std::os::unix::io::AsRawFd;
 use std::time::Duration;
 
-/// Bytes asked for by one read.
-const READ_SIZE: usize = 8192;
+/// The input buffer of a new connection: room for a typical head (small enough for the
+/// allocator's per-thread cache, so a short connection costs little).
+const FIRST_ROOM: usize = 1024;
+/// Below this much room, a read first makes [`MORE_ROOM`] more.
+const MIN_ROOM: usize = 512;
+const MORE_ROOM: usize = 8192;
 
 /// The socket and its unconsumed input.
 pub(crate) struct Input {
@@ -24,7 +28,7 @@ impl Input {
     pub(crate) fn new(stream: TcpStream) -> Input {
         Input {
             stream,
-            buf: Vec::with_capacity(4096),
+            buf: Vec::with_capacity(FIRST_ROOM),
             read_timeout: None,
         }
     }
@@ -68,7 +72,9 @@ impl Input {
     /// One `recv` into the spare room at the end of `buf` (never zeroed first: the kernel
     /// writes the bytes, and only those become part of the input).
     fn recv_into_buf(&mut self, flags: libc::c_int) -> io::Result<usize> {
-        self.buf.reserve(READ_SIZE);
+        if self.buf.capacity() - self.buf.len() < MIN_ROOM {
+            self.buf.reserve(MORE_ROOM);
+        }
         let room = self.buf.spare_capacity_mut();
         loop {
             // SAFETY: `room` is valid for writes of its length.

@@ -13,7 +13,6 @@
 //! readable and a worker takes it, a blocked read returns end-of-file; the connection then
 //! sees why in its [`Track`] and answers (`503`, `408`) or closes.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -51,21 +50,29 @@ impl Track {
 /// Every live connection's socket and [`Track`].
 pub struct Live {
     start: Instant,
-    map: Mutex<HashMap<i32, Arc<Track>>>,
+    /// Indexed by socket descriptor (they are small numbers, reused lowest first).
+    by_fd: Mutex<Vec<Option<Arc<Track>>>>,
 }
 
 impl Default for Live {
     fn default() -> Self {
         Live {
             start: Instant::now(),
-            map: Mutex::new(HashMap::new()),
+            by_fd: Mutex::new(Vec::new()),
         }
     }
 }
 
 impl Live {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i32, Arc<Track>>> {
-        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Option<Arc<Track>>>> {
+        self.by_fd.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every listed connection: its socket and track.
+    fn each(list: &[Option<Arc<Track>>]) -> impl Iterator<Item = (i32, &Arc<Track>)> {
+        list.iter()
+            .enumerate()
+            .filter_map(|(fd, t)| Some((fd as i32, t.as_ref()?)))
     }
 
     /// Registers the socket `fd` (being served until it first waits for its client).
@@ -76,14 +83,21 @@ impl Live {
             evicted: AtomicBool::new(false),
             expired: AtomicBool::new(false),
         });
-        self.lock().insert(fd, track.clone());
+        let mut list = self.lock();
+        let at = fd as usize;
+        if list.len() <= at {
+            list.resize(at + 1, None);
+        }
+        list[at] = Some(track.clone());
         track
     }
 
     /// Forgets `fd`; call before its socket closes, so that the number is never reused while
     /// still listed.
     pub fn deregister(&self, fd: i32) {
-        self.lock().remove(&fd);
+        if let Some(slot) = self.lock().get_mut(fd as usize) {
+            *slot = None;
+        }
     }
 
     /// The registry's clock: milliseconds since it was made.
@@ -111,7 +125,7 @@ impl Live {
     /// Wakes every connection blocked in a read or parked: they see end-of-file and close,
     /// while responses being written continue.
     pub fn wake_all(&self) {
-        for &fd in self.lock().keys() {
+        for (fd, _) in Self::each(&self.lock()) {
             // SAFETY: fds are removed (under this lock) before their socket closes.
             unsafe { libc::shutdown(fd, libc::SHUT_RD) };
         }
@@ -122,7 +136,7 @@ impl Live {
     pub fn expire_due(&self) -> usize {
         let now = self.now();
         let mut woken = 0;
-        for (&fd, t) in self.lock().iter() {
+        for (fd, t) in Self::each(&self.lock()) {
             if t.deadline.load(Ordering::SeqCst) <= now && !t.expired() {
                 t.expired.store(true, Ordering::SeqCst);
                 // SAFETY: the fd is listed, so still open (see `deregister`).
@@ -139,10 +153,9 @@ impl Live {
     /// (a busy machine), so it is passed over.
     pub fn evict_stalest(&self) -> bool {
         let now = self.now();
-        let map = self.lock();
-        let mut waiting: Vec<(u64, i32, &Arc<Track>)> = map
-            .iter()
-            .map(|(&fd, t)| (t.since.load(Ordering::SeqCst), fd, t))
+        let list = self.lock();
+        let mut waiting: Vec<(u64, i32, &Arc<Track>)> = Self::each(&list)
+            .map(|(fd, t)| (t.since.load(Ordering::SeqCst), fd, t))
             .filter(|&(since, _, t)| since <= now && !t.evicted())
             .collect();
         waiting.sort_unstable_by_key(|&(since, fd, _)| (since, fd));

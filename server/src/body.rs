@@ -91,7 +91,9 @@ impl Body<'_> {
             self.input
                 .set_read_timeout(left(self.deadline)?)
                 .map_err(|_| BodyError::Gone)?;
-            let got = match self.input.stream.read(&mut sink[..want]) {
+            let read = self.input.stream.read(&mut sink[..want]);
+            self.input.note_read(want, &read);
+            let got = match read {
                 Ok(0) => return Err(BodyError::Gone),
                 Ok(k) => k,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

@@ -69,7 +69,7 @@ enum Phase {
     Requests,
     /// The last answer is sent and our side shut down: discarding the client's input until
     /// it closes, for at most [`LINGER`].
-    Lingering { until: Instant, drained: usize },
+    Lingering { until: Instant, discarded: usize },
 }
 
 /// Where a complete head lies in the input.
@@ -155,6 +155,7 @@ impl Conn {
     /// marked as waiting, with its deadline) or is done ([`Next::Close`]).
     pub(crate) fn resume(&mut self) -> Next {
         self.ctx.live.busy(&self.track);
+        self.input.forget_drained();
         let next = match self.phase {
             Phase::Requests => self.serve_requests(),
             Phase::Lingering { .. } => self.drain(),
@@ -195,9 +196,10 @@ impl Conn {
             match self.exchange(span) {
                 Ok(Persist::KeepAlive(_)) => {
                     self.expect_request();
-                    // Nothing pipelined: the client waits for this answer before it sends
-                    // more, so epoll, not a read, tells when the next request comes.
-                    if self.input.buf.is_empty() {
+                    // Nothing pipelined, and the socket was found empty: the client waits
+                    // for this answer before it sends more, so epoll, not a read, tells
+                    // when the next request comes.
+                    if self.input.buf.is_empty() && self.input.drained {
                         return Next::Park;
                     }
                 }
@@ -357,30 +359,34 @@ impl Conn {
     /// which can destroy the response before the client reads it ("lingering close", as
     /// Apache does). Always, not only when input is waiting: input that arrives a moment
     /// later does the same. The client has just been sent our answer, so it has not closed
-    /// yet: epoll tells when it does (or sends more).
+    /// yet: once the socket was found empty, epoll tells when it does (or sends more).
     fn close_gracefully(&mut self) -> Next {
         let _ = self.input.stream.shutdown(std::net::Shutdown::Write);
         self.input.buf.clear();
         self.phase = Phase::Lingering {
             until: Instant::now() + LINGER,
-            drained: 0,
+            discarded: 0,
         };
         self.waiting_since = Some(self.ctx.live.now());
-        Next::Park
+        if self.input.drained {
+            Next::Park
+        } else {
+            self.drain()
+        }
     }
 
     /// Discards what has arrived; the lingering close is over when the client closes, when
     /// its time is up, or when it has sent too much.
     fn drain(&mut self) -> Next {
-        let Phase::Lingering { until, drained } = &mut self.phase else {
+        let Phase::Lingering { until, discarded } = &mut self.phase else {
             return Next::Close;
         };
         loop {
             match self.input.discard_ready() {
                 Ok(0) => return Next::Close,
                 Ok(n) => {
-                    *drained += n;
-                    if *drained >= LINGER_MAX {
+                    *discarded += n;
+                    if *discarded >= LINGER_MAX {
                         return Next::Close;
                     }
                 }

@@ -22,6 +22,10 @@ pub(crate) struct Input {
     pub(crate) buf: Vec<u8>,
     /// The socket's read timeout as last set (`None`: none, or as inherited).
     read_timeout: Option<Duration>,
+    /// A read has found the socket empty since [`Input::forget_drained`]: it ended early
+    /// (less than asked for) or found nothing. Only then may the connection wait in epoll,
+    /// which reports only input that arrives later (edge-triggered).
+    pub(crate) drained: bool,
 }
 
 impl Input {
@@ -30,7 +34,21 @@ impl Input {
             stream,
             buf: Vec::with_capacity(FIRST_ROOM),
             read_timeout: None,
+            drained: false,
         }
+    }
+
+    /// Input may be waiting unread (epoll has just reported some).
+    pub(crate) fn forget_drained(&mut self) {
+        self.drained = false;
+    }
+
+    /// Records what a read of `asked` bytes that gave `got` says about the socket.
+    pub(crate) fn note_read(&mut self, asked: usize, got: &io::Result<usize>) {
+        self.drained = match got {
+            Ok(n) => *n < asked,
+            Err(e) => e.kind() == io::ErrorKind::WouldBlock,
+        };
     }
 
     /// Drops the first `n` bytes of the input.
@@ -76,7 +94,8 @@ impl Input {
             self.buf.reserve(MORE_ROOM);
         }
         let room = self.buf.spare_capacity_mut();
-        loop {
+        let asked = room.len();
+        let got = loop {
             // SAFETY: `room` is valid for writes of its length.
             let n = unsafe {
                 libc::recv(
@@ -90,13 +109,15 @@ impl Input {
                 let len = self.buf.len() + n as usize;
                 // SAFETY: the kernel initialised the `n` bytes after the old length.
                 unsafe { self.buf.set_len(len) };
-                return Ok(n as usize);
+                break Ok(n as usize);
             }
             let e = io::Error::last_os_error();
             if e.kind() != io::ErrorKind::Interrupted {
-                return Err(e);
+                break Err(e);
             }
-        }
+        };
+        self.note_read(asked, &got);
+        got
     }
 }
 

@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use crate::connection::{Conn, Next, WRITE_TIMEOUT};
 use crate::context::Context;
-use crate::poll::{Batch, Epoll, Ready};
+use crate::poll::{Batch, Epoll, Held, Ready};
 use crate::response::{error_page, Persist, Status};
 
 /// A worker with nothing to do for this long exits (unless it is the last one waiting).
@@ -56,7 +56,7 @@ const NOTSENT_LOWAT: libc::c_int = 16 * 1024;
 
 thread_local! {
     /// The events this worker took and has not handled yet.
-    static BATCH: RefCell<Batch<Conn>> = RefCell::new(Batch::new());
+    static BATCH: RefCell<Batch> = RefCell::new(Batch::new());
 }
 
 /// The workers and the slots of one server.
@@ -102,7 +102,7 @@ impl Pool {
         cap: usize,
     ) -> io::Result<Arc<Pool>> {
         prepare_listener(&listener)?;
-        let epoll = Epoll::new()?;
+        let epoll = Epoll::new(cap.max(1))?;
         epoll.watch_listener(listener.as_raw_fd())?;
         let pool = Arc::new(Pool {
             epoll,
@@ -191,11 +191,7 @@ impl Pool {
     /// Called by a worker about to block: hands the rest of its batch back, and starts a
     /// worker if none waits.
     fn before_blocking(self: &Arc<Self>) {
-        BATCH.with(|b| {
-            let mut batch = b.borrow_mut();
-            self.epoll
-                .hand_back(&mut batch, |conn| self.close_conn(conn));
-        });
+        BATCH.with(|b| self.epoll.hand_back(&mut b.borrow_mut()));
         if self.waiting.load(Ordering::SeqCst) == 0 {
             if let Err(e) = self.spawn(None) {
                 eprintln!("error: {e}");
@@ -235,19 +231,15 @@ impl Pool {
     /// Handles the events of this worker's batch, one by one. `false`: the worker must exit
     /// (the rest was handed back).
     fn handle_batch(&self) -> bool {
-        while let Some(ready) = BATCH.with(|b| b.borrow_mut().pop()) {
+        while let Some(ready) = BATCH.with(|b| self.epoll.next(&mut b.borrow_mut())) {
             match ready {
                 Ready::Stop => {
-                    BATCH.with(|b| {
-                        let mut batch = b.borrow_mut();
-                        self.epoll
-                            .hand_back(&mut batch, |conn| self.close_conn(conn));
-                    });
+                    BATCH.with(|b| self.epoll.hand_back(&mut b.borrow_mut()));
                     self.retire(0);
                     return false;
                 }
                 Ready::Listener => self.accept_all(),
-                Ready::Parked(conn) => self.serve(conn),
+                Ready::Conn(held) => self.serve(held),
             }
         }
         true
@@ -297,32 +289,36 @@ impl Pool {
             reject_busy(stream);
             return;
         }
-        let mut conn = Box::new(Conn::new(stream, peer.ip(), self.ctx.clone()));
+        let mut conn = Conn::new(stream, peer.ip(), self.ctx.clone());
         conn.wait_for_client();
-        if let Err((conn, e)) = self.epoll.park(conn, true) {
+        if let Err((conn, e)) = self.epoll.insert(conn) {
             eprintln!("error: watching a connection: {e}");
             self.close_conn(conn);
         }
     }
 
-    /// Runs a connection whose socket is ready, then parks or closes it.
-    fn serve(&self, mut conn: Box<Conn>) {
-        let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| conn.resume()))
-            .unwrap_or_else(|_| {
-                eprintln!("error: a connection panicked; it was closed");
-                Next::Close
-            });
-        if next == Next::Close {
-            return self.close_conn(conn);
-        }
-        if let Err((conn, e)) = self.epoll.park(conn, false) {
-            eprintln!("error: watching a connection: {e}");
-            self.close_conn(conn);
+    /// Runs a connection whose client has sent something until it waits for its client
+    /// again (it is then parked, unless more came meanwhile) or is done (closed).
+    fn serve(&self, mut held: Held) {
+        loop {
+            let conn = self.epoll.item(&mut held);
+            let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| conn.resume()))
+                .unwrap_or_else(|_| {
+                    eprintln!("error: a connection panicked; it was closed");
+                    Next::Close
+                });
+            if next == Next::Close {
+                return self.close_conn(self.epoll.remove(held));
+            }
+            match self.epoll.release(held) {
+                Ok(()) => return,
+                Err(still) => held = still,
+            }
         }
     }
 
     /// Closes a connection and frees its slot.
-    fn close_conn(&self, conn: Box<Conn>) {
+    fn close_conn(&self, conn: Conn) {
         drop(conn);
         let mut slots = lock(&self.slots);
         slots.open -= 1;

@@ -131,10 +131,12 @@ impl<T: AsRawFd> Epoll<T> {
             handed_back: Mutex::new(Vec::new()),
             handed_back_len: AtomicUsize::new(0),
         };
-        // Level-triggered: once signalled, every worker that waits sees it.
+        // The stop event is level-triggered: once signalled, every worker that waits sees
+        // it. A hand-back wakes one worker per signal (edge-triggered).
         let level = libc::EPOLLIN as u32;
+        let edge = (libc::EPOLLIN | libc::EPOLLET) as u32;
         ep.ctl(libc::EPOLL_CTL_ADD, ep.stop.as_raw_fd(), level, STOP)?;
-        ep.ctl(libc::EPOLL_CTL_ADD, ep.wake.as_raw_fd(), level, HANDED_BACK)?;
+        ep.ctl(libc::EPOLL_CTL_ADD, ep.wake.as_raw_fd(), edge, HANDED_BACK)?;
         Ok(ep)
     }
 
@@ -351,13 +353,12 @@ impl<T: AsRawFd> Epoll<T> {
         n
     }
 
-    /// Resets the hand-back wake-up once its list is empty (another worker took it).
+    /// Resets the hand-back wake-up's counter (each signal is an edge of its own; the
+    /// events handed back are taken by this worker's next [`Epoll::wait`]).
     fn clear_wake(&self) {
-        if self.handed_back_len.load(Ordering::SeqCst) == 0 {
-            let mut sink: u64 = 0;
-            // SAFETY: an eventfd gives 8-byte reads; non-blocking.
-            unsafe { libc::read(self.wake.as_raw_fd(), (&mut sink as *mut u64).cast(), 8) };
-        }
+        let mut sink: u64 = 0;
+        // SAFETY: an eventfd gives 8-byte reads; non-blocking.
+        unsafe { libc::read(self.wake.as_raw_fd(), (&mut sink as *mut u64).cast(), 8) };
     }
 
     fn ctl(&self, op: libc::c_int, fd: RawFd, events: u32, data: u64) -> io::Result<()> {

@@ -59,7 +59,12 @@ need_servers() {
     export PATH="$PATH:/usr/sbin:/sbin"
 }
 
+# Our server: BENCH_OURS if set (e.g. an older build to compare with), else the release build.
 build_ours() {
+    if [ -n "${BENCH_OURS:-}" ]; then
+        OURS=$BENCH_OURS
+        return
+    fi
     say "building our server (release)"
     (cd "$ROOT" && cargo build --release -p server --quiet)
     OURS="$ROOT/target/release/server"

@@ -5,6 +5,7 @@
 #   bench/profile.sh                          # ours and lighttpd, the three loads
 #   PROFILE_SERVERS="ours nginx" PROFILE_DURATION=10s bench/profile.sh
 #   PROFILE_RECORD=1 bench/profile.sh         # also `perf record -g` each run (kept in ./perf-*.data)
+#   BENCH_OURS=path/to/server bench/profile.sh  # another build of ours (e.g. an older one)
 #
 # Two runs per server and load:
 # - under `perf stat` (software events: task-clock, context-switches; they work in VMs without

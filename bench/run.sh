@@ -13,6 +13,7 @@
 #   BENCH_PIN=1     the same as BENCH_MODES=pin
 #   BENCH_ROUNDS    rounds interleaving the servers (default 3); figures are medians
 #   BENCH_DURATION, BENCH_CONNECTIONS, BENCH_THREADS, BENCH_PORT: wrk -d, -c, -t; the port
+#   BENCH_OURS      a server binary to load as "ours" instead of building this one
 #
 # Installs wrk and the servers asked for with apt-get if they are missing. Every server it
 # starts is killed when it exits, however it exits.

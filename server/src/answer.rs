@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::net::TcpStream;
 
-use crate::blocking::{send_all, send_both};
+use crate::blocking::send_parts;
 use crate::body::MAX_BODY;
 use crate::cache::Cached;
 use crate::config::Config;
@@ -55,7 +55,7 @@ pub(crate) fn answer(
             0,
             reply.persist,
         );
-        send_all(reply.sock, reply.out)?;
+        reply.send(&[])?;
         return Ok((Status::Ok, 0));
     }
     let root = ctx.root.as_ref().expect("a root whenever a config");
@@ -104,13 +104,20 @@ fn shows_posted_data(found: &Found) -> bool {
 }
 
 impl Reply<'_> {
+    /// Sends the head or page built in `out`, then `body`. When the connection closes after
+    /// this answer, its end may leave in the same packet.
+    fn send(&mut self, body: &[u8]) -> io::Result<()> {
+        let close = self.persist == Persist::Close;
+        send_parts(self.sock, self.out, body, close)
+    }
+
     /// A small file from the cache: head and body in one write.
     fn cached(&mut self, hit: &Cached, with_body: bool) -> io::Result<(Status, u64)> {
         let len = hit.body.len() as u64;
         let ct = [("Content-Type", hit.content_type.as_str())];
         head(self.out, Status::Ok, &ct, len, self.persist);
         let body: &[u8] = if with_body { &hit.body } else { &[] };
-        send_both(self.sock, self.out, body)?;
+        self.send(body)?;
         Ok((Status::Ok, body.len() as u64))
     }
 
@@ -123,7 +130,7 @@ impl Reply<'_> {
         let ct = [("Content-Type", found.content_type)];
         head(self.out, Status::Ok, &ct, page.len() as u64, self.persist);
         self.out.extend_from_slice(&page);
-        send_all(self.sock, self.out)?;
+        self.send(&[])?;
         Ok((Status::Ok, page.len() as u64))
     }
 
@@ -140,7 +147,8 @@ impl Reply<'_> {
         let ct = [("Content-Type", found.content_type)];
         head(self.out, Status::Ok, &ct, len, self.persist);
         let at = self.out.len();
-        match send_file(self.sock, self.out, &found.file, len, with_body)? {
+        let close = self.persist == Persist::Close;
+        match send_file(self.sock, self.out, &found.file, len, with_body, close)? {
             Sent::All => {
                 let read_whole = with_body && len <= crate::cache::MAX_FILE;
                 if let (Some(path), true) = (found.cache_path, read_whole) {
@@ -188,7 +196,7 @@ impl Reply<'_> {
         with_body: bool,
     ) -> io::Result<(Status, u64)> {
         let n = error_page_with(self.out, status, why, extra, self.persist, with_body);
-        send_all(self.sock, self.out)?;
+        self.send(&[])?;
         Ok((status, if with_body { n } else { 0 }))
     }
 }

@@ -33,11 +33,15 @@ pub fn before() {
 /// Writes all of `bytes`: first what the socket takes at once, then, if any is left, after
 /// [`before`], waiting (up to the socket's write timeout).
 pub fn send_all(sock: &mut TcpStream, bytes: &[u8]) -> io::Result<()> {
-    send_both(sock, bytes, &[])
+    send_parts(sock, bytes, &[], false)
 }
 
-/// [`send_all`] of `first` then `second`, with one system call when they fit.
-pub fn send_both(sock: &mut TcpStream, first: &[u8], second: &[u8]) -> io::Result<()> {
+/// [`send_all`] of `first` then `second`, with one system call when they fit. `more`: more
+/// follows at once (a file's bytes, or the end of the connection), so the bytes may wait
+/// in the socket to leave with it (`MSG_MORE`): an answer and the connection's end then
+/// travel in one packet, a head with the start of its file.
+pub fn send_parts(sock: &mut TcpStream, first: &[u8], second: &[u8], more: bool) -> io::Result<()> {
+    let flags = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL | if more { libc::MSG_MORE } else { 0 };
     let total = first.len() + second.len();
     let mut sent = 0;
     while sent < total {
@@ -61,13 +65,7 @@ pub fn send_both(sock: &mut TcpStream, first: &[u8], second: &[u8]) -> io::Resul
         msg.msg_iov = iov.as_mut_ptr();
         msg.msg_iovlen = if b.is_empty() { 1 } else { 2 };
         // SAFETY: `msg` and the buffers it points at are valid.
-        let n = unsafe {
-            libc::sendmsg(
-                sock.as_raw_fd(),
-                &msg,
-                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
-            )
-        };
+        let n = unsafe { libc::sendmsg(sock.as_raw_fd(), &msg, flags) };
         if n >= 0 {
             sent += n as usize;
             continue;

@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::answer::{answer, Reply};
-use crate::blocking::send_all;
+use crate::blocking::send_parts;
 use crate::body::{read_body, BodyError};
 use crate::config::Config;
 use crate::context::Context;
@@ -339,7 +339,8 @@ impl Conn {
         // A response to HEAD never has a body, even when the rest of the request is bad.
         let body = !self.line.starts_with(b"HEAD ");
         let n = error_page(&mut self.out, status, why, Persist::Close, body);
-        let written = send_all(&mut self.input.stream, &self.out);
+        // The connection's end follows at once: it may leave in the same packet.
+        let written = send_parts(&mut self.input.stream, &self.out, &[], true);
         if self.ctx.access_log {
             crate::log::access(
                 self.peer,

@@ -8,7 +8,7 @@ use std::net::TcpStream;
 use std::os::unix::fs::FileExt;
 use std::os::unix::io::AsRawFd;
 
-use crate::blocking::send_all;
+use crate::blocking::send_parts;
 
 /// Files up to this size are sent in one write together with the head.
 const INLINE_LIMIT: u64 = crate::cache::MAX_FILE;
@@ -170,19 +170,22 @@ pub enum Sent {
 
 /// Writes a 200 response for a file: the head (already in `out`) and, when `body` is set,
 /// `len` bytes of `file`. Small files are read into `out` after the head (where they stay, for
-/// the caller to cache) and go out in a single write with it, so a file that cannot be read whole gets a clean 500 instead
-/// ([`Sent::Nothing`]). Larger ones are streamed by the kernel with `sendfile(2)`, never read
-/// into memory; if such a file shrinks after its head went out, the error is returned and
-/// the caller closes the connection (the client sees a short body, never a wrong one).
+/// the caller to cache) and go out in a single write with it, so a file that cannot be read
+/// whole gets a clean 500 instead ([`Sent::Nothing`]). Larger ones are streamed by the kernel
+/// with `sendfile(2)`, never read into memory, their head in the same packet as their first
+/// bytes; if such a file shrinks after its head went out, the error is returned and the
+/// caller closes the connection (the client sees a short body, never a wrong one).
+/// `close`: the connection ends after this response (its end may share the last packet).
 pub fn send_file(
     sock: &mut TcpStream,
     out: &mut Vec<u8>,
     file: &File,
     len: u64,
     body: bool,
+    close: bool,
 ) -> io::Result<Sent> {
     if !body || len == 0 {
-        send_all(sock, out)?;
+        send_parts(sock, out, &[], close)?;
         return Ok(Sent::All);
     }
     if len <= INLINE_LIMIT {
@@ -192,10 +195,10 @@ pub fn send_file(
             out.truncate(at);
             return Ok(Sent::Nothing(e));
         }
-        send_all(sock, out)?;
+        send_parts(sock, out, &[], close)?;
         return Ok(Sent::All);
     }
-    send_all(sock, out)?;
+    send_parts(sock, out, &[], true)?;
     // A file larger than the socket buffers holds this worker until the client has most of it.
     crate::blocking::before();
     stream_file(sock, file, len)?;
@@ -299,10 +302,10 @@ mod tests {
         let file = File::open(dir.path().join("f")).unwrap();
         let mut out = b"HEAD".to_vec();
         // The file shrank from 20 to 10 bytes after its length was taken.
-        let sent = send_file(&mut sock, &mut out, &file, 20, true).unwrap();
+        let sent = send_file(&mut sock, &mut out, &file, 20, true, false).unwrap();
         assert!(matches!(sent, Sent::Nothing(_)), "{sent:?}");
         assert_eq!(out, b"HEAD", "the head stays unsent");
-        let sent = send_file(&mut sock, &mut out, &file, 10, true).unwrap();
+        let sent = send_file(&mut sock, &mut out, &file, 10, true, false).unwrap();
         assert!(matches!(sent, Sent::All));
         drop(sock);
         let mut got = Vec::new();

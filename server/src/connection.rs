@@ -44,10 +44,6 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 pub const LINGER: Duration = Duration::from_secs(2);
 /// Most input discarded while lingering.
 const LINGER_MAX: usize = 1 << 20;
-/// A new connection counts as waiting for its client (and may be evicted) only this long
-/// (milliseconds) after it was accepted: its first bytes may be on their way (or its
-/// client not scheduled yet, on a busy machine).
-const NEW_GRACE_MS: u64 = 100;
 
 const EVICTED: &str = "the server is full and this request was the slowest to arrive; try again";
 const BROKEN: &str = "the server configuration (ws.conf) has errors; see the server's log";
@@ -133,7 +129,6 @@ impl Conn {
             let _ = stream.shutdown(std::net::Shutdown::Read);
         }
         let idle_deadline = Instant::now() + ctx.idle();
-        let waiting_since = Some(ctx.live.now() + NEW_GRACE_MS);
         Conn {
             input: Input::new(stream),
             // A head fits (and small buffers come from the allocator's per-thread cache).
@@ -145,7 +140,7 @@ impl Conn {
             scanned: 0,
             request_deadline: None,
             idle_deadline,
-            waiting_since,
+            waiting_since: None,
             line: Vec::new(),
             req: Request::empty(),
         }

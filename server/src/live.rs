@@ -152,11 +152,10 @@ impl Live {
     /// input is already in the kernel is not waiting for its client but for a worker to run
     /// (a busy machine), so it is passed over.
     pub fn evict_stalest(&self) -> bool {
-        let now = self.now();
         let list = self.lock();
         let mut waiting: Vec<(u64, i32, &Arc<Track>)> = Self::each(&list)
             .map(|(fd, t)| (t.since.load(Ordering::SeqCst), fd, t))
-            .filter(|&(since, _, t)| since <= now && !t.evicted())
+            .filter(|&(since, _, t)| since != NEVER && !t.evicted())
             .collect();
         waiting.sort_unstable_by_key(|&(since, fd, _)| (since, fd));
         let Some(&(_, fd, track)) = waiting.iter().find(|&&(_, fd, _)| unread(fd) == 0) else {
@@ -206,28 +205,22 @@ mod tests {
     #[test]
     fn evicts_the_one_waiting_longest_and_never_a_busy_one() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let (_clients, served) = pairs(&listener, 4);
+        let (_clients, served) = pairs(&listener, 3);
         let live = live();
         let tracks: Vec<_> = served
             .iter()
             .map(|s| live.register(s.as_raw_fd()))
             .collect();
-        // 0 is served (busy), 1 waits since long ago, 2 since now, 3 only from 5 s on (a
-        // new connection's grace).
+        // 0 is served (busy), 1 waits since long ago, 2 since now.
         live.busy(&tracks[0]);
-        let now = live.now();
         live.waiting(&tracks[1], 0, None);
-        live.waiting(&tracks[2], now, None);
-        live.waiting(&tracks[3], now + 5_000, None);
+        live.waiting(&tracks[2], live.now(), None);
         assert!(live.evict_stalest());
         assert!(!tracks[0].evicted() && tracks[1].evicted() && !tracks[2].evicted());
         assert!(live.evict_stalest());
         assert!(tracks[2].evicted());
-        assert!(
-            !live.evict_stalest(),
-            "a busy one and one in its grace are left"
-        );
-        assert!(!tracks[0].evicted() && !tracks[3].evicted());
+        assert!(!live.evict_stalest(), "only a busy connection is left");
+        assert!(!tracks[0].evicted());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::context::Context;
 use crate::request::{Method, Request};
 use crate::resolve::{resolve, Miss, Resolved};
-use crate::response::{error_page_with, head, send_file, Persist, Sent, Status};
+use crate::response::{error_page_with, head, send_file, Persist, Sent, Status, Streaming};
 
 /// One response being written: where to, the buffer its head is built in, and how the
 /// connection continues.
@@ -22,6 +22,10 @@ pub(crate) struct Reply<'a> {
     pub(crate) sock: &'a mut TcpStream,
     pub(crate) out: &'a mut Vec<u8>,
     pub(crate) persist: Persist,
+    /// Send a large file whole, blocking (see [`Context::wait_for_room`]).
+    pub(crate) wait_for_room: bool,
+    /// Set when a large file's body is not all out yet (the socket was full): the rest.
+    pub(crate) rest: Option<Streaming>,
 }
 
 /// A regular file the target resolved to, open.
@@ -39,7 +43,7 @@ pub(crate) fn answer(
     cfg: &Config,
     req: &Request,
     body: &[u8],
-    mut reply: Reply,
+    reply: &mut Reply,
 ) -> io::Result<(Status, u64)> {
     reply.out.clear();
     let with_body = req.method != Method::Head;
@@ -148,7 +152,13 @@ impl Reply<'_> {
         head(self.out, Status::Ok, &ct, len, self.persist);
         let at = self.out.len();
         let close = self.persist == Persist::Close;
-        match send_file(self.sock, self.out, &found.file, len, with_body, close)? {
+        let wait = self.wait_for_room;
+        match send_file(self.sock, self.out, found.file, len, with_body, close, wait)? {
+            Sent::Started(rest) => {
+                self.rest = Some(rest);
+                self.out.clear();
+                Ok((Status::Ok, len))
+            }
             Sent::All => {
                 let read_whole = with_body && len <= crate::cache::MAX_FILE;
                 if let (Some(path), true) = (found.cache_path, read_whole) {

@@ -36,7 +36,7 @@ pub use crate::context::REQUEST_TIMEOUT;
 use crate::input::Input;
 use crate::live::Track;
 use crate::request::{parse_head_into, scan_head, Framing, Method, Rejection, Request, Scan};
-use crate::response::{error_page, Persist, Status};
+use crate::response::{error_page, Persist, Status, Streaming};
 
 /// A write that makes no progress for this long drops the connection.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -59,10 +59,17 @@ pub(crate) enum Next {
 }
 
 /// Where a connection is in its life.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 enum Phase {
     /// Reading requests (a head may be partly in).
     Requests,
+    /// Sending the rest of a large file as the socket has room; the answer goes on with
+    /// `persist`. Dropped if no byte leaves for [`WRITE_TIMEOUT`] (`until`).
+    Sending {
+        rest: Streaming,
+        persist: Persist,
+        until: Instant,
+    },
     /// The last answer is sent and our side shut down: discarding the client's input until
     /// it closes, for at most [`LINGER`].
     Lingering { until: Instant, discarded: usize },
@@ -152,7 +159,7 @@ impl Conn {
         self.ctx.live.busy(&self.track);
         self.input.forget_drained();
         let next = match self.phase {
-            Phase::Requests => self.serve_requests(),
+            Phase::Requests | Phase::Sending { .. } => self.serve_requests(),
             Phase::Lingering { .. } => self.drain(),
         };
         if next == Next::Park {
@@ -162,21 +169,33 @@ impl Conn {
     }
 
     /// Marks the connection as waiting for its client (so it may be evicted), until its
-    /// deadline: idle, a request's, or the lingering close's.
+    /// deadline: idle, a request's, or the lingering close's. One sending a large file
+    /// waits for its client to take it: it has a deadline, but is not evicted (its answer
+    /// is under way).
     pub(crate) fn wait_for_client(&mut self) {
         let live = &self.ctx.live;
-        let since = *self.waiting_since.get_or_insert_with(|| live.now());
-        let deadline = match self.phase {
-            Phase::Lingering { until, .. } => until,
+        let deadline = match &self.phase {
+            Phase::Sending { until, .. } => return live.writing(&self.track, *until),
+            Phase::Lingering { until, .. } => *until,
             Phase::Requests => self.request_deadline.unwrap_or(self.idle_deadline),
         };
+        let since = *self.waiting_since.get_or_insert_with(|| live.now());
         live.waiting(&self.track, since, Some(deadline));
+    }
+
+    /// Whether the connection waits for room in its socket (a large file being sent), not
+    /// for input.
+    pub(crate) fn wants_room(&self) -> bool {
+        matches!(self.phase, Phase::Sending { .. })
     }
 
     /// Answers every request whose head is complete, until the input runs dry or the
     /// connection ends.
     fn serve_requests(&mut self) -> Next {
         loop {
+            if let Some(next) = self.send_rest() {
+                return next;
+            }
             let span = match self.read_head() {
                 Head::Ready(span) => span,
                 Head::Wait => return Next::Park,
@@ -189,20 +208,66 @@ impl Conn {
                 }
             };
             match self.exchange(span) {
-                Ok(Persist::KeepAlive(_)) => {
-                    self.expect_request();
-                    // Nothing pipelined, and the socket was found empty: the client waits
-                    // for this answer before it sends more, so epoll, not a read, tells
-                    // when the next request comes.
-                    if self.input.buf.is_empty() && self.input.drained {
-                        return Next::Park;
+                Ok(persist) => {
+                    if let Some(next) = self.after_answer(persist) {
+                        return next;
                     }
                 }
-                Ok(Persist::Close) => return self.close_gracefully(),
                 Err(End::Quiet) => return Next::Close,
                 Err(End::Fail(status, why)) => return self.fail(status, &why),
             }
         }
+    }
+
+    /// After an answer: `Some` when the connection stops here for now (parked, lingering),
+    /// `None` when it goes on (with the rest of a large file, or the next request).
+    fn after_answer(&mut self, persist: Persist) -> Option<Next> {
+        if matches!(self.phase, Phase::Sending { .. }) {
+            return None;
+        }
+        match persist {
+            Persist::KeepAlive(_) => {
+                self.expect_request();
+                // Nothing pipelined, and the socket was found empty: the client waits for
+                // this answer before it sends more, so epoll, not a read, tells when the
+                // next request comes.
+                (self.input.buf.is_empty() && self.input.drained).then_some(Next::Park)
+            }
+            Persist::Close => Some(self.close_gracefully()),
+        }
+    }
+
+    /// Goes on with a large file's body, if one is being sent: `None` when there is none
+    /// (any more: the connection then goes on as after any answer, see
+    /// [`Conn::after_answer`]); else what the connection needs meanwhile: room in its socket
+    /// (parked), or to close (the client went away, or took nothing for [`WRITE_TIMEOUT`]).
+    fn send_rest(&mut self) -> Option<Next> {
+        let Phase::Sending {
+            rest,
+            persist,
+            until,
+        } = &mut self.phase
+        else {
+            return None;
+        };
+        let before = rest.sent();
+        let done = match rest.send_more(&self.input.stream) {
+            Ok(true) => self.input.stream.set_nonblocking(false).is_ok(),
+            Ok(false) => false,
+            Err(_) => return Some(Next::Close),
+        };
+        if !done {
+            let now = Instant::now();
+            if rest.sent() > before {
+                *until = now + WRITE_TIMEOUT;
+            }
+            let over = now >= *until || self.track.expired();
+            return Some(if over { Next::Close } else { Next::Park });
+        }
+        let persist = *persist;
+        self.phase = Phase::Requests;
+        // `None`: the next request may already be here, and the caller reads it.
+        self.after_answer(persist)
     }
 
     /// After an answer that keeps the connection: the next request's wait begins (a request
@@ -285,14 +350,26 @@ impl Conn {
         } else {
             Persist::Close
         };
-        let reply = Reply {
+        let mut reply = Reply {
             sock: &mut self.input.stream,
             out: &mut self.out,
             persist,
+            wait_for_room: ctx.wait_for_room,
+            rest: None,
         };
-        let (status, sent) = answer(&ctx, cfg, &self.req, &body, reply).map_err(|_| End::Quiet)?;
+        let answered = answer(&ctx, cfg, &self.req, &body, &mut reply);
+        let rest = reply.rest.take();
+        let (status, sent) = answered.map_err(|_| End::Quiet)?;
         if ctx.access_log {
             crate::log::access(self.peer, &self.line, status.code(), sent);
+        }
+        if let Some(rest) = rest {
+            let until = Instant::now() + WRITE_TIMEOUT;
+            self.phase = Phase::Sending {
+                rest,
+                persist,
+                until,
+            };
         }
         Ok(persist)
     }

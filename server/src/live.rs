@@ -116,6 +116,12 @@ impl Live {
         track.since.store(since, Ordering::SeqCst);
     }
 
+    /// Marks the connection as writing an answer its client is slow to take: it cannot be
+    /// evicted, and is woken to close at `deadline`.
+    pub fn writing(&self, track: &Track, deadline: Instant) {
+        self.waiting(track, NEVER, Some(deadline));
+    }
+
     /// Marks the connection as being served: it cannot be evicted, and has no deadline.
     pub fn busy(&self, track: &Track) {
         track.since.store(NEVER, Ordering::SeqCst);

@@ -22,7 +22,7 @@
 use std::cell::UnsafeCell;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// Most events one worker takes at once.
@@ -65,6 +65,9 @@ struct Slot<T> {
     word: AtomicU64,
     /// The socket registered for this slot's connection.
     fd: AtomicI32,
+    /// Registered for room in the socket too (`EPOLLOUT`), not only for input. Used by the
+    /// holder only.
+    room: AtomicBool,
     /// Used only by the worker holding the connection (or, while free, by the one
     /// inserting it).
     item: UnsafeCell<Option<T>>,
@@ -118,6 +121,7 @@ impl<T: AsRawFd> Epoll<T> {
             .map(|_| Slot {
                 word: AtomicU64::new(FREE),
                 fd: AtomicI32::new(-1),
+                room: AtomicBool::new(false),
                 item: UnsafeCell::new(None),
             })
             .collect();
@@ -179,8 +183,9 @@ impl<T: AsRawFd> Epoll<T> {
         unsafe { *slot.item.get() = Some(item) };
         let generation = next_generation(slot.word.load(Ordering::SeqCst));
         slot.fd.store(fd, Ordering::SeqCst);
+        slot.room.store(false, Ordering::SeqCst);
         slot.word.store(word(generation, PARKED), Ordering::SeqCst);
-        let events = (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
+        let events = interest(false);
         match self.ctl(libc::EPOLL_CTL_ADD, fd, events, data(index, generation)) {
             Ok(()) => Ok(()),
             Err(e) => {
@@ -199,10 +204,22 @@ impl<T: AsRawFd> Epoll<T> {
         unsafe { (*slot.item.get()).as_mut() }.expect("a held slot has its connection")
     }
 
-    /// Parks a held connection. `Err(held)`: input arrived while it was held, so the caller
-    /// still holds it and must run it again.
-    pub(crate) fn release(&self, held: Held) -> Result<(), Held> {
+    /// Parks a held connection, until input arrives or, with `room`, until its socket also
+    /// has room for more output. `Err(held)`: something arrived while it was held, so the
+    /// caller still holds it and must run it again.
+    pub(crate) fn release(&self, held: Held, room: bool) -> Result<(), Held> {
         let slot = &self.slots[held.index as usize];
+        if slot.room.load(Ordering::SeqCst) != room {
+            let fd = slot.fd.load(Ordering::SeqCst);
+            let id = data(held.index, held.generation);
+            // Re-registering reports at once a socket that is ready already.
+            if self
+                .ctl(libc::EPOLL_CTL_MOD, fd, interest(room), id)
+                .is_ok()
+            {
+                slot.room.store(room, Ordering::SeqCst);
+            }
+        }
         let running = word(held.generation, RUNNING);
         match slot.word.compare_exchange(
             running,
@@ -389,6 +406,12 @@ fn data(index: u32, generation: u32) -> u64 {
     (generation as u64) << 32 | index as u64
 }
 
+/// What a connection's socket is registered for: input (and its end), and room for output.
+fn interest(room: bool) -> u32 {
+    let out = if room { libc::EPOLLOUT } else { 0 };
+    (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLET | out) as u32
+}
+
 fn oneshot_in() -> u32 {
     (libc::EPOLLIN | libc::EPOLLONESHOT) as u32
 }
@@ -460,12 +483,14 @@ mod tests {
         // Input while held: nobody else takes it, and its holder is told to go on.
         client.write_all(b"y").unwrap();
         assert!(next(&ep, 200).is_none(), "held: marked, not taken");
-        let held = ep.release(held).expect_err("input came while it was held");
-        ep.release(held).expect("parked now");
+        let held = ep
+            .release(held, false)
+            .expect_err("input came while it was held");
+        ep.release(held, false).expect("parked now");
         assert!(next(&ep, 50).is_none(), "edge-triggered: nothing new");
         client.write_all(b"z").unwrap();
         let held = conn(&ep, 5000).expect("new input: taken again");
-        ep.release(held).unwrap();
+        ep.release(held, false).unwrap();
     }
 
     #[test]

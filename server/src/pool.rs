@@ -310,7 +310,8 @@ impl Pool {
             if next == Next::Close {
                 return self.close_conn(self.epoll.remove(held));
             }
-            match self.epoll.release(held) {
+            let room = self.epoll.item(&mut held).wants_room();
+            match self.epoll.release(held, room) {
                 Ok(()) => return,
                 Err(still) => held = still,
             }

@@ -6,13 +6,16 @@
 //! arrives, through a small fixed buffer, so a stalled 1 MiB upload costs no more memory than
 //! an empty one.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::time::{Duration, Instant};
 
-use crate::connection::{is_timeout, Conn, MAX_BODY};
+use crate::blocking::send_all;
+use crate::input::{is_timeout, Input};
 use crate::request::{field_line, Framing, MAX_HEAD};
 use crate::response::Status;
 
+/// Largest request body accepted (and read, for POST; discarded for other methods).
+pub const MAX_BODY: u64 = 1024 * 1024;
 /// Longest chunk-size line (size and extensions) accepted.
 const MAX_CHUNK_LINE: usize = 4096;
 /// Size of the buffer a discarded body goes through.
@@ -27,59 +30,70 @@ pub enum BodyError {
     Gone,
 }
 
-impl Conn<'_> {
-    /// Reads the body the head announced, keeping it when `keep` (else discarding it), after
-    /// sending `100 Continue` if the client waits for it.
-    pub(crate) fn read_body(
-        &mut self,
-        framing: Framing,
-        expect_continue: bool,
-        keep: bool,
-    ) -> Result<Vec<u8>, BodyError> {
-        let mut body = Vec::new();
-        match framing {
-            Framing::Length(0) => return Ok(body),
-            Framing::Length(n) if n > MAX_BODY => {
-                return Err(BodyError::Fail(
-                    Status::PayloadTooLarge,
-                    "request body larger than 1 MiB",
-                ))
-            }
-            _ => {}
+/// Reads from `input` the body the head announced, within `timeout`, keeping it when `keep`
+/// (else discarding it), after sending `100 Continue` if the client waits for it.
+pub(crate) fn read_body(
+    input: &mut Input,
+    framing: Framing,
+    expect_continue: bool,
+    keep: bool,
+    timeout: Duration,
+) -> Result<Vec<u8>, BodyError> {
+    let mut body = Vec::new();
+    match framing {
+        Framing::Length(0) => return Ok(body),
+        Framing::Length(n) if n > MAX_BODY => {
+            return Err(BodyError::Fail(
+                Status::PayloadTooLarge,
+                "request body larger than 1 MiB",
+            ))
         }
-        if expect_continue && self.inbuf.is_empty() {
-            self.stream
-                .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
-                .map_err(|_| BodyError::Gone)?;
-        }
-        let deadline = Instant::now() + self.request_timeout;
-        let sink = keep.then_some(&mut body);
-        match framing {
-            Framing::Length(n) => self.take(n, sink, deadline)?,
-            Framing::Chunked => self.chunked(sink, deadline)?,
-        }
-        Ok(body)
+        _ => {}
     }
+    if expect_continue && input.buf.is_empty() {
+        send_all(&mut input.stream, b"HTTP/1.1 100 Continue\r\n\r\n")
+            .map_err(|_| BodyError::Gone)?;
+    }
+    if !matches!(framing, Framing::Length(n) if n <= input.buf.len() as u64) {
+        // The client sets the pace of what is not in yet.
+        crate::blocking::before();
+    }
+    let mut reader = Body {
+        input,
+        deadline: Instant::now() + timeout,
+    };
+    let sink = keep.then_some(&mut body);
+    match framing {
+        Framing::Length(n) => reader.take(n, sink)?,
+        Framing::Chunked => reader.chunked(sink)?,
+    }
+    Ok(body)
+}
 
-    /// Consumes `n` body bytes: first from `inbuf`, then from the socket, never more than `n`.
-    fn take(
-        &mut self,
-        mut n: u64,
-        mut keep: Option<&mut Vec<u8>>,
-        deadline: Instant,
-    ) -> Result<(), BodyError> {
-        let now = n.min(self.inbuf.len() as u64) as usize;
+/// A body being read: the input it comes from, and when it must be complete.
+struct Body<'a> {
+    input: &'a mut Input,
+    deadline: Instant,
+}
+
+impl Body<'_> {
+    /// Consumes `n` body bytes: first from the input, then from the socket, never more.
+    fn take(&mut self, mut n: u64, mut keep: Option<&mut Vec<u8>>) -> Result<(), BodyError> {
+        let now = n.min(self.input.buf.len() as u64) as usize;
         if let Some(k) = keep.as_deref_mut() {
-            k.extend_from_slice(&self.inbuf[..now]);
+            k.extend_from_slice(&self.input.buf[..now]);
         }
-        self.inbuf.drain(..now);
+        self.input.consume(now);
         n -= now as u64;
         let mut sink = [0u8; SINK];
         while n > 0 {
             let want = n.min(SINK as u64) as usize;
-            self.set_read_timeout(left(deadline)?)
+            self.input
+                .set_read_timeout(left(self.deadline)?)
                 .map_err(|_| BodyError::Gone)?;
-            let got = match self.stream.read(&mut sink[..want]) {
+            let read = self.input.stream.read(&mut sink[..want]);
+            self.input.note_read(want, &read);
+            let got = match read {
                 Ok(0) => return Err(BodyError::Gone),
                 Ok(k) => k,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -95,16 +109,12 @@ impl Conn<'_> {
     }
 
     /// Decodes a chunked body: `size [; ext] CRLF data CRLF` ... `0 CRLF` trailers `CRLF`.
-    fn chunked(
-        &mut self,
-        mut keep: Option<&mut Vec<u8>>,
-        deadline: Instant,
-    ) -> Result<(), BodyError> {
+    fn chunked(&mut self, mut keep: Option<&mut Vec<u8>>) -> Result<(), BodyError> {
         let mut total = 0u64;
         loop {
-            let len = self.line(MAX_CHUNK_LINE, deadline)?;
-            let size = chunk_size(&self.inbuf[..len]).ok_or(bad("invalid chunk size line"))?;
-            self.inbuf.drain(..len + 2);
+            let len = self.line(MAX_CHUNK_LINE)?;
+            let size = chunk_size(&self.input.buf[..len]).ok_or(bad("invalid chunk size line"))?;
+            self.input.consume(len + 2);
             if size == 0 {
                 break;
             }
@@ -115,39 +125,45 @@ impl Conn<'_> {
                     "request body larger than 1 MiB",
                 ));
             }
-            self.take(size, keep.as_deref_mut(), deadline)?;
-            if self.line(2, deadline)? != 0 {
+            self.take(size, keep.as_deref_mut())?;
+            if self.line(2)? != 0 {
                 return Err(bad("chunk data longer than its size"));
             }
-            self.inbuf.drain(..2);
+            self.input.consume(2);
         }
+        self.trailers()
+    }
+
+    /// The trailer section after the last chunk, up to its empty line: checked, discarded.
+    fn trailers(&mut self) -> Result<(), BodyError> {
         let mut trailers = 0;
         loop {
-            let len = self.line(MAX_HEAD, deadline)?;
+            let len = self.line(MAX_HEAD)?;
             if len == 0 {
-                self.inbuf.drain(..2);
+                self.input.consume(2);
                 return Ok(());
             }
             trailers += len + 2;
             if trailers > MAX_HEAD {
                 return Err(bad("trailer section too large"));
             }
-            if field_line(&self.inbuf[..len]).is_err() {
+            if field_line(&self.input.buf[..len]).is_err() {
                 return Err(bad("malformed trailer field"));
             }
-            self.inbuf.drain(..len + 2);
+            self.input.consume(len + 2);
         }
     }
 
-    /// Waits until `inbuf` starts with a whole CRLF-terminated line of at most `limit` bytes;
-    /// returns its length without the CRLF. A bare LF is refused: in a chunked body, a
+    /// Waits until the input starts with a whole CRLF-terminated line of at most `limit`
+    /// bytes; returns its length without the CRLF. A bare LF is refused: in a chunked body, a
     /// lenient line end is how requests get smuggled past a proxy.
-    fn line(&mut self, limit: usize, deadline: Instant) -> Result<usize, BodyError> {
+    fn line(&mut self, limit: usize) -> Result<usize, BodyError> {
         let mut from = 0;
         loop {
-            if let Some(i) = self.inbuf[from..].iter().position(|&b| b == b'\n') {
+            let buf = &self.input.buf;
+            if let Some(i) = buf[from..].iter().position(|&b| b == b'\n') {
                 let lf = from + i;
-                if lf == 0 || self.inbuf[lf - 1] != b'\r' {
+                if lf == 0 || buf[lf - 1] != b'\r' {
                     return Err(bad("a line of the chunked body does not end in CRLF"));
                 }
                 if lf - 1 > limit {
@@ -155,11 +171,11 @@ impl Conn<'_> {
                 }
                 return Ok(lf - 1);
             }
-            if self.inbuf.len() > limit + 1 {
+            if buf.len() > limit + 1 {
                 return Err(bad("chunk line too long"));
             }
-            from = self.inbuf.len();
-            match self.fill(left(deadline)?) {
+            from = buf.len();
+            match self.input.fill(left(self.deadline)?) {
                 Ok(0) => return Err(BodyError::Gone),
                 Ok(_) => {}
                 Err(e) if is_timeout(&e) => return Err(too_slow()),

@@ -78,101 +78,140 @@ pub fn load(path: &Path) -> std::io::Result<Loaded> {
 pub fn parse(text: &str, file: &Path, base: &Path) -> Loaded {
     let mut p = Parser {
         file,
+        base,
         errors: Vec::new(),
         warnings: Vec::new(),
         seen: HashMap::new(),
+        found: Found::default(),
     };
-    let mut listen = None;
-    let mut root: Option<PathBuf> = None;
-    let mut index: Option<Vec<String>> = None;
-    let mut types = HashMap::new();
-    let mut keepalive = Duration::from_secs(10);
-    let mut methods: Option<Vec<Method>> = None;
-
     for (i, raw) in text.lines().enumerate() {
-        let n = i + 1;
-        let line = raw.trim();
+        p.line(i + 1, raw.trim());
+    }
+    p.finish()
+}
+
+/// The directives, lower-case.
+const DIRECTIVES: [&str; 5] = [
+    "listen",
+    "documentroot",
+    "directoryindex",
+    "keepalivetime",
+    "requestmethodsupport",
+];
+
+struct Parser<'a> {
+    file: &'a Path,
+    /// The folder a relative `DocumentRoot` is taken from.
+    base: &'a Path,
+    errors: Vec<ConfigError>,
+    warnings: Vec<ConfigError>,
+    /// Lower-case directive → line where it first appeared.
+    seen: HashMap<String, usize>,
+    found: Found,
+}
+
+/// What the lines read so far set.
+#[derive(Default)]
+struct Found {
+    listen: Option<String>,
+    root: Option<PathBuf>,
+    index: Option<Vec<String>>,
+    types: HashMap<String, String>,
+    keepalive: Option<Duration>,
+    methods: Option<Vec<Method>>,
+}
+
+impl Parser<'_> {
+    /// One line (trimmed): blank, a comment, a content-type line or a directive.
+    fn line(&mut self, n: usize, line: &str) {
         if line.is_empty() || line.starts_with('#') {
-            continue;
+            return;
         }
         let (word, rest) = match line.split_once(|c: char| c.is_ascii_whitespace()) {
             Some((w, r)) => (w, r.trim()),
             None => (line, ""),
         };
         if let Some(ext) = word.strip_prefix('.') {
-            if let Some(t) = p.content_type(n, ext, rest) {
-                types.insert(ext.to_ascii_lowercase(), t);
+            if let Some(t) = self.content_type(n, ext, rest) {
+                self.found.types.insert(ext.to_ascii_lowercase(), t);
             }
-            continue;
+            return;
         }
         let key = word.to_ascii_lowercase();
-        if !matches!(
-            key.as_str(),
-            "listen" | "documentroot" | "directoryindex" | "keepalivetime" | "requestmethodsupport"
-        ) {
-            p.err(n, format!(
+        if !DIRECTIVES.contains(&key.as_str()) {
+            self.err(n, format!(
                 "unknown directive `{word}`: expected Listen, DocumentRoot, DirectoryIndex, \
                  KeepaliveTime, RequestMethodSupport, or a content-type line such as `.html text/html`"
             ));
-            continue;
+            return;
         }
-        if !p.first_time(n, word, &key) {
-            continue;
+        if self.first_time(n, word, &key) {
+            self.directive(n, &key, rest);
         }
-        match key.as_str() {
-            "listen" => listen = p.listen(n, rest),
-            "documentroot" => root = p.document_root(n, rest, base),
-            "directoryindex" => {
-                if rest.is_empty() {
-                    p.err(n, "DirectoryIndex has no file names: write e.g. `DirectoryIndex index.html index.htm`".into());
-                } else {
-                    index = Some(rest.split_ascii_whitespace().map(String::from).collect());
-                }
-            }
-            "keepalivetime" => match rest.parse::<u64>() {
-                Ok(s) if s <= 86_400 => keepalive = Duration::from_secs(s),
-                _ => p.err(n, format!(
+    }
+
+    /// A directive's value (`key` lower-case, seen for the first time).
+    fn directive(&mut self, n: usize, key: &str, rest: &str) {
+        match key {
+            "listen" => self.found.listen = self.listen(n, rest),
+            "documentroot" => self.found.root = self.document_root(n, rest),
+            "directoryindex" => self.found.index = self.directory_index(n, rest),
+            "keepalivetime" => self.found.keepalive = self.keepalive(n, rest),
+            _ => self.found.methods = self.methods(n, rest),
+        }
+    }
+
+    /// The whole file read: the configuration (defaults for what it did not set), or its
+    /// errors.
+    fn finish(mut self) -> Loaded {
+        let found = std::mem::take(&mut self.found);
+        if found.root.is_none() && !self.seen.contains_key("documentroot") {
+            self.errors.push(ConfigError {
+                file: self.file.to_path_buf(),
+                line: 0,
+                message: "no DocumentRoot: add a line such as `DocumentRoot \"www\"` (relative to this file's folder)".into(),
+            });
+        }
+        let config = match (self.errors.is_empty(), found.root) {
+            (true, Some(document_root)) => Ok(Config {
+                listen: found.listen.clone(),
+                document_root,
+                directory_index: found.index.unwrap_or_else(|| vec!["index.html".into()]),
+                content_types: found.types,
+                keepalive: found.keepalive.unwrap_or(Duration::from_secs(10)),
+                methods: found
+                    .methods
+                    .unwrap_or_else(|| vec![Method::Get, Method::Head]),
+            }),
+            _ => Err(self.errors),
+        };
+        Loaded {
+            listen: found.listen,
+            config,
+            warnings: self.warnings,
+        }
+    }
+
+    fn directory_index(&mut self, n: usize, rest: &str) -> Option<Vec<String>> {
+        if rest.is_empty() {
+            self.err(n, "DirectoryIndex has no file names: write e.g. `DirectoryIndex index.html index.htm`".into());
+            return None;
+        }
+        Some(rest.split_ascii_whitespace().map(String::from).collect())
+    }
+
+    fn keepalive(&mut self, n: usize, rest: &str) -> Option<Duration> {
+        match rest.parse::<u64>() {
+            Ok(s) if s <= 86_400 => Some(Duration::from_secs(s)),
+            _ => {
+                self.err(n, format!(
                     "KeepaliveTime `{rest}` is not a number of seconds: write a whole number from 0 to 86400, e.g. `KeepaliveTime 10`"
-                )),
-            },
-            _ => methods = p.methods(n, rest),
+                ));
+                None
+            }
         }
     }
-    let had_root_line = p.seen.contains_key("documentroot");
-    if root.is_none() && !had_root_line {
-        p.errors.push(ConfigError {
-            file: file.to_path_buf(),
-            line: 0,
-            message: "no DocumentRoot: add a line such as `DocumentRoot \"www\"` (relative to this file's folder)".into(),
-        });
-    }
-    let config = match (p.errors.is_empty(), root) {
-        (true, Some(document_root)) => Ok(Config {
-            listen: listen.clone(),
-            document_root,
-            directory_index: index.unwrap_or_else(|| vec!["index.html".into()]),
-            content_types: types,
-            keepalive,
-            methods: methods.unwrap_or_else(|| vec![Method::Get, Method::Head]),
-        }),
-        _ => Err(p.errors),
-    };
-    Loaded {
-        listen,
-        config,
-        warnings: p.warnings,
-    }
-}
 
-struct Parser<'a> {
-    file: &'a Path,
-    errors: Vec<ConfigError>,
-    warnings: Vec<ConfigError>,
-    /// Lower-case directive → line where it first appeared.
-    seen: HashMap<String, usize>,
-}
-
-impl Parser<'_> {
     fn err(&mut self, line: usize, message: String) {
         self.errors.push(ConfigError {
             file: self.file.to_path_buf(),
@@ -235,7 +274,8 @@ impl Parser<'_> {
         Some(addr)
     }
 
-    fn document_root(&mut self, n: usize, rest: &str, base: &Path) -> Option<PathBuf> {
+    fn document_root(&mut self, n: usize, rest: &str) -> Option<PathBuf> {
+        let base = self.base;
         let unq = rest
             .strip_prefix('"')
             .and_then(|r| r.strip_suffix('"'))

@@ -1,577 +1,507 @@
-//! The per-connection loop: read a head (bounded in size and time), read its body if any,
-//! answer, and either read the next request on the same socket (keep-alive, pipelining) or
-//! close.
+//! One connection's requests: read a head (bounded in size and time), read its body if any,
+//! answer, and either go on with the next request on the same socket (keep-alive,
+//! pipelining) or close it gracefully.
 //!
-//! Timeouts (all socket read timeouts, no polling):
+//! A worker thread runs a connection for as long as it has something to do, and lets go of
+//! it ([`Next::Park`]) when it would wait for its client: no next request yet, a head not
+//! complete, or a lingering close not over. The connection then waits in epoll (see
+//! `pool.rs`) and a worker resumes it when its socket turns readable. Bodies and
+//! responses are read and written by the worker, blocking.
+//!
+//! Timeouts:
 //! - waiting for the first byte of a request: `KeepaliveTime` (a connection that stays idle
 //!   that long is closed without a response);
 //! - once a request has started, its head and body must be complete within `KeepaliveTime`
 //!   capped at [`REQUEST_TIMEOUT`] (10 s; also 10 s when `KeepaliveTime` is 0), else
 //!   `408 Request Timeout` and close;
-//! - writes time out after [`WRITE_TIMEOUT`] without progress (the connection is dropped).
+//! - writes time out after [`WRITE_TIMEOUT`] without progress (the connection is dropped);
+//! - a lingering close lasts at most [`LINGER`].
+//!
+//! While parked, a connection's deadline is kept by [`crate::live::Live::expire_due`];
+//! while a body is read, by the socket's read timeout.
 
-use std::io::{self, Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream};
-use std::os::unix::io::AsRawFd;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::io;
+use std::net::{IpAddr, TcpStream};
+use std::os::unix::io::{AsRawFd, RawFd};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::body::BodyError;
-use crate::cache::FileCache;
+use crate::answer::{answer, Reply};
+use crate::blocking::send_parts;
+use crate::body::{read_body, BodyError};
 use crate::config::Config;
-use crate::confine::Root;
-use crate::live::{Live, Track};
+use crate::context::Context;
+pub use crate::context::REQUEST_TIMEOUT;
+use crate::input::Input;
+use crate::live::Track;
 use crate::request::{parse_head_into, scan_head, Framing, Method, Rejection, Request, Scan};
-use crate::resolve::{resolve, Miss, Resolved};
-use crate::response::{error_page, error_page_with, head, send_file, Persist, Sent, Status};
+use crate::response::{error_page, Persist, Status, Streaming};
 
-/// Longest time allowed for a request's head and body once its first byte arrived.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// Idle time used when keep-alive is off (`KeepaliveTime 0`) or the config is broken.
-pub const IDLE_FALLBACK: Duration = Duration::from_secs(10);
 /// A write that makes no progress for this long drops the connection.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest time spent discarding input after an answer that closes the connection.
 pub const LINGER: Duration = Duration::from_secs(2);
-/// Largest request body accepted (and read, for POST; discarded for other methods).
-pub const MAX_BODY: u64 = 1024 * 1024;
+/// Most input discarded while lingering.
+const LINGER_MAX: usize = 1 << 20;
 
 const EVICTED: &str = "the server is full and this request was the slowest to arrive; try again";
 const BROKEN: &str = "the server configuration (ws.conf) has errors; see the server's log";
+const HEAD_TOO_SLOW: &str = "the request head did not arrive in time";
 
-/// What every connection shares.
-pub struct Context {
-    /// `None` when ws.conf is broken: every request gets 500.
-    pub config: Option<Config>,
-    /// `DocumentRoot`, held open (present whenever `config` is).
-    pub root: Option<Root>,
-    pub access_log: bool,
-    pub stopping: AtomicBool,
-    /// Live connections: shutdown wakes them; when full, the stalest is evicted.
-    pub live: Live,
-    /// Small files recently served, checked against the file system at every hit.
-    pub cache: FileCache,
-    /// `Allow` header value: the supported methods.
-    pub allow: String,
+/// What a connection needs when its worker lets go of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// To wait in epoll until its socket is readable (or its deadline passes).
+    Park,
+    /// Nothing more: drop it, which closes the socket.
+    Close,
 }
 
-impl Context {
-    pub fn new(config: Option<Config>, access_log: bool) -> Context {
-        let root = config
-            .as_ref()
-            .and_then(|c| match Root::open(&c.document_root) {
-                Ok(r) => Some(r),
-                Err(e) => {
-                    eprintln!(
-                    "error: cannot open DocumentRoot {}: {e}; every request will be answered 500",
-                    c.document_root.display()
-                );
-                    None
-                }
-            });
-        let config = config.filter(|_| root.is_some());
-        let allow = config
-            .as_ref()
-            .map(|c| {
-                c.methods
-                    .iter()
-                    .map(|m| m.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .unwrap_or_default();
-        Context {
-            config,
-            root,
-            access_log,
-            stopping: AtomicBool::new(false),
-            live: Live::default(),
-            cache: FileCache::default(),
-            allow,
-        }
-    }
-}
-
-impl Context {
-    /// How long a connection may stay idle between requests.
-    pub fn idle(&self) -> Duration {
-        match &self.config {
-            Some(c) if !c.keepalive.is_zero() => c.keepalive,
-            _ => IDLE_FALLBACK,
-        }
-    }
-}
-
-/// A timeout as the socket keeps it (whole milliseconds, at least 1).
-fn socket_timeout(t: Duration) -> Duration {
-    Duration::from_millis(t.as_millis().max(1) as u64)
-}
-
-/// Sets on the listening socket what every connection needs: accepted sockets inherit
-/// `TCP_NODELAY`, `SO_SNDTIMEO` and `SO_RCVTIMEO` on Linux, so no connection pays three
-/// `setsockopt` calls (see [`Conn::new`]).
-pub fn prepare_listener(listener: &std::net::TcpListener, ctx: &Context) -> io::Result<()> {
-    let fd = listener.as_raw_fd();
-    let tv = |d: Duration| libc::timeval {
-        tv_sec: d.as_secs() as libc::time_t,
-        tv_usec: d.subsec_micros() as libc::suseconds_t,
-    };
-    let one: libc::c_int = 1;
-    set_opt(fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, &one)?;
-    set_opt(fd, libc::SOL_SOCKET, libc::SO_SNDTIMEO, &tv(WRITE_TIMEOUT))?;
-    set_opt(
-        fd,
-        libc::SOL_SOCKET,
-        libc::SO_RCVTIMEO,
-        &tv(socket_timeout(ctx.idle())),
-    )
-}
-
-fn set_opt<T>(fd: i32, level: libc::c_int, name: libc::c_int, value: &T) -> io::Result<()> {
-    // SAFETY: `value` points to a live `T` of the size passed.
-    let r = unsafe {
-        libc::setsockopt(
-            fd,
-            level,
-            name,
-            (value as *const T).cast(),
-            std::mem::size_of::<T>() as libc::socklen_t,
-        )
-    };
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-/// Serves one connection until it closes.
-pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: &Context) {
-    let fd = stream.as_raw_fd();
-    let track = ctx.live.register(fd);
-    if ctx.stopping.load(Ordering::SeqCst) {
-        // Registered too late to be woken: do not start reading.
-        let _ = stream.shutdown(std::net::Shutdown::Read);
-    }
-    let mut conn = Conn::new(stream, peer.ip(), ctx, track);
-    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| conn.run())).is_err() {
-        eprintln!("error: a connection thread panicked; the connection was closed");
-    }
-    // Deregister before the socket closes (when `conn` drops), so the fd is never reused
-    // while still listed.
-    ctx.live.deregister(fd);
-    drop(conn);
-}
-
-enum Read1 {
-    Head {
-        start: usize,
-        end: usize,
-        next: usize,
+/// Where a connection is in its life.
+#[derive(Debug)]
+enum Phase {
+    /// Reading requests (a head may be partly in).
+    Requests,
+    /// Sending the rest of a large file as the socket has room; the answer goes on with
+    /// `persist`. Dropped if no byte leaves for [`WRITE_TIMEOUT`] (`until`).
+    Sending {
+        rest: Streaming,
+        persist: Persist,
+        until: Instant,
     },
+    /// The last answer is sent and our side shut down: discarding the client's input until
+    /// it closes, for at most [`LINGER`].
+    Lingering { until: Instant, discarded: usize },
+}
+
+/// Where a complete head lies in the input.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: usize,
+    end: usize,
+    /// Where the next request (or this one's body) begins.
+    next: usize,
+}
+
+/// What reading a head came to.
+enum Head {
+    Ready(Span),
+    /// Not complete, and nothing more has arrived: wait for the client.
+    Wait,
     /// The peer closed, or stayed idle past the keep-alive time: close quietly.
     Quiet,
     /// Answer with this status and close.
     Fail(Status, &'static str),
 }
 
-/// One connection's state, reused across its requests.
-pub(crate) struct Conn<'a> {
-    pub(crate) stream: TcpStream,
-    ctx: &'a Context,
-    peer: IpAddr,
-    idle: Duration,
-    pub(crate) request_timeout: Duration,
-    read_timeout: Option<Duration>,
-    /// Bytes received and not consumed yet: a head being read, then (once the head is
-    /// consumed) the start of its body, or pipelined requests.
-    pub(crate) inbuf: Vec<u8>,
+/// How an exchange ended the connection.
+enum End {
+    /// Close without a word (the peer went away).
+    Quiet,
+    /// Answer with this status and reason, then close.
+    Fail(Status, String),
+}
+
+/// One connection's state, kept across its requests (and while it is parked).
+pub(crate) struct Conn {
+    input: Input,
     out: Vec<u8>,
-    /// What this connection is doing, for eviction.
+    ctx: Arc<Context>,
+    peer: IpAddr,
+    /// What this connection is doing, for eviction and deadlines.
     track: Arc<Track>,
-    /// The current request line and request, kept across requests for their buffers.
+    phase: Phase,
+    /// Where the scan of a partial head resumes.
+    scanned: usize,
+    /// Set at the first byte of a request: when its head and body must be complete.
+    request_deadline: Option<Instant>,
+    /// When the connection, idle, is closed.
+    idle_deadline: Instant,
+    /// Since when (the registry's clock) the connection has waited for its client.
+    waiting_since: Option<u64>,
+    /// The current request line and request, kept across requests for their buffers: the
+    /// keep-alive path allocates nothing.
     line: Vec<u8>,
     req: Request,
 }
 
-impl<'a> Conn<'a> {
-    /// A connection accepted from a listener prepared by [`prepare_listener`], so its socket
-    /// already has `TCP_NODELAY`, the write timeout and the idle read timeout.
-    fn new(stream: TcpStream, peer: IpAddr, ctx: &'a Context, track: Arc<Track>) -> Conn<'a> {
-        let idle = ctx.idle();
+impl Conn {
+    /// A connection accepted from a listener prepared by the pool (`pool.rs`), so its socket
+    /// already has `TCP_NODELAY` and the write timeout. Registered as live until dropped.
+    pub(crate) fn new(stream: TcpStream, peer: IpAddr, ctx: Arc<Context>) -> Conn {
+        let track = ctx.live.register(stream.as_raw_fd());
+        if ctx.stopping.load(Ordering::SeqCst) {
+            // Registered too late to be woken by the shutdown: do not start reading.
+            let _ = stream.shutdown(std::net::Shutdown::Read);
+        }
+        let idle_deadline = Instant::now() + ctx.idle();
         Conn {
-            stream,
+            input: Input::new(stream),
+            // A head fits (and small buffers come from the allocator's per-thread cache).
+            out: Vec::with_capacity(512),
             ctx,
             peer,
-            idle,
-            request_timeout: idle.min(REQUEST_TIMEOUT),
-            read_timeout: Some(socket_timeout(idle)),
-            inbuf: Vec::with_capacity(4096),
-            out: Vec::with_capacity(4096),
             track,
+            phase: Phase::Requests,
+            scanned: 0,
+            request_deadline: None,
+            idle_deadline,
+            waiting_since: None,
             line: Vec::new(),
             req: Request::empty(),
         }
     }
 
-    fn run(&mut self) -> io::Result<()> {
+    /// Runs the connection until it would wait for its client ([`Next::Park`]: it is then
+    /// marked as waiting, with its deadline) or is done ([`Next::Close`]).
+    pub(crate) fn resume(&mut self) -> Next {
+        self.ctx.live.busy(&self.track);
+        self.input.forget_drained();
+        let next = match self.phase {
+            Phase::Requests | Phase::Sending { .. } => self.serve_requests(),
+            Phase::Lingering { .. } => self.drain(),
+        };
+        if next == Next::Park {
+            self.wait_for_client();
+        }
+        next
+    }
+
+    /// Marks the connection as waiting for its client (so it may be evicted), until its
+    /// deadline: idle, a request's, or the lingering close's. One sending a large file
+    /// waits for its client to take it: it has a deadline, but is not evicted (its answer
+    /// is under way).
+    pub(crate) fn wait_for_client(&mut self) {
+        let live = &self.ctx.live;
+        let deadline = match &self.phase {
+            Phase::Sending { until, .. } => return live.writing(&self.track, *until),
+            Phase::Lingering { until, .. } => *until,
+            Phase::Requests => self.request_deadline.unwrap_or(self.idle_deadline),
+        };
+        let since = *self.waiting_since.get_or_insert_with(|| live.now());
+        live.waiting(&self.track, since, Some(deadline));
+    }
+
+    /// Whether the connection waits for room in its socket (a large file being sent), not
+    /// for input.
+    pub(crate) fn wants_room(&self) -> bool {
+        matches!(self.phase, Phase::Sending { .. })
+    }
+
+    /// Answers every request whose head is complete, until the input runs dry or the
+    /// connection ends.
+    fn serve_requests(&mut self) -> Next {
         loop {
-            let (start, end, next) = match self.read_head() {
-                Read1::Head { start, end, next } => (start, end, next),
-                Read1::Quiet => return Ok(()),
-                Read1::Fail(status, why) => {
-                    let line = first_line(&self.inbuf).to_vec();
-                    return self.fail(&line, status, why);
+            if let Some(next) = self.send_rest() {
+                return next;
+            }
+            let span = match self.read_head() {
+                Head::Ready(span) => span,
+                Head::Wait => return Next::Park,
+                Head::Quiet => return Next::Close,
+                Head::Fail(status, why) => {
+                    let line = first_line(&self.input.buf);
+                    self.line.clear();
+                    self.line.extend_from_slice(line);
+                    return self.fail(status, why);
                 }
             };
-            // The request line (for the log) and the request, in buffers the connection keeps:
-            // the keep-alive path allocates nothing.
-            let mut line = std::mem::take(&mut self.line);
-            line.clear();
-            line.extend_from_slice(first_line(&self.inbuf[start..end]));
-            let mut req = std::mem::replace(&mut self.req, Request::empty());
-            let ctx = self.ctx;
-            let Some(cfg) = &ctx.config else {
-                return self.fail(&line, Status::InternalServerError, BROKEN);
-            };
-            match parse_head_into(&self.inbuf[start..end], &mut req) {
-                Ok(()) => {}
-                Err(Rejection::BadRequest(why)) => {
-                    return self.fail(&line, Status::BadRequest, &why)
+            match self.exchange(span) {
+                Ok(persist) => {
+                    if let Some(next) = self.after_answer(persist) {
+                        return next;
+                    }
                 }
-                Err(Rejection::LineTooLong) => {
-                    return self.fail(&line, Status::UriTooLong, "request line too long")
-                }
-                Err(Rejection::HeadTooLarge) => {
-                    return self.fail(
-                        &line,
-                        Status::HeaderFieldsTooLarge,
-                        "request head too large",
-                    )
-                }
-                Err(Rejection::NotImplemented(why)) => {
-                    return self.fail(&line, Status::NotImplemented, &why)
-                }
+                Err(End::Quiet) => return Next::Close,
+                Err(End::Fail(status, why)) => return self.fail(status, &why),
             }
-            self.inbuf.drain(..next);
-            if req.framing != Framing::Length(0) {
-                self.ctx.live.waiting(&self.track, true);
-            }
-            let keep_body = req.method == Method::Post && cfg.methods.contains(&Method::Post);
-            let body = match self.read_body(req.framing, req.expect_continue, keep_body) {
-                Ok(b) => b,
-                Err(BodyError::Fail(status, why)) => return self.fail(&line, status, why),
-                Err(BodyError::Gone) if self.track.evicted() => {
-                    return self.fail(&line, Status::ServiceUnavailable, EVICTED)
-                }
-                Err(BodyError::Gone) => return Ok(()),
-            };
-            self.ctx.live.waiting(&self.track, false);
-            let keep =
-                req.keep_alive && !cfg.keepalive.is_zero() && !ctx.stopping.load(Ordering::SeqCst);
-            let persist = if keep {
-                Persist::KeepAlive(cfg.keepalive.as_secs())
-            } else {
-                Persist::Close
-            };
-            let (status, sent) = self.answer(cfg, &req, &body, persist)?;
-            if self.ctx.access_log {
-                crate::log::access(self.peer, &line, status.code(), sent);
-            }
-            if persist == Persist::Close {
-                // Always: input the client sends after this check would also be answered
-                // with a reset once the socket is closed, cutting the response short.
-                self.linger();
-                return Ok(());
-            }
-            self.line = line;
-            self.req = req;
         }
     }
 
-    /// Sends an error that ends the connection, and logs it. With a broken ws.conf every
-    /// answer is 500, whatever else is wrong with the request.
-    fn fail(&mut self, line: &[u8], status: Status, why: &str) -> io::Result<()> {
+    /// After an answer: `Some` when the connection stops here for now (parked, lingering),
+    /// `None` when it goes on (with the rest of a large file, or the next request).
+    fn after_answer(&mut self, persist: Persist) -> Option<Next> {
+        if matches!(self.phase, Phase::Sending { .. }) {
+            return None;
+        }
+        match persist {
+            Persist::KeepAlive(_) => {
+                self.expect_request();
+                // Nothing pipelined, and the socket was found empty: the client waits for
+                // this answer before it sends more, so epoll, not a read, tells when the
+                // next request comes.
+                (self.input.buf.is_empty() && self.input.drained).then_some(Next::Park)
+            }
+            Persist::Close => Some(self.close_gracefully()),
+        }
+    }
+
+    /// Goes on with a large file's body, if one is being sent: `None` when there is none
+    /// (any more: the connection then goes on as after any answer, see
+    /// [`Conn::after_answer`]); else what the connection needs meanwhile: room in its socket
+    /// (parked), or to close (the client went away, or took nothing for [`WRITE_TIMEOUT`]).
+    fn send_rest(&mut self) -> Option<Next> {
+        let Phase::Sending {
+            rest,
+            persist,
+            until,
+        } = &mut self.phase
+        else {
+            return None;
+        };
+        let before = rest.sent();
+        let done = match rest.send_more(&self.input.stream) {
+            Ok(true) => self.input.stream.set_nonblocking(false).is_ok(),
+            Ok(false) => false,
+            Err(_) => return Some(Next::Close),
+        };
+        if !done {
+            let now = Instant::now();
+            if rest.sent() > before {
+                *until = now + WRITE_TIMEOUT;
+            }
+            let over = now >= *until || self.track.expired();
+            return Some(if over { Next::Close } else { Next::Park });
+        }
+        let persist = *persist;
+        self.phase = Phase::Requests;
+        // `None`: the next request may already be here, and the caller reads it.
+        self.after_answer(persist)
+    }
+
+    /// After an answer that keeps the connection: the next request's wait begins (a request
+    /// already begun in the input has its deadline from now).
+    fn expect_request(&mut self) {
+        let now = Instant::now();
+        self.waiting_since = None;
+        self.idle_deadline = now + self.ctx.idle();
+        self.request_deadline =
+            (!self.input.buf.is_empty()).then(|| now + self.ctx.request_timeout());
+    }
+
+    /// Reads what has arrived until a complete head is in the input.
+    fn read_head(&mut self) -> Head {
+        loop {
+            match scan_head(&self.input.buf, self.scanned) {
+                Scan::Complete { start, end, next } => {
+                    self.scanned = 0;
+                    return Head::Ready(Span { start, end, next });
+                }
+                Scan::Reject(Rejection::LineTooLong) => {
+                    return Head::Fail(Status::UriTooLong, "request line too long")
+                }
+                Scan::Reject(_) => {
+                    return Head::Fail(Status::HeaderFieldsTooLarge, "request head too large")
+                }
+                Scan::Partial { resume } => self.scanned = resume,
+            }
+            if self.request_deadline.is_some_and(|d| Instant::now() >= d) {
+                return Head::Fail(Status::RequestTimeout, HEAD_TOO_SLOW);
+            }
+            match self.input.fill_ready() {
+                Ok(0) => return self.cut_off(),
+                Ok(_) => {
+                    let timeout = self.ctx.request_timeout();
+                    self.request_deadline
+                        .get_or_insert_with(|| Instant::now() + timeout);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Head::Wait,
+                Err(_) => return Head::Quiet,
+            }
+        }
+    }
+
+    /// The input ended (the client closed, or our reads were shut down) before a whole head.
+    fn cut_off(&self) -> Head {
+        if self.request_deadline.is_none() || self.ctx.stopping.load(Ordering::SeqCst) {
+            Head::Quiet
+        } else if self.track.evicted() {
+            Head::Fail(Status::ServiceUnavailable, EVICTED)
+        } else if self.track.expired() {
+            Head::Fail(Status::RequestTimeout, HEAD_TOO_SLOW)
+        } else {
+            Head::Fail(
+                Status::BadRequest,
+                "the connection ended in the middle of a request",
+            )
+        }
+    }
+
+    /// One request whose head is complete: parsed, its body read, answered and logged.
+    /// Returns how the connection goes on.
+    fn exchange(&mut self, span: Span) -> Result<Persist, End> {
+        let ctx = self.ctx.clone();
+        let head = &self.input.buf[span.start..span.end];
+        self.line.clear();
+        self.line.extend_from_slice(first_line(head));
+        let Some(cfg) = &ctx.config else {
+            return Err(End::Fail(Status::InternalServerError, BROKEN.into()));
+        };
+        parse_head_into(head, &mut self.req).map_err(rejected)?;
+        self.input.consume(span.next);
+        self.waiting_since = None;
+        let body = self.request_body(cfg)?;
+        ctx.live.busy(&self.track);
+        let keep =
+            self.req.keep_alive && !cfg.keepalive.is_zero() && !ctx.stopping.load(Ordering::SeqCst);
+        let persist = if keep {
+            Persist::KeepAlive(cfg.keepalive.as_secs())
+        } else {
+            Persist::Close
+        };
+        let mut reply = Reply {
+            sock: &mut self.input.stream,
+            out: &mut self.out,
+            persist,
+            wait_for_room: ctx.wait_for_room,
+            rest: None,
+        };
+        let answered = answer(&ctx, cfg, &self.req, &body, &mut reply);
+        let rest = reply.rest.take();
+        let (status, sent) = answered.map_err(|_| End::Quiet)?;
+        if ctx.access_log {
+            crate::log::access(self.peer, &self.line, status.code(), sent);
+        }
+        if let Some(rest) = rest {
+            let until = Instant::now() + WRITE_TIMEOUT;
+            self.phase = Phase::Sending {
+                rest,
+                persist,
+                until,
+            };
+        }
+        Ok(persist)
+    }
+
+    /// Reads the request's body (kept only for a supported POST). Meanwhile the connection
+    /// waits for its client, so it may be evicted.
+    fn request_body(&mut self, cfg: &Config) -> Result<Vec<u8>, End> {
+        let req = &self.req;
+        if req.framing != Framing::Length(0) {
+            let live = &self.ctx.live;
+            live.waiting(&self.track, live.now(), None);
+        }
+        let keep = req.method == Method::Post && cfg.methods.contains(&Method::Post);
+        let timeout = self.ctx.request_timeout();
+        match read_body(
+            &mut self.input,
+            req.framing,
+            req.expect_continue,
+            keep,
+            timeout,
+        ) {
+            Ok(body) => Ok(body),
+            Err(BodyError::Fail(status, why)) => Err(End::Fail(status, why.into())),
+            Err(BodyError::Gone) if self.track.evicted() => {
+                Err(End::Fail(Status::ServiceUnavailable, EVICTED.into()))
+            }
+            Err(BodyError::Gone) => Err(End::Quiet),
+        }
+    }
+
+    /// Sends an error that ends the connection, logs it, and begins the lingering close. With
+    /// a broken ws.conf every answer is 500, whatever else is wrong with the request.
+    fn fail(&mut self, status: Status, why: &str) -> Next {
         let (status, why) = match self.ctx.config {
             None => (Status::InternalServerError, BROKEN),
             Some(_) => (status, why),
         };
         self.out.clear();
         // A response to HEAD never has a body, even when the rest of the request is bad.
-        let body = !line.starts_with(b"HEAD ");
+        let body = !self.line.starts_with(b"HEAD ");
         let n = error_page(&mut self.out, status, why, Persist::Close, body);
-        let n = if body { n } else { 0 };
-        let r = self.stream.write_all(&self.out);
+        // The connection's end follows at once: it may leave in the same packet.
+        let written = send_parts(&mut self.input.stream, &self.out, &[], true);
         if self.ctx.access_log {
-            crate::log::access(self.peer, line, status.code(), n);
+            crate::log::access(
+                self.peer,
+                &self.line,
+                status.code(),
+                if body { n } else { 0 },
+            );
         }
-        self.linger();
-        r
-    }
-
-    /// Closes our side, then reads and discards what the client still sends for a short while:
-    /// closing a socket with unread input makes the kernel send a reset, which can destroy
-    /// the response before the client reads it ("lingering close", as Apache does).
-    fn linger(&mut self) {
-        let _ = self.stream.shutdown(std::net::Shutdown::Write);
-        let end = Instant::now() + LINGER;
-        let mut sink = [0u8; 8192];
-        let mut drained = 0usize;
-        while drained < (1 << 20) {
-            let left = end.saturating_duration_since(Instant::now());
-            if left.is_zero() || self.stream.set_read_timeout(Some(left)).is_err() {
-                break;
-            }
-            match self.stream.read(&mut sink) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => drained += n,
-            }
+        match written {
+            Ok(()) => self.close_gracefully(),
+            Err(_) => Next::Close,
         }
     }
 
-    /// Reads until a complete head is in `inbuf` (which may already hold pipelined bytes).
-    fn read_head(&mut self) -> Read1 {
-        let mut resume = 0;
-        let mut waiting = false;
-        let mut deadline = (!self.inbuf.is_empty()).then(|| Instant::now() + self.request_timeout);
-        loop {
-            match scan_head(&self.inbuf, resume) {
-                Scan::Complete { start, end, next } => {
-                    if waiting {
-                        self.ctx.live.waiting(&self.track, false);
-                    }
-                    return Read1::Head { start, end, next };
-                }
-                Scan::Reject(Rejection::LineTooLong) => {
-                    return Read1::Fail(Status::UriTooLong, "request line too long")
-                }
-                Scan::Reject(_) => {
-                    return Read1::Fail(Status::HeaderFieldsTooLarge, "request head too large")
-                }
-                Scan::Partial { resume: r } => resume = r,
-            }
-            let timeout = match deadline {
-                None => self.idle,
-                Some(d) => match d.checked_duration_since(Instant::now()) {
-                    Some(t) if !t.is_zero() => t,
-                    _ => {
-                        return Read1::Fail(
-                            Status::RequestTimeout,
-                            "the request head did not arrive in time",
-                        )
-                    }
-                },
-            };
-            if !waiting {
-                // From now on the client has the next move: this connection may be evicted.
-                self.ctx.live.waiting(&self.track, true);
-                waiting = true;
-            }
-            match self.fill(timeout) {
-                Ok(0) if deadline.is_none() || self.ctx.stopping.load(Ordering::SeqCst) => {
-                    return Read1::Quiet
-                }
-                Ok(0) if self.track.evicted() => {
-                    return Read1::Fail(Status::ServiceUnavailable, EVICTED)
-                }
-                Ok(0) => {
-                    return Read1::Fail(
-                        Status::BadRequest,
-                        "the connection ended in the middle of a request",
-                    )
-                }
-                Ok(_) => {
-                    deadline.get_or_insert_with(|| Instant::now() + self.request_timeout);
-                }
-                Err(e) if is_timeout(&e) && deadline.is_none() => return Read1::Quiet,
-                Err(e) if is_timeout(&e) => {
-                    return Read1::Fail(
-                        Status::RequestTimeout,
-                        "the request head did not arrive in time",
-                    )
-                }
-                Err(_) => return Read1::Quiet,
-            }
-        }
-    }
-
-    /// Sets the socket's read timeout, touching the option only when the value changes
-    /// (usually it does not).
-    pub(crate) fn set_read_timeout(&mut self, timeout: Duration) -> io::Result<()> {
-        let rounded = Some(socket_timeout(timeout));
-        if self.read_timeout != rounded {
-            self.stream.set_read_timeout(rounded)?;
-            self.read_timeout = rounded;
-        }
-        Ok(())
-    }
-
-    /// One `read` into the end of `inbuf`, with the given timeout.
-    pub(crate) fn fill(&mut self, timeout: Duration) -> io::Result<usize> {
-        self.set_read_timeout(timeout)?;
-        let old = self.inbuf.len();
-        self.inbuf.resize(old + 8192, 0);
-        let r = loop {
-            match self.stream.read(&mut self.inbuf[old..]) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                r => break r,
-            }
+    /// Closes our side, then discards what the client still sends until it closes, for at
+    /// most [`LINGER`]: closing a socket with unread input makes the kernel send a reset,
+    /// which can destroy the response before the client reads it ("lingering close", as
+    /// Apache does). Always, not only when input is waiting: input that arrives a moment
+    /// later does the same. The client has just been sent our answer, so it has not closed
+    /// yet: once the socket was found empty, epoll tells when it does (or sends more).
+    fn close_gracefully(&mut self) -> Next {
+        let _ = self.input.stream.shutdown(std::net::Shutdown::Write);
+        self.input.buf.clear();
+        self.phase = Phase::Lingering {
+            until: Instant::now() + LINGER,
+            discarded: 0,
         };
-        self.inbuf.truncate(old + *r.as_ref().unwrap_or(&0));
-        r
-    }
-
-    /// Answers a well-formed request. Returns the status and the body bytes sent.
-    fn answer(
-        &mut self,
-        cfg: &Config,
-        req: &Request,
-        body: &[u8],
-        persist: Persist,
-    ) -> io::Result<(Status, u64)> {
-        self.out.clear();
-        let with_body = req.method != Method::Head;
-        if !cfg.methods.contains(&req.method) {
-            let why = format!("Method Not Implemented: {}", req.method.as_str());
-            return self.send_error(Status::NotImplemented, &why, &[], persist, with_body);
-        }
-        if req.method == Method::Options {
-            let allow = self.ctx.allow.clone();
-            head(&mut self.out, Status::Ok, &[("Allow", &allow)], 0, persist);
-            self.stream.write_all(&self.out)?;
-            return Ok((Status::Ok, 0));
-        }
-        let root = self.ctx.root.as_ref().expect("a root whenever a config");
-        let key = req.target.split(['?', '#']).next().unwrap_or("");
-        if req.method != Method::Post {
-            if let Some(hit) = self.ctx.cache.get(key, root) {
-                let ct = hit.content_type.as_str();
-                let len = hit.body.len() as u64;
-                head(
-                    &mut self.out,
-                    Status::Ok,
-                    &[("Content-Type", ct)],
-                    len,
-                    persist,
-                );
-                if with_body {
-                    self.out.extend_from_slice(&hit.body);
-                }
-                self.stream.write_all(&self.out)?;
-                return Ok((Status::Ok, if with_body { len } else { 0 }));
-            }
-        }
-        match resolve(&req.target, cfg, root) {
-            Ok(Resolved::File {
-                file,
-                meta,
-                content_type,
-                cache_path,
-            }) => {
-                let len = meta.len();
-                if req.method == Method::Post
-                    && content_type.starts_with("text/html")
-                    && len <= MAX_BODY
-                {
-                    let mut page = Vec::with_capacity(len as usize);
-                    (&file).take(len).read_to_end(&mut page)?;
-                    let page = crate::post::page_with_data(&page, body);
-                    head(
-                        &mut self.out,
-                        Status::Ok,
-                        &[("Content-Type", content_type)],
-                        page.len() as u64,
-                        persist,
-                    );
-                    self.out.extend_from_slice(&page);
-                    self.stream.write_all(&self.out)?;
-                    return Ok((Status::Ok, page.len() as u64));
-                }
-                head(
-                    &mut self.out,
-                    Status::Ok,
-                    &[("Content-Type", content_type)],
-                    len,
-                    persist,
-                );
-                let at = self.out.len();
-                // A file read whole (small) goes into the cache on its way out.
-                let read_whole = with_body && len <= crate::cache::MAX_FILE;
-                match send_file(&mut self.stream, &mut self.out, &file, len, with_body)? {
-                    Sent::All => {
-                        if let (Some(path), true) = (cache_path, read_whole) {
-                            let body = &self.out[at..];
-                            self.ctx
-                                .cache
-                                .put(key, path, &meta, content_type, body, root);
-                        }
-                        self.out.clear();
-                        Ok((Status::Ok, if with_body { len } else { 0 }))
-                    }
-                    Sent::Nothing(e) => {
-                        let why = format!("cannot read {}: {e}", req.target);
-                        eprintln!("error: {why}");
-                        self.out.clear();
-                        self.send_error(
-                            Status::InternalServerError,
-                            "the file could not be read",
-                            &[],
-                            persist,
-                            with_body,
-                        )
-                    }
-                }
-            }
-            Ok(Resolved::Redirect(location)) => {
-                let why = format!("moved to {location}");
-                self.send_error(
-                    Status::MovedPermanently,
-                    &why,
-                    &[("Location", &location)],
-                    persist,
-                    with_body,
-                )
-            }
-            Err(Miss::NotFound) => {
-                let why = format!("URL does not exist: {}", req.target);
-                self.send_error(Status::NotFound, &why, &[], persist, with_body)
-            }
-            Err(Miss::Forbidden(what)) => {
-                let why = format!("{what}: {}", req.target);
-                self.send_error(Status::Forbidden, &why, &[], persist, with_body)
-            }
-            Err(Miss::Unmapped) => {
-                let why = format!("File type not supported: {}", req.target);
-                self.send_error(Status::NotImplemented, &why, &[], persist, with_body)
-            }
-            Err(Miss::Failed(why)) => {
-                eprintln!("error: {}: {why}", req.target);
-                self.send_error(
-                    Status::InternalServerError,
-                    "the file could not be opened",
-                    &[],
-                    persist,
-                    with_body,
-                )
-            }
+        self.waiting_since = Some(self.ctx.live.now());
+        if self.input.drained {
+            Next::Park
+        } else {
+            self.drain()
         }
     }
 
-    fn send_error(
-        &mut self,
-        status: Status,
-        why: &str,
-        extra: &[(&str, &str)],
-        persist: Persist,
-        with_body: bool,
-    ) -> io::Result<(Status, u64)> {
-        let n = error_page_with(&mut self.out, status, why, extra, persist, with_body);
-        self.stream.write_all(&self.out)?;
-        Ok((status, if with_body { n } else { 0 }))
+    /// Discards what has arrived; the lingering close is over when the client closes, when
+    /// its time is up, or when it has sent too much.
+    fn drain(&mut self) -> Next {
+        let Phase::Lingering { until, discarded } = &mut self.phase else {
+            return Next::Close;
+        };
+        loop {
+            match self.input.discard_ready() {
+                Ok(0) => return Next::Close,
+                Ok(n) => {
+                    *discarded += n;
+                    if *discarded >= LINGER_MAX {
+                        return Next::Close;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let over = Instant::now() >= *until || self.track.expired();
+                    return if over { Next::Close } else { Next::Park };
+                }
+                Err(_) => return Next::Close,
+            }
+        }
     }
 }
 
+impl AsRawFd for Conn {
+    fn as_raw_fd(&self) -> RawFd {
+        self.input.stream.as_raw_fd()
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        // Before the socket closes (its field drops after this), so that the fd is never
+        // reused while still listed.
+        self.ctx.live.deregister(self.as_raw_fd());
+    }
+}
+
+/// The status and reason for a head that cannot be served.
+fn rejected(r: Rejection) -> End {
+    match r {
+        Rejection::BadRequest(why) => End::Fail(Status::BadRequest, why),
+        Rejection::LineTooLong => End::Fail(Status::UriTooLong, "request line too long".into()),
+        Rejection::HeadTooLarge => End::Fail(
+            Status::HeaderFieldsTooLarge,
+            "request head too large".into(),
+        ),
+        Rejection::NotImplemented(why) => End::Fail(Status::NotImplemented, why),
+    }
+}
+
+/// The request line (for the log): the first line after any empty ones, at most 1 KiB.
 fn first_line(b: &[u8]) -> &[u8] {
     let start = b
         .iter()
@@ -584,11 +514,4 @@ fn first_line(b: &[u8]) -> &[u8] {
         .unwrap_or(b.len())
         .min(1024);
     b[..end].strip_suffix(b"\r").unwrap_or(&b[..end])
-}
-
-pub(crate) fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
 }

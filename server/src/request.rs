@@ -236,8 +236,9 @@ pub fn parse_head_into(head: &[u8], req: &mut Request) -> Result<(), Rejection> 
     if slash {
         req.target.push('/');
     }
-    // Printable ASCII only (checked above), so every byte is a char.
-    req.target.extend(target.iter().map(|&b| b as char));
+    // Printable ASCII only (checked above), so valid UTF-8.
+    req.target
+        .push_str(std::str::from_utf8(target).expect("printable ASCII"));
     req.version = version;
     req.keep_alive = fields.keep_alive && !fields.close;
     // RFC 9110 §10.1.1: a 100-continue expectation in an HTTP/1.0 request MUST be
@@ -404,8 +405,7 @@ fn valid_host(v: &[u8]) -> bool {
                 .iter()
                 .all(|&b| b.is_ascii_hexdigit() || b":.".contains(&b))
     } else {
-        host.iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(&b))
+        host.iter().all(|&b| HOST_CHAR[b as usize])
     };
     host_ok && port.iter().all(u8::is_ascii_digit)
 }
@@ -416,7 +416,28 @@ fn bad(reason: String) -> Rejection {
 
 /// Header-name characters (RFC 9110 `tchar`).
 fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    TCHAR[b as usize]
+}
+
+/// `tchar`, by byte: letters, digits and `!#$%&'*+-.^_`|~`.
+const TCHAR: [bool; 256] = byte_class(b"!#$%&'*+-.^_`|~");
+/// The characters of a reg-name host: unreserved, percent and sub-delims.
+const HOST_CHAR: [bool; 256] = byte_class(b"-._~%!$&'()*+,;=");
+
+/// A table of the ASCII letters and digits and the bytes of `extra`.
+const fn byte_class(extra: &[u8]) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    let mut i = 0;
+    while i < extra.len() {
+        table[extra[i] as usize] = true;
+        i += 1;
+    }
+    table
 }
 
 fn trim(v: &[u8]) -> &[u8] {
@@ -444,6 +465,16 @@ fn show(b: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_byte_tables_are_the_rfc_character_sets() {
+        for b in 0..=255u8 {
+            let alnum = b.is_ascii_alphanumeric();
+            assert_eq!(is_tchar(b), alnum || b"!#$%&'*+-.^_`|~".contains(&b), "{b}");
+            let host = alnum || b"-._~%!$&'()*+,;=".contains(&b);
+            assert_eq!(HOST_CHAR[b as usize], host, "{b}");
+        }
+    }
     use proptest::prelude::*;
     use rstest::rstest;
 

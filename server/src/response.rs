@@ -3,10 +3,12 @@
 //! head, large ones streamed by the kernel with `sendfile(2)`).
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io;
 use std::net::TcpStream;
 use std::os::unix::fs::FileExt;
 use std::os::unix::io::AsRawFd;
+
+use crate::blocking::send_parts;
 
 /// Files up to this size are sent in one write together with the head.
 const INLINE_LIMIT: u64 = crate::cache::MAX_FILE;
@@ -164,23 +166,80 @@ pub enum Sent {
     /// Nothing: the file could not be read before the head went out (e.g. it shrank); the
     /// caller answers 500 instead.
     Nothing(io::Error),
+    /// The head and the start of a large body: the socket is full (and left non-blocking);
+    /// the rest follows when it has room again.
+    Started(Streaming),
+}
+
+/// The rest of a large file's body, streamed by the kernel with `sendfile(2)` as the
+/// socket has room (it never waits for it).
+#[derive(Debug)]
+pub struct Streaming {
+    file: File,
+    offset: u64,
+    len: u64,
+}
+
+impl Streaming {
+    /// The body bytes sent so far.
+    pub fn sent(&self) -> u64 {
+        self.offset
+    }
+
+    /// Sends what the socket takes now (on a blocking socket: all of it). `Ok(true)`: the
+    /// whole body is out; `Ok(false)`: the socket is full, call again when it has room. If
+    /// the file ends early, fails, so that the caller drops the connection (the head promised
+    /// `len` bytes).
+    pub fn send_more(&mut self, sock: &TcpStream) -> io::Result<bool> {
+        while self.offset < self.len {
+            let chunk = (self.len - self.offset).min(1 << 30) as usize;
+            let mut offset = self.offset as libc::off_t;
+            // SAFETY: both descriptors are open for the duration of the call.
+            let n = unsafe {
+                libc::sendfile(sock.as_raw_fd(), self.file.as_raw_fd(), &mut offset, chunk)
+            };
+            match n {
+                0 => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "file shrank while being sent",
+                    ))
+                }
+                n if n > 0 => self.offset += n as u64,
+                _ => {
+                    let e = io::Error::last_os_error();
+                    match e.kind() {
+                        io::ErrorKind::Interrupted => {}
+                        io::ErrorKind::WouldBlock => return Ok(false),
+                        _ => return Err(e),
+                    }
+                }
+            }
+        }
+        Ok(true)
+    }
 }
 
 /// Writes a 200 response for a file: the head (already in `out`) and, when `body` is set,
 /// `len` bytes of `file`. Small files are read into `out` after the head (where they stay, for
-/// the caller to cache) and go out in a single write with it, so a file that cannot be read whole gets a clean 500 instead
-/// ([`Sent::Nothing`]). Larger ones are streamed by the kernel with `sendfile(2)`, never read
-/// into memory; if such a file shrinks after its head went out, the error is returned and
-/// the caller closes the connection (the client sees a short body, never a wrong one).
+/// the caller to cache) and go out in a single write with it, so a file that cannot be read
+/// whole gets a clean 500 instead ([`Sent::Nothing`]). Larger ones are streamed by the kernel
+/// with `sendfile(2)`, never read into memory, their head in the same packet as their first
+/// bytes: with `wait`, all of it, the worker blocking until the client has taken most of it;
+/// else as much as the socket takes now, the rest returned ([`Sent::Started`]) with the
+/// socket left non-blocking. `close`: the connection ends after this response (its end may
+/// share the last packet).
 pub fn send_file(
     sock: &mut TcpStream,
     out: &mut Vec<u8>,
-    file: &File,
+    file: File,
     len: u64,
     body: bool,
+    close: bool,
+    wait: bool,
 ) -> io::Result<Sent> {
     if !body || len == 0 {
-        sock.write_all(out)?;
+        send_parts(sock, out, &[], close)?;
         return Ok(Sent::All);
     }
     if len <= INLINE_LIMIT {
@@ -190,40 +249,27 @@ pub fn send_file(
             out.truncate(at);
             return Ok(Sent::Nothing(e));
         }
-        sock.write_all(out)?;
+        send_parts(sock, out, &[], close)?;
         return Ok(Sent::All);
     }
-    sock.write_all(out)?;
-    stream_file(sock, file, len)?;
-    Ok(Sent::All)
-}
-
-/// Sends `len` bytes of `file` with `sendfile(2)`. If the file ends early, fails, so that the
-/// caller drops the connection (the head promised `len` bytes).
-fn stream_file(sock: &TcpStream, file: &File, len: u64) -> io::Result<()> {
-    let mut offset: libc::off_t = 0;
-    let mut left = len;
-    while left > 0 {
-        let chunk = left.min(1 << 30) as usize;
-        // SAFETY: both descriptors are open for the duration of the call.
-        let n = unsafe { libc::sendfile(sock.as_raw_fd(), file.as_raw_fd(), &mut offset, chunk) };
-        match n {
-            0 => {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "file shrank while being sent",
-                ))
-            }
-            n if n > 0 => left -= n as u64,
-            _ => {
-                let e = io::Error::last_os_error();
-                if e.kind() != io::ErrorKind::Interrupted {
-                    return Err(e);
-                }
-            }
-        }
+    send_parts(sock, out, &[], true)?;
+    let mut rest = Streaming {
+        file,
+        offset: 0,
+        len,
+    };
+    if wait {
+        // A file larger than the socket buffers holds this worker until the client has it.
+        crate::blocking::before();
+        rest.send_more(sock)?;
+        return Ok(Sent::All);
     }
-    Ok(())
+    sock.set_nonblocking(true)?;
+    if rest.send_more(sock)? {
+        sock.set_nonblocking(false)?;
+        return Ok(Sent::All);
+    }
+    Ok(Sent::Started(rest))
 }
 
 fn itoa_buf() -> [u8; 20] {
@@ -292,13 +338,13 @@ mod tests {
         let (mut peer, _) = listener.accept().unwrap();
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("f"), b"0123456789").unwrap();
-        let file = File::open(dir.path().join("f")).unwrap();
+        let open = || File::open(dir.path().join("f")).unwrap();
         let mut out = b"HEAD".to_vec();
         // The file shrank from 20 to 10 bytes after its length was taken.
-        let sent = send_file(&mut sock, &mut out, &file, 20, true).unwrap();
+        let sent = send_file(&mut sock, &mut out, open(), 20, true, false, false).unwrap();
         assert!(matches!(sent, Sent::Nothing(_)), "{sent:?}");
         assert_eq!(out, b"HEAD", "the head stays unsent");
-        let sent = send_file(&mut sock, &mut out, &file, 10, true).unwrap();
+        let sent = send_file(&mut sock, &mut out, open(), 10, true, false, false).unwrap();
         assert!(matches!(sent, Sent::All));
         drop(sock);
         let mut got = Vec::new();

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use harness::outcome::{CaseResult, Event, EventKind, RunReport, Transcript, Verdict};
+use harness::outcome::{CaseResult, Event, EventKind, Transcript, Verdict};
+use harness::report::RunReport;
 use harness::report::{write_html_index, write_report, Format, IndexEntry, ReportOptions};
 use harness::rules::{RuleBook, RuleDef, Scope};
 

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use harness::outcome::{CaseResult, Event, EventKind, RunReport, Transcript, Verdict};
+use harness::outcome::{CaseResult, Event, EventKind, Transcript, Verdict};
+use harness::report::RunReport;
 use harness::report::{
     write_gradescope_failure, write_gradescope_with, write_html_index, write_pretty_details,
     write_report, Format, IndexEntry, ReportOptions,

@@ -15,7 +15,8 @@ use super::{
     parse_target, stdout_is_terminal, ColorChoice, Selection, StartArgs, Tuning, EXIT_ERROR,
 };
 use crate::case::Case;
-use crate::outcome::{CaseResult, RunReport};
+use crate::outcome::CaseResult;
+use crate::report::RunReport;
 use crate::report::{self, Format, Progress, ReportOptions};
 use crate::rules::{RuleBook, RuleStatus};
 use crate::start::ConfigMode;

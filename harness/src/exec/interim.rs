@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::check::{Expect, ExpectKind};
 use super::plan::Planned;
-use super::runner::{fmt_dur, Got, Halt, Run};
+use super::state::{fmt_dur, Got, Halt, Run, Settle};
 
 /// The most interim responses skipped before one final response: past it the server is
 /// taken to be looping.
@@ -91,7 +91,7 @@ impl Run<'_> {
         let name = p.step.conn.clone();
         self.conn(p)?;
         let (deadline, case_bound) = self.bound(within);
-        self.settle(&name, super::steps::Settle::Padding);
+        self.settle(&name, Settle::Padding);
         let want = if codes.is_empty() {
             "an interim (1xx) response".to_string()
         } else {

@@ -20,6 +20,7 @@ mod requests;
 pub mod response;
 pub mod rfc;
 pub mod runner;
+mod state;
 mod steps;
 
 use std::path::PathBuf;
@@ -31,6 +32,7 @@ use crate::outcome::{CaseResult, Transcript, Verdict};
 
 pub use pool::{parallel_map, run_cases};
 pub use runner::run_case;
+pub use state::PROBE_TIMEOUT;
 
 /// The server under test.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,19 +13,10 @@ use super::response::{
     could_be_status_line, describe_incomplete, excerpt, is_junk, parse_response, read_what_arrived,
     Framing, Parsed, Response,
 };
-use super::runner::{fmt_dur, fmt_elapsed, Got, Halt, Reason, ResponseRecord, Run, PROBE_TIMEOUT};
+use super::state::{
+    fmt_dur, fmt_elapsed, Got, Halt, Reason, ResponseRecord, Run, Settle, PROBE_TIMEOUT,
+};
 use crate::form::{Defect, FormRule};
-
-/// How much of what waits after the last response [`Run::settle`] takes as its trailing bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Settle {
-    /// Before a send, a close or the end of the case: once every request sent was answered,
-    /// wait until the last response has settled ([`SETTLE`]), then take everything.
-    Full,
-    /// Before reading or watching the connection: take, without waiting, only what cannot be
-    /// the start of another response (padding before the next pipelined answer).
-    Padding,
-}
 
 impl Run<'_> {
     /// Counts bytes waiting after the last response against it, as `mode` says.

@@ -6,9 +6,10 @@
 //! summed under it, so a server that dies on three cases shows one crash, not three. It is
 //! shown in the class table's NOTE, in `index.html` and in `gradebook.csv`'s `notes`.
 
-use crate::outcome::{CaseResult, RunReport, Verdict};
+use crate::outcome::{CaseResult, Verdict};
 use crate::report::explain;
 use crate::report::fmt_points;
+use crate::report::RunReport;
 use crate::rules::RuleStatus;
 
 /// One cause and the points it cost.

@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use crate::case::Case;
-use crate::outcome::{CaseResult, RunReport, Verdict};
+use crate::outcome::{CaseResult, Verdict};
+use crate::report::RunReport;
 use crate::report::{self, Format, IndexEntry, ReportOptions};
 use crate::start::ConfigMode;
 use crate::target::{run_at, Scored, ServerUnderTest, Settings};

@@ -20,7 +20,7 @@ pub const WATCH: Duration = Duration::from_secs(2);
 /// What the case's `open for` step waits before its probe.
 pub const OPEN_FOR: Duration = Duration::from_secs(1);
 /// How long the probe's response is awaited (as the `open` step does).
-pub const PROBE_WAIT: Duration = crate::exec::runner::PROBE_TIMEOUT;
+pub const PROBE_WAIT: Duration = crate::exec::PROBE_TIMEOUT;
 /// The most read from the server (a larger response is an error).
 const CAP: usize = 64 << 20;
 

@@ -3,7 +3,8 @@
 //! why its points are what they are (once), what the server did (the bytes, short), and a line
 //! that replays the case with nothing but bash.
 
-use crate::outcome::{CaseResult, EventKind, RunReport, Verdict};
+use super::RunReport;
+use crate::outcome::{CaseResult, EventKind, Verdict};
 use crate::rules::{RuleResult, RuleStatus};
 
 use super::fmt_points;

@@ -22,8 +22,9 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use super::RunReport;
 use super::{counts_as_passed, details_text, explain, fmt_points, Cap, Counts, ReportOptions};
-use crate::outcome::{CaseResult, RunReport, Verdict};
+use crate::outcome::{CaseResult, Verdict};
 
 #[derive(Serialize)]
 struct Results {

@@ -22,8 +22,9 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 use super::escape::html;
+use super::RunReport;
 use super::{explain, fmt_points, student, Cap, Counts, ReportOptions};
-use crate::outcome::{CaseResult, RunReport, Verdict};
+use crate::outcome::{CaseResult, Verdict};
 use crate::rules::RuleStatus;
 
 /// Inlined into every page: no external assets.

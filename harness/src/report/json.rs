@@ -22,8 +22,9 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use super::RunReport;
 use super::{explain, Counts, ReportOptions};
-use crate::outcome::{CaseResult, Event, RunReport, Verdict};
+use crate::outcome::{CaseResult, Event, Verdict};
 use crate::rules::RuleResult;
 
 #[derive(Serialize)]

@@ -21,8 +21,9 @@ use std::io::{self, Write};
 
 use super::escape::{xml_attr, xml_text};
 use super::explain::{primary_message, skip_reason};
+use super::RunReport;
 use super::{capped_transcript, case_name, details_text, fmt_points, Cap, Counts, ReportOptions};
-use crate::outcome::{CaseResult, RunReport, Verdict};
+use crate::outcome::{CaseResult, Verdict};
 
 /// `harness.<first path segment of the id>`, or `harness` for an id without one.
 pub fn classname(id: &str) -> String {

@@ -1,4 +1,4 @@
-//! Writing a [`crate::outcome::RunReport`] in each output format.
+//! Writing a [`crate::report::RunReport`] in each output format.
 //!
 //! One module per format, each written from the outcome types alone:
 //!
@@ -18,7 +18,7 @@
 
 use std::io::{self, Write};
 
-use crate::outcome::{CaseResult, RunReport, Verdict};
+use crate::outcome::{CaseResult, Verdict};
 
 pub mod escape;
 pub mod explain;
@@ -28,6 +28,7 @@ pub mod json;
 pub mod junit;
 pub mod pretty;
 pub mod progress;
+pub mod run_report;
 pub mod student;
 pub mod tap;
 
@@ -35,6 +36,7 @@ pub use gradescope::{write_gradescope, write_gradescope_failure, write_gradescop
 pub use html::{write_html, write_html_index, IndexEntry};
 pub use pretty::write_pretty_details;
 pub use progress::Progress;
+pub use run_report::RunReport;
 
 /// An output format, as chosen with `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -26,8 +26,9 @@ use anstyle::{AnsiColor, Style};
 use super::escape::{controls, one_line};
 use super::explain::{self, points_note, points_text, skip_reason};
 use super::student::{self, Loss};
+use super::RunReport;
 use super::{capped_transcript, fmt_points, Cap, Counts, ReportOptions};
-use crate::outcome::{CaseResult, RunReport, Verdict};
+use crate::outcome::{CaseResult, Verdict};
 use crate::rules::{RuleResult, RuleStatus};
 
 /// The style of a verdict's label.

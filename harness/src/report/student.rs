@@ -2,7 +2,8 @@
 //! cases that lost it; then the rules beyond the handout that the server broke, apart, with
 //! what each would cost; then what held. The pretty and html formats are written from it.
 
-use crate::outcome::{CaseResult, RunReport, Verdict};
+use super::RunReport;
+use crate::outcome::{CaseResult, Verdict};
 use crate::rules::{RuleResult, RuleStatus};
 
 use super::counts_as_failed;

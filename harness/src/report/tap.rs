@@ -35,8 +35,9 @@ use std::io::{self, Write};
 
 use super::escape::controls;
 use super::explain::{ordered_messages, points_note, reproducer, skip_reason};
+use super::RunReport;
 use super::{capped_transcript, case_name, fmt_points, Cap, ReportOptions};
-use crate::outcome::{CaseResult, RunReport, Verdict};
+use crate::outcome::{CaseResult, Verdict};
 
 pub use super::explain::unreachable;
 

@@ -1,6 +1,7 @@
 //! What a well-formed request gets, in the order the assignment checks it: `501` for a
 //! method not supported, `OPTIONS`, a cached small file, else the target resolved under the
-//! root: the file (or, for POST, the page with the data), a redirect, or an error page.
+//! root: the file (or, for POST, the page with the data), a redirect, or an error page. A
+//! file, cached or not, is first held against the request's preconditions (`304`, `412`).
 
 use std::ffi::CString;
 use std::fs::File;
@@ -10,6 +11,7 @@ use std::net::TcpStream;
 use crate::blocking::send_parts;
 use crate::body::MAX_BODY;
 use crate::cache::Cached;
+use crate::conditional::{ETag, Outcome};
 use crate::config::Config;
 use crate::context::Context;
 use crate::request::{Method, Request};
@@ -66,7 +68,7 @@ pub(crate) fn answer(
     let key = path_of(&req.target);
     if req.method != Method::Post {
         if let Some(hit) = ctx.cache.get(key, root) {
-            return reply.cached(&hit, with_body);
+            return reply.cached(&hit, req, with_body);
         }
     }
     match resolve(&req.target, cfg, root) {
@@ -82,10 +84,14 @@ pub(crate) fn answer(
                 content_type,
                 cache_path,
             };
+            let etag = ETag::of(&found.meta);
+            if let Some(unmet) = reply.unmet(req, &etag, found.meta.len())? {
+                return Ok(unmet);
+            }
             if req.method == Method::Post && shows_posted_data(&found) {
                 return reply.page_with_data(&found, body);
             }
-            reply.file(ctx, req, found, with_body)
+            reply.file(ctx, req, found, &etag, with_body)
         }
         Ok(Resolved::Redirect(location)) => {
             let why = format!("moved to {location}");
@@ -116,10 +122,21 @@ impl Reply<'_> {
     }
 
     /// A small file from the cache: head and body in one write.
-    fn cached(&mut self, hit: &Cached, with_body: bool) -> io::Result<(Status, u64)> {
+    fn cached(
+        &mut self,
+        hit: &Cached,
+        req: &Request,
+        with_body: bool,
+    ) -> io::Result<(Status, u64)> {
         let len = hit.body.len() as u64;
-        let ct = [("Content-Type", hit.content_type.as_str())];
-        head(self.out, Status::Ok, &ct, len, self.persist);
+        if let Some(unmet) = self.unmet(req, &hit.etag, len)? {
+            return Ok(unmet);
+        }
+        let fields = [
+            ("Content-Type", hit.content_type.as_str()),
+            ("ETag", hit.etag.as_str()),
+        ];
+        head(self.out, Status::Ok, &fields, len, self.persist);
         let body: &[u8] = if with_body { &hit.body } else { &[] };
         self.send(body)?;
         Ok((Status::Ok, body.len() as u64))
@@ -145,11 +162,15 @@ impl Reply<'_> {
         ctx: &Context,
         req: &Request,
         found: Found,
+        etag: &ETag,
         with_body: bool,
     ) -> io::Result<(Status, u64)> {
         let len = found.meta.len();
-        let ct = [("Content-Type", found.content_type)];
-        head(self.out, Status::Ok, &ct, len, self.persist);
+        let fields = [
+            ("Content-Type", found.content_type),
+            ("ETag", etag.as_str()),
+        ];
+        head(self.out, Status::Ok, &fields, len, self.persist);
         let at = self.out.len();
         let close = self.persist == Persist::Close;
         let wait = self.wait_for_room;
@@ -175,6 +196,29 @@ impl Reply<'_> {
                 self.out.clear();
                 let why = "the file could not be read";
                 self.error(Status::InternalServerError, why, &[], with_body)
+            }
+        }
+    }
+
+    /// `304` or `412` when the request's preconditions say that the file whose tag is `etag`
+    /// and length `len` is not to be served (RFC 9110 §13.2.2); `None`: serve it. A `304`
+    /// has no content and the fields a `200` would have that §15.4.5 keeps: `ETag`, and the
+    /// `Content-Length` of the `200` (§8.6 allows exactly that one), not `Content-Type`.
+    fn unmet(&mut self, req: &Request, etag: &ETag, len: u64) -> io::Result<Option<(Status, u64)>> {
+        let get_or_head = matches!(req.method, Method::Get | Method::Head);
+        match req.preconditions.outcome(etag, get_or_head) {
+            Outcome::Perform => Ok(None),
+            Outcome::NotModified => {
+                let tag = [("ETag", etag.as_str())];
+                head(self.out, Status::NotModified, &tag, len, self.persist);
+                self.send(&[])?;
+                Ok(Some((Status::NotModified, 0)))
+            }
+            Outcome::Failed(why) => {
+                let why = format!("{why} {}", req.target);
+                let with_body = req.method != Method::Head;
+                let failed = self.error(Status::PreconditionFailed, &why, &[], with_body)?;
+                Ok(Some(failed))
             }
         }
     }

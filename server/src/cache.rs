@@ -16,6 +16,7 @@ use std::ffi::CString;
 use std::os::unix::fs::MetadataExt;
 use std::sync::{Arc, RwLock};
 
+use crate::conditional::ETag;
 use crate::confine::Root;
 
 /// Largest file cached.
@@ -61,6 +62,8 @@ pub struct Cached {
     /// Its path below the root, as looked up by `fstatat`.
     path: CString,
     stamp: Stamp,
+    /// Its entity tag (of the same stat as `stamp`).
+    pub etag: ETag,
     pub content_type: String,
     pub body: Vec<u8>,
 }
@@ -109,6 +112,7 @@ impl FileCache {
         let entry = Arc::new(Cached {
             path,
             stamp,
+            etag: ETag::of(meta),
             content_type: content_type.to_string(),
             body: body.to_vec(),
         });

@@ -10,6 +10,7 @@
 //! | [`body`] | request bodies: Content-Length or chunked, kept for POST or discarded as they arrive |
 //! | [`resolve`] | target → file under DocumentRoot, traversal safety |
 //! | [`confine`] | opening a path below the root fd: `openat2(RESOLVE_BENEATH)`, or a component-wise walk |
+//! | [`conditional`] | entity tags, If-Match and If-None-Match: 304, 412 or the file (RFC 9110 §13) |
 //! | [`cache`] | small files recently served, each hit checked by fstatat (inode, size, times) |
 //! | [`response`] | status lines, headers, error pages, HTML escaping, file bodies |
 //! | [`post`] | what POST answers |
@@ -27,6 +28,7 @@ pub mod answer;
 pub mod blocking;
 pub mod body;
 pub mod cache;
+pub mod conditional;
 pub mod config;
 pub mod confine;
 pub mod connection;

@@ -4,6 +4,8 @@
 //!
 //! Everything here is pure (bytes in, values out) so it can be tested exhaustively.
 
+use crate::conditional::Preconditions;
+
 /// Longest request line accepted; a longer one gets `414 URI Too Long`.
 pub const MAX_REQUEST_LINE: usize = 8 * 1024;
 /// Largest request head (request line + headers) accepted; larger gets `431`.
@@ -89,6 +91,8 @@ pub struct Request {
     pub framing: Framing,
     /// `Expect: 100-continue` was sent: the client waits for `100 Continue` before its body.
     pub expect_continue: bool,
+    /// `If-Match` and `If-None-Match`, if sent.
+    pub preconditions: Preconditions,
 }
 
 impl Request {
@@ -101,6 +105,7 @@ impl Request {
             keep_alive: false,
             framing: Framing::Length(0),
             expect_continue: false,
+            preconditions: Preconditions::default(),
         }
     }
 }
@@ -222,12 +227,15 @@ pub fn parse_head_into(head: &[u8], req: &mut Request) -> Result<(), Rejection> 
         return Err(bad(format!("Malformed request line: {}", show(line))));
     }
     let mut fields = Fields::default();
+    req.preconditions.clear();
     for (count, line) in lines.enumerate() {
         if count >= MAX_HEADERS {
             return Err(Rejection::HeadTooLarge);
         }
         let (name, value) = field_line(line)?;
-        fields.add(name, value)?;
+        if !req.preconditions.add(name, value) {
+            fields.add(name, value)?;
+        }
     }
     req.framing = fields.framing(version)?;
     req.method = method;
@@ -621,6 +629,23 @@ mod tests {
     #[case::other("POST / HTTP/1.1\nHost: h\nExpect: x", false)]
     fn expectations(#[case] head: &str, #[case] expect: bool) {
         assert_eq!(parse_head(head.as_bytes()).unwrap().expect_continue, expect);
+    }
+
+    #[test]
+    fn preconditions_are_kept_per_request() {
+        use crate::conditional::{ETag, Outcome};
+        let tag = ETag::new(1, 2, 3);
+        let mut req = Request::empty();
+        let head = b"GET / HTTP/1.1\nHost: h\nIf-None-Match: \"x\"\nif-none-match: \"1.2-3\"";
+        parse_head_into(head, &mut req).unwrap();
+        assert_eq!(req.preconditions.outcome(&tag, true), Outcome::NotModified);
+        parse_head_into(b"GET / HTTP/1.1\nHost: h\nIf-Match: \"x\"", &mut req).unwrap();
+        assert!(matches!(
+            req.preconditions.outcome(&tag, true),
+            Outcome::Failed(_)
+        ));
+        parse_head_into(b"GET / HTTP/1.1\nHost: h", &mut req).unwrap();
+        assert_eq!(req.preconditions, Preconditions::default());
     }
 
     #[test]

@@ -24,8 +24,6 @@ pub(crate) struct Reply<'a> {
     pub(crate) sock: &'a mut TcpStream,
     pub(crate) out: &'a mut Vec<u8>,
     pub(crate) persist: Persist,
-    /// Send a large file whole, blocking (see [`Context::wait_for_room`]).
-    pub(crate) wait_for_room: bool,
     /// Set when a large file's body is not all out yet (the socket was full): the rest.
     pub(crate) rest: Option<Streaming>,
 }
@@ -173,8 +171,7 @@ impl Reply<'_> {
         head(self.out, Status::Ok, &fields, len, self.persist);
         let at = self.out.len();
         let close = self.persist == Persist::Close;
-        let wait = self.wait_for_room;
-        match send_file(self.sock, self.out, found.file, len, with_body, close, wait)? {
+        match send_file(self.sock, self.out, found.file, len, with_body, close)? {
             Sent::Started(rest) => {
                 self.rest = Some(rest);
                 self.out.clear();

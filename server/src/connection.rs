@@ -354,7 +354,6 @@ impl Conn {
             sock: &mut self.input.stream,
             out: &mut self.out,
             persist,
-            wait_for_room: ctx.wait_for_room,
             rest: None,
         };
         let answered = answer(&ctx, cfg, &self.req, &body, &mut reply);

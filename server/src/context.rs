@@ -29,11 +29,6 @@ pub struct Context {
     pub cache: FileCache,
     /// `Allow` header value: the supported methods.
     pub allow: String,
-    /// Whether a large file is sent by a worker that blocks until its client has it (more
-    /// than one CPU: the copying spreads over them, one thread per download), or as the
-    /// socket has room, by whichever worker is free (one CPU: blocked threads would only
-    /// take turns on it, with a context switch each time).
-    pub wait_for_room: bool,
 }
 
 impl Context {
@@ -71,7 +66,6 @@ impl Context {
             live: Live::default(),
             cache: FileCache::default(),
             allow,
-            wait_for_room: std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
         }
     }
 

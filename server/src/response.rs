@@ -231,9 +231,9 @@ impl Streaming {
 /// the caller to cache) and go out in a single write with it, so a file that cannot be read
 /// whole gets a clean 500 instead ([`Sent::Nothing`]). Larger ones are streamed by the kernel
 /// with `sendfile(2)`, never read into memory, their head in the same packet as their first
-/// bytes: with `wait`, all of it, the worker blocking until the client has taken most of it;
-/// else as much as the socket takes now, the rest returned ([`Sent::Started`]) with the
-/// socket left non-blocking. `close`: the connection ends after this response (its end may
+/// bytes: as much as the socket takes now, the rest returned ([`Sent::Started`]) with the
+/// socket left non-blocking, for the connection to wait in epoll for room (no worker
+/// blocks on a download). `close`: the connection ends after this response (its end may
 /// share the last packet).
 pub fn send_file(
     sock: &mut TcpStream,
@@ -242,7 +242,6 @@ pub fn send_file(
     len: u64,
     body: bool,
     close: bool,
-    wait: bool,
 ) -> io::Result<Sent> {
     if !body || len == 0 {
         send_parts(sock, out, &[], close)?;
@@ -264,12 +263,6 @@ pub fn send_file(
         offset: 0,
         len,
     };
-    if wait {
-        // A file larger than the socket buffers holds this worker until the client has it.
-        crate::blocking::before();
-        rest.send_more(sock)?;
-        return Ok(Sent::All);
-    }
     sock.set_nonblocking(true)?;
     if rest.send_more(sock)? {
         sock.set_nonblocking(false)?;
@@ -347,10 +340,10 @@ mod tests {
         let open = || File::open(dir.path().join("f")).unwrap();
         let mut out = b"HEAD".to_vec();
         // The file shrank from 20 to 10 bytes after its length was taken.
-        let sent = send_file(&mut sock, &mut out, open(), 20, true, false, false).unwrap();
+        let sent = send_file(&mut sock, &mut out, open(), 20, true, false).unwrap();
         assert!(matches!(sent, Sent::Nothing(_)), "{sent:?}");
         assert_eq!(out, b"HEAD", "the head stays unsent");
-        let sent = send_file(&mut sock, &mut out, open(), 10, true, false, false).unwrap();
+        let sent = send_file(&mut sock, &mut out, open(), 10, true, false).unwrap();
         assert!(matches!(sent, Sent::All));
         drop(sock);
         let mut got = Vec::new();

@@ -1,8 +1,8 @@
-//! On one CPU the server sends a large file as its socket has room, by whichever worker is
-//! free, instead of blocking a worker in `sendfile` until the client has it all (what it does
-//! with more CPUs, and so in the other tests). This test pins itself, and so the server it
-//! starts in-process, to one CPU, and checks that such files arrive whole, one after another
-//! on a kept-alive connection, pipelined, read slowly, and beside other clients.
+//! The server sends a large file as its socket has room, by whichever worker is free, and
+//! no worker blocks on a download. On one CPU there is a single worker, so every download and
+//! every other client share it. This test pins itself, and so the server it starts
+//! in-process, to one CPU, and checks that such files arrive whole, one after another on a
+//! kept-alive connection, pipelined, read slowly, and beside other clients.
 //! (Its own file: the pinning holds for the whole test process.)
 
 mod common;

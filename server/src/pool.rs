@@ -10,7 +10,7 @@
 //! So under load a few threads serve many connections with few system calls and context
 //! switches.
 //!
-//! Threads: one per two CPUs the server may run on ([`first_workers`]), started at once; a
+//! Threads: one per CPU the server may run on ([`first_workers`]), started at once; a
 //! new one whenever a worker is about to block ([`crate::blocking`]) and none is left
 //! waiting, so that one always waits while others block (up to the cap). A worker above the
 //! first ones that waits [`THREAD_IDLE`] for nothing exits, unless it is the last one waiting.
@@ -396,14 +396,16 @@ impl Timer {
     }
 }
 
-/// The workers kept however idle: one per two CPUs the server may run on (`taskset`
-/// counts), at least one. Each request's trip through the kernel's network stack costs about
-/// as much CPU again as the server's own work, on its CPU or the client's: on the 2-CPU
-/// development machine, a second worker made each request cost more (the two woke and slept
-/// for each other's connections: 1.2 context switches per `Connection: close` connection
-/// instead of 0.3, 25 µs of CPU instead of 20) and did not serve more of them.
+/// The workers kept however idle: one per CPU the server may run on (`taskset` counts).
+/// On the 2-CPU development machine, unpinned, two workers against one (alternating
+/// `bench/run.sh` runs): 1 KiB keep-alive 127 k against 75–103 k req/s, 1 MiB 6.3–7.6 k
+/// against 5.2–5.5 k; `Connection: close` about the same req/s (28.8–30.4 k against
+/// 26.2–30.8 k) at more CPU per connection (30 µs against 18–20: the two wake and sleep for
+/// each other's connections). Letting only one worker wait in epoll at a time, the other
+/// helping with half of its batches, cost less per connection (22–25 µs) but served fewer
+/// requests on every load, and was not kept.
 fn first_workers() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
+    std::thread::available_parallelism().map_or(1, |n| n.get().max(1))
 }
 
 /// Sets on the listening socket what every connection needs: accepted sockets inherit
